@@ -1,0 +1,3 @@
+"""Acquire: configuration, scheduling, fetching and article extraction."""
+
+__version__ = "0.1.0"

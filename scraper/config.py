@@ -1,0 +1,418 @@
+"""Read and validate ``config.toml`` into frozen dataclasses.
+
+Every problem stops the program before any fetch with one line that names the
+file, the key (and its line, where it can be found) and what was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+SOURCE_KINDS = ("auto", "article", "feed", "sitemap", "section")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
+_SIZE_BYTES = {"B": 1, "KiB": 1024, "MiB": 1024**2, "GiB": 1024**3}
+_CRON_FIELDS = 5
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class ConfigError(Exception):
+    """A configuration problem, already phrased for the user as one line."""
+
+
+@dataclass(frozen=True)
+class ArchiveSettings:
+    path: Path
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    user_agent: str
+    connect_timeout: float
+    read_timeout: float
+    deadline: float  # total seconds one fetch may take, whatever the server does
+    max_bytes: int  # cap on the decoded body
+    concurrency: int  # fetches in flight over all hosts
+    host_gap: float  # minimum seconds between two requests to one host
+    max_retries: int
+    robots: bool
+    allow_networks: tuple[str, ...]  # CIDRs that discovered links may point to
+    allow_hosts: tuple[str, ...]
+    secrets_file: Path | None
+
+
+@dataclass(frozen=True)
+class RevisitSettings:
+    min_interval: float
+    max_interval: float
+    budget_per_hour: int  # revisits per source per hour
+
+
+@dataclass(frozen=True)
+class Schedule:
+    every: float | None = None  # seconds
+    cron: str | None = None
+    jitter: float = 0.0
+
+
+@dataclass(frozen=True)
+class Source:
+    name: str
+    url: str
+    kind: str
+    schedule: Schedule
+    robots: bool = True
+    content: tuple[str, ...] = ()  # CSS selectors of the article body for this site
+    remove: tuple[str, ...] = ()  # CSS selectors of noise for this site
+    secret_headers: tuple[tuple[str, str], ...] = ()  # header name -> environment variable
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    archive: ArchiveSettings
+    fetch: FetchSettings
+    revisit: RevisitSettings
+    sources: tuple[Source, ...]
+
+
+def parse_duration(text: str) -> float:
+    """``"90s"``, ``"15m"``, ``"6h"``, ``"2d"`` -> seconds. Raises ValueError."""
+    match = _DURATION.match(text) if isinstance(text, str) else None
+    if not match:
+        raise ValueError(text)
+    return float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def format_duration(seconds: float) -> str:
+    for unit in ("d", "h", "m"):
+        if seconds >= _UNIT_SECONDS[unit] and seconds % _UNIT_SECONDS[unit] == 0:
+            return f"{int(seconds // _UNIT_SECONDS[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+def load_config(path: Path) -> Config:
+    """Read and check the file at ``path``; raise :class:`ConfigError` on any problem."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; pass --config PATH to a config.toml") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    return _Reader(path, text).config(data)
+
+
+class _Reader:
+    """Walks the parsed TOML, checking each key; knows the file for error lines."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.lines = text.splitlines()
+
+    def fail(self, key: str, message: str) -> ConfigError:
+        line = self._line_of(key)
+        where = f" (line {line})" if line else ""
+        return ConfigError(f"{self.path}: {key}{where}: {message}")
+
+    def _line_of(self, key: str) -> int | None:
+        """Best effort: the line where the last part of a dotted key is assigned."""
+        leaf = re.sub(r"\[\d+\]$", "", key.split(".")[-1])
+        section = key.split(".")[0].split("[")[0]
+        index_match = re.search(r"\[(\d+)\]", key)
+        wanted_index = int(index_match.group(1)) if index_match else None
+        seen_index = -1
+        in_section = False
+        pattern = re.compile(rf"^\s*\"?{re.escape(leaf)}\"?\s*=")
+        header = re.compile(r"^\s*\[\[?\s*([A-Za-z0-9_.-]+)\s*\]\]?")
+        for number, line in enumerate(self.lines, start=1):
+            head = header.match(line)
+            if head:
+                in_section = head.group(1) == section
+                if in_section and line.lstrip().startswith("[["):
+                    seen_index += 1
+                if in_section and leaf == section and wanted_index in (None, seen_index):
+                    return number
+                continue
+            if in_section and (wanted_index is None or wanted_index == seen_index):
+                if pattern.match(line):
+                    return number
+        return None
+
+    def config(self, data: Mapping[str, Any]) -> Config:
+        known_top = {"archive", "fetch", "revisit", "sources"}
+        for name in data:
+            if name not in known_top:
+                raise self.fail(name, f"unknown key; expected one of {', '.join(sorted(known_top))}")
+        archive = self.archive(self._section(data, "archive"))
+        fetch = self.fetch(self._section(data, "fetch"))
+        revisit = self.revisit(self._section(data, "revisit"))
+        raw_sources = data.get("sources", [])
+        if not isinstance(raw_sources, list) or not all(isinstance(s, dict) for s in raw_sources):
+            raise self.fail("sources", "expected [[sources]] tables")
+        if not raw_sources:
+            raise self.fail("sources", "no [[sources]] configured; add at least one")
+        sources = tuple(self.source(i, s) for i, s in enumerate(raw_sources))
+        names = [s.name for s in sources]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise self.fail(f"sources[{i}].name", f"duplicate source name {name!r}")
+        return Config(self.path, archive, fetch, revisit, sources)
+
+    def _section(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+        value = data.get(name, {})
+        if not isinstance(value, Mapping):
+            raise self.fail(name, "expected a table")
+        return value
+
+    def _check_keys(self, table: Mapping[str, Any], prefix: str, known: set[str]) -> None:
+        for name in table:
+            if name not in known:
+                raise self.fail(
+                    f"{prefix}.{name}", f"unknown key; expected one of {', '.join(sorted(known))}"
+                )
+
+    def get(
+        self,
+        table: Mapping[str, Any],
+        prefix: str,
+        name: str,
+        default: Any,
+        convert: Callable[[Any], Any],
+        expected: str,
+    ) -> Any:
+        if name not in table:
+            return default
+        try:
+            return convert(table[name])
+        except (ValueError, TypeError):
+            raise self.fail(
+                f"{prefix}.{name}", f"{table[name]!r} is not valid; expected {expected}"
+            ) from None
+
+    def archive(self, table: Mapping[str, Any]) -> ArchiveSettings:
+        self._check_keys(table, "archive", {"path"})
+        raw = self.get(table, "archive", "path", "archive.db", _string, "a file path string")
+        path = Path(raw).expanduser()
+        if not path.is_absolute():
+            path = self.path.parent / path
+        return ArchiveSettings(path=path)
+
+    def fetch(self, t: Mapping[str, Any]) -> FetchSettings:
+        known = {
+            "user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes",
+            "concurrency", "host_gap", "max_retries", "robots", "allow_networks",
+            "allow_hosts", "secrets_file",
+        }  # fmt: skip
+        self._check_keys(t, "fetch", known)
+        dur = "a duration like \"10s\", \"2m\" or \"1h\""
+        secrets = self.get(t, "fetch", "secrets_file", None, _string, "a file path string")
+        secrets_path = None
+        if secrets is not None:
+            secrets_path = Path(secrets).expanduser()
+            if not secrets_path.is_absolute():
+                secrets_path = self.path.parent / secrets_path
+        return FetchSettings(
+            user_agent=self.get(
+                t, "fetch", "user_agent", DEFAULT_USER_AGENT, _nonempty, "a non-empty string"
+            ),
+            connect_timeout=self.get(t, "fetch", "connect_timeout", 10.0, _positive_duration, dur),
+            read_timeout=self.get(t, "fetch", "read_timeout", 30.0, _positive_duration, dur),
+            deadline=self.get(t, "fetch", "deadline", 60.0, _positive_duration, dur),
+            max_bytes=self.get(
+                t, "fetch", "max_bytes", 10 * 1024**2, _size, "a size like 10485760 or \"10MiB\""
+            ),
+            concurrency=self.get(
+                t, "fetch", "concurrency", 8, _positive_int, "a whole number of at least 1"
+            ),
+            host_gap=self.get(t, "fetch", "host_gap", 1.0, _duration, dur),
+            max_retries=self.get(
+                t, "fetch", "max_retries", 2, _small_int, "a whole number from 0 to 10"
+            ),
+            robots=self.get(t, "fetch", "robots", True, _bool, "true or false"),
+            allow_networks=self.get(
+                t, "fetch", "allow_networks", (), _networks,
+                "a list of networks like [\"10.0.0.0/8\"]",
+            ),  # fmt: skip
+            allow_hosts=self.get(
+                t, "fetch", "allow_hosts", (), _strings, "a list of host names"
+            ),
+            secrets_file=secrets_path,
+        )
+
+    def revisit(self, t: Mapping[str, Any]) -> RevisitSettings:
+        self._check_keys(t, "revisit", {"min_interval", "max_interval", "budget_per_hour"})
+        dur = "a duration like \"15m\" or \"7d\""
+        settings = RevisitSettings(
+            min_interval=self.get(t, "revisit", "min_interval", 900.0, _positive_duration, dur),
+            max_interval=self.get(
+                t, "revisit", "max_interval", 7 * 86400.0, _positive_duration, dur
+            ),
+            budget_per_hour=self.get(
+                t, "revisit", "budget_per_hour", 120, _positive_int, "a whole number of at least 1"
+            ),
+        )
+        if settings.max_interval < settings.min_interval:
+            raise self.fail("revisit.max_interval", "must not be shorter than revisit.min_interval")
+        return settings
+
+    def source(self, index: int, t: Mapping[str, Any]) -> Source:
+        prefix = f"sources[{index}]"
+        known = {
+            "name", "url", "kind", "every", "cron", "jitter", "robots", "content", "remove",
+            "secret_headers",
+        }  # fmt: skip
+        self._check_keys(t, prefix, known)
+        if "url" not in t:
+            raise self.fail(f"{prefix}.url", "missing; every source needs a url")
+        url = self.get(t, prefix, "url", None, _http_url, "an absolute http:// or https:// URL")
+        name = self.get(t, prefix, "name", urlsplit(url).netloc, _nonempty, "a non-empty string")
+        kind = self.get(
+            t, prefix, "kind", "auto", _choice(SOURCE_KINDS), f"one of {', '.join(SOURCE_KINDS)}"
+        )
+        if "every" in t and "cron" in t:
+            raise self.fail(f"{prefix}.cron", "give either every or cron, not both")
+        if "every" not in t and "cron" not in t:
+            raise self.fail(
+                f"{prefix}.every", "missing; give every = \"15m\" or cron = \"0 6 * * mon-fri\""
+            )
+        every = self.get(
+            t, prefix, "every", None, _positive_duration,
+            "a duration: a number with s, m, h or d, like \"90s\", \"15m\", \"6h\" or \"1d\"",
+        )  # fmt: skip
+        cron = self.get(
+            t, prefix, "cron", None, _cron,
+            "a crontab line of five fields, like \"0 6 * * mon-fri\"",
+        )  # fmt: skip
+        default_jitter = min(every * 0.1, 300.0) if every else 60.0
+        jitter = self.get(t, prefix, "jitter", default_jitter, _duration, "a duration like \"30s\"")
+        return Source(
+            name=name,
+            url=url,
+            kind=kind,
+            schedule=Schedule(every=every, cron=cron, jitter=jitter),
+            robots=self.get(t, prefix, "robots", True, _bool, "true or false"),
+            content=self.get(t, prefix, "content", (), _strings, "a list of CSS selectors"),
+            remove=self.get(t, prefix, "remove", (), _strings, "a list of CSS selectors"),
+            secret_headers=self.get(
+                t, prefix, "secret_headers", (), _env_mapping,
+                "a table of header names to environment variable names",
+            ),  # fmt: skip
+        )
+
+
+DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive; article archiver)"
+
+
+def _string(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    return value
+
+
+def _nonempty(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(value)
+    return value.strip()
+
+
+def _bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(value)
+    return value
+
+
+def _positive_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(value)
+    return value
+
+
+def _small_int(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise ValueError(value)
+    return value
+
+
+def _duration(value: Any) -> float:
+    if isinstance(value, bool):
+        raise TypeError(value)
+    if isinstance(value, int | float):
+        if value < 0:
+            raise ValueError(value)
+        return float(value)
+    return parse_duration(value)
+
+
+def _positive_duration(value: Any) -> float:
+    seconds = _duration(value)
+    if seconds <= 0:
+        raise ValueError(value)
+    return seconds
+
+
+def _size(value: Any) -> int:
+    if isinstance(value, bool):
+        raise TypeError(value)
+    if isinstance(value, int) and value > 0:
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if not match or int(match.group(1)) <= 0:
+        raise ValueError(value)
+    return int(match.group(1)) * _SIZE_BYTES[match.group(2) or "B"]
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise TypeError(value)
+    return tuple(v.strip() for v in value)
+
+
+def _networks(value: Any) -> tuple[str, ...]:
+    return tuple(str(ipaddress.ip_network(v, strict=False)) for v in _strings(value))
+
+
+def _env_mapping(value: Any) -> tuple[tuple[str, str], ...]:
+    if not isinstance(value, dict):
+        raise TypeError(value)
+    pairs = []
+    for header, env in value.items():
+        if not isinstance(env, str) or not _ENV_NAME.match(env):
+            raise ValueError(value)
+        pairs.append((str(header), env))
+    return tuple(pairs)
+
+
+def _http_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    parts = urlsplit(value.strip())
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise ValueError(value)
+    return value.strip()
+
+
+def _cron(value: Any) -> str:
+    if not isinstance(value, str) or len(value.split()) != _CRON_FIELDS:
+        raise ValueError(value)
+    return " ".join(value.split())
+
+
+def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
+    def convert(value: Any) -> str:
+        if value not in options:
+            raise ValueError(value)
+        return str(value)
+
+    return convert
