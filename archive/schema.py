@@ -1,0 +1,238 @@
+"""The archive's tables, and the migrations that bring any older file up to date.
+
+The table names are part of the user interface: the README and the Datasette
+pages name them. Times are ISO-8601 UTC text (``archive.clock.iso``), so they
+sort as text and Datasette shows them as they are. Lists (byline, tags,
+images, changed fields) are JSON arrays so Datasette's array facets work.
+
+The schema version lives in ``PRAGMA user_version``; each migration moves it
+up by one inside the caller's transaction, so a crash mid-migration leaves
+the file at the previous version.
+
+Hook point for the Datasette layer: :func:`ensure` also calls
+``archive.search.install(conn)`` and ``archive.views.install(conn)`` when
+those modules exist. They receive the same open ``sqlite3.Connection`` inside
+the same write transaction and must be idempotent (``IF NOT EXISTS``).
+"""
+
+from __future__ import annotations
+
+import importlib
+import sqlite3
+from collections.abc import Callable
+
+# Publisher history: one row per version a reader could have seen.
+_V1_TABLES = """
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    schedule TEXT,
+    added_at TEXT NOT NULL,
+    last_fetched_at TEXT,
+    last_outcome TEXT,
+    last_error TEXT
+);
+
+CREATE TABLE IF NOT EXISTS articles (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL UNIQUE,
+    canonical_url TEXT,
+    source TEXT,
+    site_name TEXT,
+    title TEXT,
+    first_seen TEXT NOT NULL,
+    last_checked TEXT,
+    last_changed TEXT,
+    current_version INTEGER,
+    state TEXT NOT NULL DEFAULT 'new' CHECK (state IN ('new', 'live', 'gone')),
+    checks INTEGER NOT NULL DEFAULT 0,
+    changes INTEGER NOT NULL DEFAULT 0,
+    next_check_at TEXT,
+    check_interval_s REAL,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0,
+    etag TEXT,
+    last_modified TEXT
+);
+CREATE INDEX IF NOT EXISTS articles_next_check_at ON articles (next_check_at);
+CREATE INDEX IF NOT EXISTS articles_source ON articles (source);
+
+CREATE TABLE IF NOT EXISTS bodies (
+    hash TEXT PRIMARY KEY,
+    size INTEGER NOT NULL,
+    stored_size INTEGER NOT NULL,
+    content_type TEXT,
+    compression TEXT NOT NULL,
+    content BLOB NOT NULL,
+    first_seen TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS fetches (
+    id INTEGER PRIMARY KEY,
+    url TEXT NOT NULL,
+    article_id INTEGER REFERENCES articles (id),
+    source TEXT,
+    started_at TEXT NOT NULL,
+    final_url TEXT,
+    status INTEGER,
+    outcome TEXT NOT NULL,
+    error TEXT,
+    bytes INTEGER,
+    elapsed_ms INTEGER,
+    content_type TEXT,
+    body_hash TEXT REFERENCES bodies (hash),
+    etag TEXT,
+    last_modified TEXT,
+    headers TEXT,
+    version INTEGER
+);
+CREATE INDEX IF NOT EXISTS fetches_url ON fetches (url);
+CREATE INDEX IF NOT EXISTS fetches_article_id ON fetches (article_id);
+CREATE INDEX IF NOT EXISTS fetches_source_started_at ON fetches (source, started_at);
+CREATE INDEX IF NOT EXISTS fetches_started_at ON fetches (started_at);
+
+CREATE TABLE IF NOT EXISTS versions (
+    id INTEGER PRIMARY KEY,
+    article_id INTEGER NOT NULL REFERENCES articles (id),
+    version INTEGER NOT NULL CHECK (version >= 1),
+    captured_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('live', 'gone', 'back')),
+    url TEXT NOT NULL,
+    title TEXT,
+    byline TEXT,
+    published TEXT,
+    modified TEXT,
+    language TEXT,
+    site_name TEXT,
+    canonical_url TEXT,
+    section TEXT,
+    tags TEXT,
+    description TEXT,
+    top_image TEXT,
+    images TEXT,
+    source_url TEXT,
+    comment_count INTEGER,
+    text TEXT,
+    content_hash TEXT,
+    changed_fields TEXT,
+    summary TEXT,
+    words_added INTEGER,
+    words_removed INTEGER,
+    body_hash TEXT REFERENCES bodies (hash),
+    fetch_id INTEGER REFERENCES fetches (id),
+    extractor_version TEXT,
+    UNIQUE (article_id, version)
+);
+CREATE INDEX IF NOT EXISTS versions_captured_at ON versions (captured_at);
+
+-- Parser history: what a later extractor made of the raw body of a version.
+-- Never a publisher edit; kept apart so the versions table stays the same.
+CREATE TABLE IF NOT EXISTS extractions (
+    id INTEGER PRIMARY KEY,
+    version_id INTEGER NOT NULL REFERENCES versions (id),
+    article_id INTEGER NOT NULL REFERENCES articles (id),
+    version INTEGER NOT NULL,
+    extractor_version TEXT NOT NULL,
+    previous_extractor_version TEXT,
+    extracted_at TEXT NOT NULL,
+    title TEXT,
+    byline TEXT,
+    published TEXT,
+    modified TEXT,
+    language TEXT,
+    site_name TEXT,
+    canonical_url TEXT,
+    section TEXT,
+    tags TEXT,
+    description TEXT,
+    top_image TEXT,
+    images TEXT,
+    source_url TEXT,
+    comment_count INTEGER,
+    text TEXT,
+    content_hash TEXT NOT NULL,
+    changed_fields TEXT,
+    summary TEXT,
+    words_added INTEGER,
+    words_removed INTEGER,
+    UNIQUE (version_id, extractor_version)
+);
+CREATE INDEX IF NOT EXISTS extractions_article_id ON extractions (article_id);
+
+-- Retry-After holds per host, remembered across restarts.
+CREATE TABLE IF NOT EXISTS hosts (
+    host TEXT PRIMARY KEY,
+    hold_until TEXT NOT NULL,
+    hold_reason TEXT
+);
+"""
+
+# Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1.
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+# Modules of the Datasette layer that add FTS tables, views and triggers.
+_INSTALLERS = ("archive.search", "archive.views")
+
+
+class SchemaTooNew(Exception):
+    """The file was written by a newer version of this program."""
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    row = conn.execute("PRAGMA user_version").fetchone()
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the missing migrations; the caller holds a write transaction."""
+    current = schema_version(conn)
+    if current > SCHEMA_VERSION:
+        raise SchemaTooNew(
+            f"the archive has schema version {current}, this program knows up to "
+            f"{SCHEMA_VERSION}; upgrade newsarchive before writing to it"
+        )
+    for target in range(current, SCHEMA_VERSION):
+        for statement in _statements(MIGRATIONS[target]):
+            conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {target + 1}")
+    return SCHEMA_VERSION
+
+
+def ensure(conn: sqlite3.Connection) -> None:
+    """Bring the file to the current schema and let the Datasette layer add its parts.
+
+    Runs inside the caller's write transaction (``BEGIN IMMEDIATE``).
+    """
+    migrate(conn)
+    for installer in _installers():
+        installer(conn)
+
+
+def _installers() -> list[Callable[[sqlite3.Connection], None]]:
+    found = []
+    for name in _INSTALLERS:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # the module exists but something it imports is missing
+                raise
+            continue
+        found.append(module.install)
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    """Split a DDL script into statements (executescript would commit our transaction)."""
+    statements: list[str] = []
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        pending += line
+        if sqlite3.complete_statement(pending):
+            statements.append(pending.strip())
+            pending = ""
+    if pending.strip():
+        statements.append(pending.strip())
+    return statements
