@@ -1,0 +1,21 @@
+"""Article extraction: HTML, plain text or Markdown in, an ``archive.model.Article`` out."""
+
+from scraper.extract.api import (
+    EXTRACTOR_VERSION,
+    article_to_json,
+    extract_document,
+    extract_html,
+    extract_jsonl,
+    extract_text,
+    looks_like_html,
+)
+
+__all__ = [
+    "EXTRACTOR_VERSION",
+    "article_to_json",
+    "extract_document",
+    "extract_html",
+    "extract_jsonl",
+    "extract_text",
+    "looks_like_html",
+]

@@ -1,0 +1,224 @@
+"""The extractor's public functions: HTML, plain text or Markdown in, an Article out."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict
+from typing import Any, TextIO
+
+from archive.model import Article
+from scraper.extract.blocks import Block, Kind, normalise_space
+from scraper.extract.clean import Cleaned, clean_blocks
+from scraper.extract.content import (
+    clean_conditionally,
+    find_content,
+    remove_chrome,
+    remove_noise,
+)
+from scraper.extract.metadata import Metadata, read_metadata
+from scraper.extract.ruleset import NoiseRules, noise_rules, text_rules
+from scraper.extract.text import text_blocks
+from scraper.extract.walker import html_blocks
+from scraper.html import Document, parse
+from scraper.language import detect_language
+
+# Bump whenever the output for some page may change: it is stored with every version.
+EXTRACTOR_VERSION = "2026.11.29.1"
+
+# Below this much text the strict pass threw the article away with the noise: retry gently.
+_RETRY_BELOW_CHARS = 250
+_HTML_SNIFF = re.compile(
+    r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|article)\b",
+    re.IGNORECASE | re.DOTALL,
+)
+_HTML_TAGS = re.compile(r"</(?:p|div|span|a|li|td|article|body|html)>", re.IGNORECASE)
+_COMMENT_COUNTER_ELEMENTS = "h1, h2, h3, h4, h5, span, a, strong, b, button, div, p, li"
+_MAX_COUNTER_CHARS = 40
+
+
+def _comment_count_from_widgets(document: Document, rules: NoiseRules) -> int | None:
+    """A comment counter shown in a comment widget, read before the widget is removed."""
+    counter = text_rules().comment_counter
+    body = document.body
+    if body is None:
+        return None
+    for widget in body.select(rules.comment_selector):
+        if not rules.comment_widget.search(widget.hints()):
+            continue
+        for node in [widget, *widget.select(_COMMENT_COUNTER_ELEMENTS)]:
+            text = normalise_space(node.text(" "))
+            if len(text) > _MAX_COUNTER_CHARS:
+                continue
+            match = counter.match(text)
+            if match:
+                digits = re.sub(r"\D", "", match.group("count") or match.group("count2") or "")
+                if digits:
+                    return int(digits)
+    return None
+
+
+def _without_title(blocks: list[Block], title: str | None) -> list[Block]:
+    """The article's own headline is the title field, not a paragraph."""
+    if not title:
+        return blocks
+    wanted = title.casefold()
+    for index, block in enumerate(blocks):
+        if block.kind is Kind.IMAGE or block.kind is Kind.CAPTION:
+            continue
+        if block.kind is Kind.HEADING and block.text.casefold() == wanted:
+            return blocks[:index] + blocks[index + 1 :]
+        if index > 3:
+            break
+    return blocks
+
+
+def _content_blocks(
+    html: str,
+    url: str | None,
+    content: Sequence[str],
+    remove: Sequence[str],
+    strict: bool,
+    rules: NoiseRules,
+) -> list[Block]:
+    document = parse(html)
+    if content:
+        for selector in remove:
+            document.remove(selector)
+        document.remove(rules.always_remove)
+        roots = [node for selector in content for node in document.select(selector)]
+        if roots:
+            return html_blocks(roots, url, rules)
+    if strict:
+        remove_noise(document, rules, remove)
+        remove_chrome(document, rules)
+    else:
+        document.remove(rules.always_remove)
+        for selector in remove:
+            document.remove(selector)
+    roots = find_content(document, rules)
+    if strict:
+        for root in roots:
+            clean_conditionally(root, rules)
+    return html_blocks(roots, url, rules)
+
+
+def _article(meta: Metadata, cleaned: Cleaned, comment_count: int | None) -> Article:
+    language = meta.language or detect_language(" ".join(cleaned.paragraphs))
+    return Article(
+        paragraphs=cleaned.paragraphs,
+        title=meta.title,
+        byline=meta.byline,
+        published=meta.published,
+        modified=meta.modified,
+        language=language,
+        canonical_url=meta.canonical_url,
+        site_name=meta.site_name,
+        description=meta.description,
+        section=meta.section,
+        tags=meta.tags,
+        top_image=meta.top_image,
+        images=cleaned.images,
+        source_url=cleaned.source_url,
+        comment_count=cleaned.comment_count if cleaned.comment_count is not None else comment_count,
+        extractor_version=EXTRACTOR_VERSION,
+    )
+
+
+def extract_html(
+    html: str,
+    url: str | None = None,
+    *,
+    content: Sequence[str] = (),
+    remove: Sequence[str] = (),
+) -> Article:
+    """The article of an HTML page: body paragraphs, images, and the metadata the page states.
+
+    ``content`` and ``remove`` are a source's own CSS selectors (from config.toml) for
+    the article body and for noise the generic rules miss.
+    """
+    rules = noise_rules()
+    document = parse(html)
+    meta = read_metadata(document, url)
+    widget_count = meta.comment_count
+    if widget_count is None:
+        widget_count = _comment_count_from_widgets(document, rules)
+    del document
+    blocks = _content_blocks(html, url, content, remove, strict=True, rules=rules)
+    cleaned = clean_blocks(_without_title(blocks, meta.title))
+    if sum(len(p) for p in cleaned.paragraphs) < _RETRY_BELOW_CHARS and not content:
+        gentle = clean_blocks(
+            _without_title(
+                _content_blocks(html, url, (), remove, strict=False, rules=rules), meta.title
+            )
+        )
+        if sum(map(len, gentle.paragraphs)) > sum(map(len, cleaned.paragraphs)):
+            cleaned = gentle
+    return _article(meta, cleaned, widget_count)
+
+
+def extract_text(text: str, url: str | None = None) -> Article:
+    """The article of a plain-text or Markdown document; the cleaner runs on its lines."""
+    cleaned = clean_blocks(text_blocks(text))
+    title = None
+    return _article(Metadata(title=title), cleaned, None)
+
+
+def looks_like_html(data: str) -> bool:
+    head = data[:2048]
+    return bool(_HTML_SNIFF.match(head)) or len(_HTML_TAGS.findall(head)) >= 2
+
+
+def extract_document(
+    data: str,
+    url: str | None = None,
+    *,
+    content: Sequence[str] = (),
+    remove: Sequence[str] = (),
+) -> Article:
+    """Extract from HTML or from plain text/Markdown, whichever ``data`` is."""
+    if looks_like_html(data):
+        return extract_html(data, url, content=content, remove=remove)
+    return extract_text(data, url)
+
+
+def article_to_json(article: Article) -> dict[str, Any]:
+    """The article as printed by ``scraper extract``: plain JSON values."""
+    data = asdict(article)
+    data["paragraphs"] = list(article.paragraphs)
+    data["byline"] = list(article.byline)
+    data["tags"] = list(article.tags)
+    data["images"] = [
+        {key: value for key, value in asdict(image).items() if value is not None}
+        for image in article.images
+    ]
+    return data
+
+
+def extract_jsonl(lines: Iterable[str], out: TextIO) -> None:
+    """``scraper extract --jsonl``: one JSON object in per line, one out, in order.
+
+    A line that is not JSON, lacks ``html``, or whose page fails gives
+    ``{"id": ..., "error": ...}``; the stream goes on.
+    """
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        record_id: Any = None
+        try:
+            record = json.loads(line)
+            if not isinstance(record, dict):
+                raise ValueError("expected a JSON object")
+            record_id = record.get("id")
+            html = record.get("html")
+            if not isinstance(html, str):
+                raise ValueError("missing string field 'html'")
+            url = record.get("url")
+            article = extract_document(html, url if isinstance(url, str) else None)
+            result: dict[str, Any] = {"id": record_id, "title": article.title, "text": article.text}
+            result.update(article_to_json(article))
+        except Exception as error:  # one bad page must not stop the stream
+            result = {"id": record_id, "error": f"line {number}: {type(error).__name__}: {error}"}
+        out.write(json.dumps(result, ensure_ascii=False) + "\n")
+        out.flush()

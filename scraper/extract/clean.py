@@ -1,0 +1,173 @@
+"""The text-block cleaner: captions, credits, source lines, comment counters and page furniture.
+
+It decides for each block on the block's own text (and markup kind) alone, so
+cleaning twice gives the same paragraphs as cleaning once and kept text stays in
+its order; only the metadata it collects (which image a caption belongs to)
+looks at neighbours.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from archive.model import Image
+from scraper.extract.blocks import Block, Kind, normalise_space
+from scraper.extract.ruleset import TextRules, text_rules
+
+# A caption row dumped from a table ends with a cell separator.
+_CELL_END = re.compile(r"\s*\|\s*$")
+_MARKDOWN_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*)[^)]*\)\s*\|?\s*$")
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_MAX_CAPTION_CHARS = 400
+_MAX_FURNITURE_CHARS = 120
+
+
+@dataclass(frozen=True)
+class Cleaned:
+    paragraphs: tuple[str, ...]
+    images: tuple[Image, ...]
+    source_url: str | None
+    comment_count: int | None
+
+
+def _tidy_credit(text: str) -> str:
+    return text.strip().strip(" .|)]").strip()
+
+
+def _count(text: str) -> int | None:
+    digits = re.sub(r"[.,\s]", "", text)
+    return int(digits) if digits.isdigit() else None
+
+
+@dataclass
+class _Collector:
+    """Images, source and comment count gathered while blocks are classified."""
+
+    images: list[Image]
+    source_url: str | None = None
+    comment_count: int | None = None
+    # An image seen but not yet described: the next caption belongs to it.
+    open_image: int | None = None
+
+    def add_image(self, src: str | None, alt: str | None) -> None:
+        self.images.append(Image(src=src or None, alt=alt or None))
+        self.open_image = len(self.images) - 1
+
+    def add_caption(self, caption: str | None, credit: str | None) -> None:
+        if self.open_image is not None:
+            current = self.images[self.open_image]
+            if credit and current.caption and not current.credit and not caption:
+                self.images[self.open_image] = replace(current, credit=credit)
+                self.open_image = None
+                return
+            if current.caption is None:
+                self.images[self.open_image] = replace(
+                    current, caption=caption or None, credit=credit or current.credit
+                )
+                if credit:
+                    self.open_image = None
+                return
+        if caption is None and credit and self.images and not self.images[-1].credit:
+            # A credit line right after a described image completes it.
+            self.images[-1] = replace(self.images[-1], credit=credit)
+            return
+        self.images.append(Image(caption=caption or None, credit=credit or None))
+        self.open_image = None if credit else len(self.images) - 1
+
+
+def _caption_parts(text: str, rules: TextRules) -> tuple[str | None, str | None]:
+    """Split ``caption. Foto: Credit .`` into caption and credit."""
+    body = _CELL_END.sub("", text)
+    match = rules.trailing_credit.match(body)
+    if match is None:
+        return (normalise_space(body) or None), None
+    caption = normalise_space(match.group("caption")).rstrip(" |(-–—")
+    return (caption or None), (_tidy_credit(match.group("credit")) or None)
+
+
+def classify(block: Block, rules: TextRules) -> str:
+    """What a block is: keep, image, caption, credit, source, comments or drop.
+
+    Depends on the block alone; this is what makes cleaning idempotent.
+    """
+    if block.kind is Kind.IMAGE:
+        return "image"
+    if block.kind is Kind.CAPTION:
+        return "caption"
+    text = block.text
+    if not text:
+        return "drop"
+    if block.kind is Kind.CODE:
+        return "keep"
+    if _MARKDOWN_IMAGE.match(text):
+        return "image"
+    short = len(text) <= _MAX_CAPTION_CHARS
+    if short and rules.comment_counter.match(text):
+        return "comments"
+    if short and rules.source_line.match(text):
+        return "source"
+    if short and rules.credit_line.match(text):
+        return "credit"
+    if short and _CELL_END.search(text) and rules.trailing_credit.match(_CELL_END.sub("", text)):
+        return "caption"
+    if short and block.kind is Kind.PARAGRAPH and rules.trailing_credit.match(text):
+        return "caption"
+    if len(text) <= _MAX_FURNITURE_CHARS and (
+        rules.boilerplate_line.match(text) or rules.boilerplate_prefix.match(text)
+    ):
+        return "drop"
+    return "keep"
+
+
+def clean_blocks(blocks: Iterable[Block], rules: TextRules | None = None) -> Cleaned:
+    """Split blocks into article paragraphs and the metadata the noise carried."""
+    rules = rules or text_rules()
+    collected = _Collector(images=[])
+    paragraphs: list[str] = []
+    for block in blocks:
+        block = replace(block, text=normalise_space(block.text)) if block.text else block
+        verdict = classify(block, rules)
+        if verdict == "keep":
+            paragraphs.append(block.text)
+            collected.open_image = None
+        elif verdict == "image":
+            if block.kind is Kind.IMAGE:
+                collected.add_image(block.src, block.alt)
+            else:
+                found = _MARKDOWN_IMAGE.match(block.text)
+                assert found is not None
+                collected.add_image(found.group("src"), found.group("alt"))
+        elif verdict == "caption":
+            if block.kind is Kind.CAPTION and block.credit:
+                collected.add_caption(block.text or None, block.credit)
+            else:
+                collected.add_caption(*_caption_parts(block.text, rules))
+        elif verdict == "credit":
+            match = rules.credit_line.match(block.text)
+            assert match is not None
+            collected.add_caption(None, _tidy_credit(match.group("credit")) or None)
+        elif verdict == "source":
+            match = rules.source_line.match(block.text)
+            assert match is not None
+            url = _URL.search(match.group("source"))
+            if url and collected.source_url is None:
+                collected.source_url = url.group(0).rstrip(".,;)")
+        elif verdict == "comments":
+            match = rules.comment_counter.match(block.text)
+            assert match is not None
+            count = _count(match.group("count") or match.group("count2") or "")
+            if count is not None and collected.comment_count is None:
+                collected.comment_count = count
+    return Cleaned(
+        paragraphs=tuple(paragraphs),
+        images=tuple(collected.images),
+        source_url=collected.source_url,
+        comment_count=collected.comment_count,
+    )
+
+
+def clean_paragraphs(paragraphs: Iterable[str]) -> tuple[str, ...]:
+    """Only the kept text of plain paragraphs (used to check the cleaner's properties)."""
+    return clean_blocks(Block(p) for p in paragraphs).paragraphs

@@ -1,0 +1,215 @@
+"""Turn the chosen content nodes into text blocks in reading order.
+
+Block elements start new blocks; inline text is gathered; images, figures and
+caption tables become image and caption blocks for the cleaner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urljoin
+
+from scraper.extract.blocks import Block, Kind, normalise_space
+from scraper.extract.ruleset import NoiseRules
+from scraper.html import Node
+
+_BLOCK_KIND = {
+    "p": Kind.PARAGRAPH,
+    "div": Kind.PARAGRAPH,
+    "section": Kind.PARAGRAPH,
+    "article": Kind.PARAGRAPH,
+    "main": Kind.PARAGRAPH,
+    "header": Kind.PARAGRAPH,
+    "footer": Kind.PARAGRAPH,
+    "aside": Kind.PARAGRAPH,
+    "center": Kind.PARAGRAPH,
+    "address": Kind.PARAGRAPH,
+    "details": Kind.PARAGRAPH,
+    "summary": Kind.PARAGRAPH,
+    "table": Kind.PARAGRAPH,
+    "tbody": Kind.PARAGRAPH,
+    "thead": Kind.PARAGRAPH,
+    "tfoot": Kind.PARAGRAPH,
+    "tr": Kind.PARAGRAPH,
+    "td": Kind.PARAGRAPH,
+    "th": Kind.PARAGRAPH,
+    "ul": Kind.ITEM,
+    "ol": Kind.ITEM,
+    "dl": Kind.ITEM,
+    "li": Kind.ITEM,
+    "dt": Kind.ITEM,
+    "dd": Kind.ITEM,
+    "h1": Kind.HEADING,
+    "h2": Kind.HEADING,
+    "h3": Kind.HEADING,
+    "h4": Kind.HEADING,
+    "h5": Kind.HEADING,
+    "h6": Kind.HEADING,
+    "blockquote": Kind.QUOTE,
+    "pre": Kind.CODE,
+    "figcaption": Kind.CAPTION,
+    "caption": Kind.CAPTION,
+    "hr": Kind.PARAGRAPH,
+}
+_SKIP = frozenset(
+    {
+        "script",
+        "style",
+        "noscript",
+        "template",
+        "head",
+        "title",
+        "meta",
+        "link",
+        "#comment",
+        "_comment",
+    }
+)
+_CAPTION_TABLE_MAX_CHARS = 600
+
+
+@dataclass
+class _Walk:
+    base_url: str | None
+    rules: NoiseRules
+    blocks: list[Block] = field(default_factory=list)
+    buffer: list[str] = field(default_factory=list)
+
+    def flush(self, kind: Kind) -> None:
+        if self.buffer:
+            text = (
+                normalise_space("".join(self.buffer))
+                if kind is not Kind.CODE
+                else "".join(self.buffer).strip("\n")
+            )
+            self.buffer.clear()
+            if text:
+                self.blocks.append(Block(text, kind))
+
+    def image(self, node: Node) -> None:
+        src = _image_src(node)
+        if src is None:
+            return
+        self.blocks.append(
+            Block(
+                "",
+                Kind.IMAGE,
+                src=urljoin(self.base_url, src) if self.base_url else src,
+                alt=normalise_space(node.attr("alt") or "") or None,
+            )
+        )
+
+
+def _image_src(node: Node) -> str | None:
+    for name in ("src", "data-src", "data-original", "data-lazy-src"):
+        value = (node.attr(name) or "").strip()
+        if value and not value.startswith("data:"):
+            return value
+    srcset = (node.attr("srcset") or node.attr("data-srcset") or "").strip()
+    if srcset:
+        return srcset.split(",")[0].split()[0]
+    return None
+
+
+def _caption_blocks(node: Node, rules: NoiseRules) -> tuple[str, str | None]:
+    """Caption text and a credit named apart by markup (``<span class=credit>``)."""
+    credit = None
+    for part in node.select("*"):
+        if rules.credit.search(part.hints()):
+            credit = normalise_space(part.text()) or None
+            if credit:
+                part.remove()
+            break
+    return normalise_space(node.text(" ")), credit
+
+
+def _is_caption_table(node: Node) -> bool:
+    if node.select_first("img") is None:
+        return False
+    rows = node.select("tr")
+    return len(rows) <= 3 and len(node.text().strip()) <= _CAPTION_TABLE_MAX_CHARS
+
+
+def _walk(node: Node, kind: Kind, walk: _Walk) -> None:
+    for child in node.children():
+        tag = child.tag
+        if child.is_text:
+            walk.buffer.append(child.own_text())
+            continue
+        if tag in _SKIP or not child.is_element:
+            continue
+        if tag == "br":
+            walk.flush(kind)
+            continue
+        if tag == "img":
+            walk.flush(kind)
+            walk.image(child)
+            continue
+        if tag == "figure" or (tag == "table" and _is_caption_table(child)):
+            walk.flush(kind)
+            _figure(child, walk)
+            continue
+        child_kind = _BLOCK_KIND.get(tag)
+        if child_kind is None:
+            if walk.rules.caption.search(child.hints()) and child.select_first("img") is None:
+                walk.flush(kind)
+                text, credit = _caption_blocks(child, walk.rules)
+                if text or credit:
+                    walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
+                continue
+            _walk(child, kind, walk)  # inline: text joins the current block
+            continue
+        walk.flush(kind)
+        if child_kind is Kind.CODE:
+            walk.buffer.append(child.text())
+            walk.flush(Kind.CODE)
+            continue
+        if child_kind is Kind.CAPTION or (
+            child_kind is Kind.PARAGRAPH
+            and walk.rules.caption.search(child.hints())
+            and child.select_first("img") is None
+        ):
+            text, credit = _caption_blocks(child, walk.rules)
+            if text or credit:
+                walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
+            continue
+        inner = (
+            kind if child_kind is Kind.PARAGRAPH and kind in (Kind.QUOTE, Kind.ITEM) else child_kind
+        )
+        _walk(child, inner, walk)
+        walk.flush(inner)
+
+
+def _figure(node: Node, walk: _Walk) -> None:
+    """An image with its caption: the caption is whatever text the figure holds."""
+    images = node.select("img")
+    for image in images:
+        walk.image(image)
+    caption_node = node.select_first("figcaption, caption")
+    if caption_node is None:
+        for candidate in node.select("*"):
+            if walk.rules.caption.search(candidate.hints()):
+                caption_node = candidate
+                break
+    if caption_node is not None:
+        text, credit = _caption_blocks(caption_node, walk.rules)
+    else:
+        text, credit = normalise_space(node.text(" ")), None
+    if text or credit:
+        walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
+
+
+def html_blocks(roots: Iterable[Node], base_url: str | None, rules: NoiseRules) -> list[Block]:
+    """Blocks of the content nodes, in document order."""
+    walk = _Walk(base_url=base_url, rules=rules)
+    for root in roots:
+        kind = _BLOCK_KIND.get(root.tag, Kind.PARAGRAPH)
+        if kind is Kind.CAPTION:
+            kind = Kind.PARAGRAPH
+        if root.tag == "figure" or (root.tag == "table" and _is_caption_table(root)):
+            _figure(root, walk)
+            continue
+        _walk(root, kind, walk)
+        walk.flush(kind)
+    return walk.blocks

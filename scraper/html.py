@@ -1,0 +1,182 @@
+"""The HTML layer: the only module that touches selectolax (Lexbor).
+
+Everything else sees :class:`Document` and :class:`Node`, thin typed wrappers,
+so a parser swap is a change to this file alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+# Where a link is navigation rather than an article teaser.
+_CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role=contentinfo]"
+
+
+class Node:
+    """One element or text node of a parsed document."""
+
+    __slots__ = ("_node",)
+
+    def __init__(self, node: LexborNode) -> None:
+        self._node = node
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Node) and other._node.mem_id == self._node.mem_id
+
+    def __hash__(self) -> int:
+        return int(self._node.mem_id)
+
+    @property
+    def key(self) -> int:
+        """A stable identity for the node while its document lives."""
+        return int(self._node.mem_id)
+
+    @property
+    def tag(self) -> str:
+        """Lower-case tag name; ``-text`` for text nodes, ``_comment`` for comments."""
+        return str(self._node.tag or "")
+
+    @property
+    def is_text(self) -> bool:
+        return bool(self._node.is_text_node)
+
+    @property
+    def is_element(self) -> bool:
+        return bool(self._node.is_element_node)
+
+    def attr(self, name: str) -> str | None:
+        value = self._node.attributes.get(name)
+        return None if value is None else str(value)
+
+    def attrs(self) -> dict[str, str]:
+        return {str(k): str(v or "") for k, v in self._node.attributes.items()}
+
+    def hints(self) -> str:
+        """The class and id of the element, lower-cased, for class/id heuristics."""
+        attributes = self._node.attributes
+        if not attributes:
+            return ""
+        return f"{attributes.get('class') or ''} {attributes.get('id') or ''}".lower()
+
+    def text(self, separator: str = "") -> str:
+        """All text below the node (for a text node, its own text)."""
+        return str(self._node.text(deep=True, separator=separator))
+
+    def own_text(self) -> str:
+        """The node's own text content: for a text node its value."""
+        return str(self._node.text_content or "")
+
+    def html(self) -> str:
+        return str(self._node.html or "")
+
+    def select(self, css: str) -> list[Node]:
+        return [Node(n) for n in self._node.css(css)]
+
+    def select_first(self, css: str) -> Node | None:
+        found = self._node.css_first(css)
+        return None if found is None else Node(found)
+
+    def matches(self, css: str) -> bool:
+        return bool(self._node.css_matches(css))
+
+    @property
+    def parent(self) -> Node | None:
+        parent = self._node.parent
+        return None if parent is None else Node(parent)
+
+    def children(self) -> Iterator[Node]:
+        """Direct children, text nodes included, in document order."""
+        child = self._node.child
+        while child is not None:
+            yield Node(child)
+            child = child.next
+
+    def descendants(self) -> Iterator[Node]:
+        """Every element and text node below this one, in document order."""
+        for node in self._node.traverse(include_text=True):
+            yield Node(node)
+
+    def ancestors(self) -> Iterator[Node]:
+        parent = self._node.parent
+        while parent is not None:
+            yield Node(parent)
+            parent = parent.parent
+
+    def remove(self) -> None:
+        self._node.decompose(recursive=True)
+
+    def unwrap(self) -> None:
+        self._node.unwrap()
+
+
+class Document:
+    """A parsed HTML page."""
+
+    __slots__ = ("_tree",)
+
+    def __init__(self, tree: LexborHTMLParser) -> None:
+        self._tree = tree
+
+    @property
+    def root(self) -> Node | None:
+        root = self._tree.root
+        return None if root is None else Node(root)
+
+    @property
+    def head(self) -> Node | None:
+        head = self._tree.head
+        return None if head is None else Node(head)
+
+    @property
+    def body(self) -> Node | None:
+        body = self._tree.body
+        return None if body is None else Node(body)
+
+    def select(self, css: str) -> list[Node]:
+        return [Node(n) for n in self._tree.css(css)]
+
+    def select_first(self, css: str) -> Node | None:
+        found = self._tree.css_first(css)
+        return None if found is None else Node(found)
+
+    def remove(self, css: str) -> int:
+        """Remove every element matching ``css``; returns how many were removed."""
+        nodes = self._tree.css(css)
+        for node in nodes:
+            node.decompose(recursive=True)
+        return len(nodes)
+
+
+def parse(html: str) -> Document:
+    """Parse an HTML string (already decoded) with Lexbor."""
+    return Document(LexborHTMLParser(html))
+
+
+def page_links(html: str, base_url: str) -> list[str]:
+    """Absolute http(s) links of a section or front page, in document order, once each.
+
+    Links inside navigation, headers and footers are skipped, and so are
+    fragments of the page itself and links back to the page.
+    """
+    tree = LexborHTMLParser(html)
+    for chrome in tree.css(_CHROME_SELECTOR):
+        chrome.decompose(recursive=True)
+    page = urldefrag(base_url)[0]
+    seen: set[str] = set()
+    links: list[str] = []
+    for anchor in tree.css("a[href]"):
+        href = (anchor.attributes.get("href") or "").strip()
+        if not href or href.startswith("#"):
+            continue
+        absolute = urldefrag(urljoin(base_url, href))[0]
+        parts = urlsplit(absolute)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            continue
+        if absolute == page or absolute in seen or parts.path in ("", "/"):
+            continue
+        seen.add(absolute)
+        links.append(absolute)
+    return links

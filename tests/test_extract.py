@@ -1,0 +1,186 @@
+"""The extractor's public functions on the seed fixture, a news-like HTML page and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from scraper.extract import (
+    EXTRACTOR_VERSION,
+    article_to_json,
+    extract_document,
+    extract_html,
+    extract_jsonl,
+    extract_text,
+)
+from scraper.html import page_links
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+SEED = SHARED / "fixtures" / "seed"
+GOLDEN = Path(__file__).parent / "golden"
+CLEAN_FIELDS = ("paragraphs", "images", "source_url", "comment_count", "language")
+
+
+@pytest.mark.shared
+def test_seed_noisy_text_cleans_to_seed_clean_json() -> None:
+    if not (SEED / "article-noisy.txt").exists():
+        pytest.skip("../shared/fixtures/seed is absent")
+    noisy = (SEED / "article-noisy.txt").read_text(encoding="utf-8")
+    expected = json.loads((SEED / "article-clean.json").read_text(encoding="utf-8"))
+    for article in (extract_document(noisy), extract_text(noisy)):
+        data = article_to_json(article)
+        assert {k: data[k] for k in CLEAN_FIELDS} == {k: expected[k] for k in CLEAN_FIELDS}
+
+
+def test_news_page_html_gives_the_clean_article() -> None:
+    """A news page with caption tables, credits, share bar, related links and a comment widget."""
+    html = (GOLDEN / "news-de-caption-tables" / "page.html").read_text(encoding="utf-8")
+    article = extract_document(html, "https://znews.vn/de/mark-zuckerbergs-seltsame-aktion.html")
+    assert len(article.paragraphs) == 15
+    assert article.paragraphs[0].startswith("Um Meta im KI-Wettlauf")
+    assert article.paragraphs[3] == "Unerwartete Aktion"
+    assert article.paragraphs[-1].endswith("das Blatt zu wenden.")
+    text = article.text
+    for noise in (
+        "Foto:",
+        "Teilen",
+        "Kommentar",
+        "Quelle:",
+        "Lesen Sie auch",
+        "Cookies",
+        "Newsletter",
+        "Startseite",
+        "Schlagworte",
+        "Anzeige",
+        "Rechte vorbehalten",
+    ):
+        assert noise not in text
+    assert [(i.caption, i.credit) for i in article.images] == [
+        ("Mark Zuckerberg suchte persönlich nach Talenten für Meta.", "WSJ"),
+        (
+            "Mark Zuckerberg überraschte alle, indem er den Kandidaten persönlich "
+            "E-Mails schickte.",
+            "Bloomberg",
+        ),
+        (
+            "Der CEO von Meta möchte ein neues Expertenteam zusammenstellen, um eine Super-KI zu "
+            "entwickeln.",
+            "Bloomberg",
+        ),
+    ]
+    assert article.images[1].src == "https://znews.vn/Uploaded/zuckerberg-2.jpg"
+    assert article.source_url == (
+        "https://znews.vn/hanh-dong-ky-la-cua-mark-zuckerberg-post1563107.html"
+    )
+    assert article.comment_count == 0
+    assert article.language == "de"
+    assert article.title == "Mark Zuckerbergs seltsame Aktion"
+    assert article.byline == ("Minh Anh",)
+    assert article.published == "2025-06-30T08:15:00+07:00"
+    assert article.extractor_version == EXTRACTOR_VERSION
+
+
+@pytest.mark.shared
+def test_news_page_html_matches_the_seed_clean_result() -> None:
+    if not (SEED / "article-clean.json").exists():
+        pytest.skip("../shared/fixtures/seed is absent")
+    expected = json.loads((SEED / "article-clean.json").read_text(encoding="utf-8"))
+    html = (GOLDEN / "news-de-caption-tables" / "page.html").read_text(encoding="utf-8")
+    data = article_to_json(extract_html(html, "https://znews.vn/de/x.html"))
+    for key in ("paragraphs", "source_url", "comment_count", "language"):
+        assert data[key] == expected[key]
+    assert [{k: i[k] for k in ("caption", "credit")} for i in data["images"]] == expected["images"]
+
+
+def test_markdown_input_keeps_headings_lists_and_quotes_as_paragraphs() -> None:
+    text = (
+        "# Ein Titel\n\nErster Absatz mit einem [Link](https://example.org) und **Betonung**.\n\n"
+        "![Ein Bild](https://example.org/a.jpg)\nDas Bild zeigt etwas. Foto: Agentur\n\n"
+        "- Punkt eins\n- Punkt zwei\n\n> Ein Zitat.\n\nTeilen\n\nKommentare (12)\n"
+    )
+    article = extract_text(text)
+    assert article.paragraphs == (
+        "Ein Titel",
+        "Erster Absatz mit einem Link und Betonung.",
+        "Punkt eins",
+        "Punkt zwei",
+        "Ein Zitat.",
+    )
+    assert article.images[0].src == "https://example.org/a.jpg"
+    assert article.images[0].caption == "Das Bild zeigt etwas."
+    assert article.images[0].credit == "Agentur"
+    assert article.comment_count == 12
+
+
+def test_site_selectors_override_the_generic_rules() -> None:
+    html = (
+        "<html><body><div class='teaser-box'><p>Dies ist der eigentliche Artikeltext, den die "
+        "Seite in einem seltsam benannten Kasten versteckt, lang genug für einen Absatz.</p>"
+        "<p class='ad-note'>Werbung für etwas ganz anderes, das niemand lesen will.</p></div>"
+        "<div class='main'><p>Ein anderer, längerer Text, der wie ein Artikel aussieht, mit "
+        "Kommas, vielen Wörtern, und noch mehr Wörtern, damit er gewinnt, wenn nichts "
+        "anderes gesagt ist.</p></div></body></html>"
+    )
+    article = extract_html(html, content=[".teaser-box"], remove=[".ad-note"])
+    assert article.paragraphs == (
+        "Dies ist der eigentliche Artikeltext, den die Seite in einem seltsam benannten Kasten "
+        "versteckt, lang genug für einen Absatz.",
+    )
+
+
+def test_jsonl_stream_answers_every_line_in_order_and_survives_bad_lines() -> None:
+    page = (GOLDEN / "news-de-caption-tables" / "page.html").read_text(encoding="utf-8")
+    lines = [
+        json.dumps({"id": 1, "url": "https://znews.vn/de/a.html", "html": page}),
+        "this is not json",
+        json.dumps({"id": "three", "url": "https://znews.vn/de/b.html"}),
+        json.dumps({"id": 4, "html": "<p>Kurzer Text.</p>"}),
+    ]
+    out = io.StringIO()
+    extract_jsonl(lines, out)
+    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r.get("id") for r in results] == [1, None, "three", 4]
+    assert results[0]["title"] == "Mark Zuckerbergs seltsame Aktion"
+    assert results[0]["text"].startswith("Um Meta im KI-Wettlauf")
+    assert results[0]["comment_count"] == 0
+    assert "error" in results[1] and "line 2" in results[1]["error"]
+    assert "html" in results[2]["error"]
+    assert results[3]["text"] == "Kurzer Text."
+
+
+def test_empty_and_garbage_input_gives_an_empty_article_not_an_error() -> None:
+    assert extract_html("").paragraphs == ()
+    assert extract_html("<html><head><title>Nur ein Titel</title></head></html>").paragraphs == ()
+    assert extract_document("<div><span></span></div>").paragraphs == ()
+    assert extract_text("").paragraphs == ()
+    assert extract_document("\x00\x01 <<<>>>").text == "\x00\x01 <<<>>>"  # text stays text
+
+
+def test_unparseable_dates_are_left_empty() -> None:
+    html = (
+        "<html><head><meta property='article:published_time' content='gestern'>"
+        "<meta property='article:modified_time' content='2024-02-30T10:00:00Z'></head>"
+        "<body><p>Ein Absatz mit genug Text, um als Artikel zu gelten, und mit Kommas.</p>"
+        "</body></html>"
+    )
+    article = extract_html(html)
+    assert article.published is None
+    assert article.modified is None
+
+
+def test_page_links_lists_article_links_in_order_without_chrome() -> None:
+    html = (
+        "<html><body><nav><a href='/politik'>Politik</a></nav>"
+        "<header><a href='/about'>Über uns</a></header>"
+        "<main><a href='/a/1.html'>Eins</a><a href='#top'>Oben</a>"
+        "<a href='https://other.example/b/2.html#x'>Zwei</a><a href='/a/1.html'>Eins nochmal</a>"
+        "<a href='mailto:x@example.org'>Mail</a><a href='/section/'>Hier</a></main>"
+        "<footer><a href='/impressum'>Impressum</a></footer></body></html>"
+    )
+    assert page_links(html, "https://news.example/section/") == [
+        "https://news.example/a/1.html",
+        "https://other.example/b/2.html",
+    ]
