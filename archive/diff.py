@@ -1,0 +1,141 @@
+"""Word-level differences between two versions of an article.
+
+The structured result (a list of :class:`Chunk`) is what both the terminal
+(:func:`render_terminal`) and the Datasette pages render; paragraph breaks are
+kept as their own token so a rendering can keep the article's layout.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+PARAGRAPH = "\n\n"
+_TOKENS = re.compile(r"\n\s*\n|\S+")
+
+Op = Literal["equal", "insert", "delete"]
+
+# Fields compared between versions, in the order they are reported.
+COMPARED_FIELDS = (
+    "state",
+    "title",
+    "byline",
+    "published",
+    "modified",
+    "text",
+    "images",
+    "description",
+    "section",
+    "tags",
+    "language",
+    "canonical_url",
+    "site_name",
+    "top_image",
+    "source_url",
+)
+
+_ANSI_DELETE = "\x1b[31;9m"
+_ANSI_INSERT = "\x1b[32;4m"
+_ANSI_RESET = "\x1b[0m"
+
+
+@dataclass(frozen=True)
+class Chunk:
+    op: Op
+    words: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TextDiff:
+    chunks: tuple[Chunk, ...]
+
+    @property
+    def words_added(self) -> int:
+        return sum(_word_count(c.words) for c in self.chunks if c.op == "insert")
+
+    @property
+    def words_removed(self) -> int:
+        return sum(_word_count(c.words) for c in self.chunks if c.op == "delete")
+
+    @property
+    def changed(self) -> bool:
+        return any(c.op != "equal" for c in self.chunks)
+
+
+def tokens(text: str | None) -> list[str]:
+    """Words, with each paragraph break as a single ``"\\n\\n"`` token."""
+    return [PARAGRAPH if t.isspace() else t for t in _TOKENS.findall(text or "")]
+
+
+def diff_words(old: str | None, new: str | None) -> TextDiff:
+    before, after = tokens(old), tokens(new)
+    # autojunk off: common words like "the" must still anchor the alignment.
+    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    chunks: list[Chunk] = []
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag == "equal":
+            chunks.append(Chunk("equal", tuple(before[i1:i2])))
+            continue
+        if i2 > i1:
+            chunks.append(Chunk("delete", tuple(before[i1:i2])))
+        if j2 > j1:
+            chunks.append(Chunk("insert", tuple(after[j1:j2])))
+    return TextDiff(tuple(chunks))
+
+
+def changed_fields(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
+    """Names of the compared fields whose values differ (all present ones for a first version)."""
+    if old is None:
+        return [name for name in COMPARED_FIELDS if new.get(name) not in (None, "", "[]")]
+    return [name for name in COMPARED_FIELDS if (old.get(name) or None) != (new.get(name) or None)]
+
+
+def summarise(fields: Sequence[str], text: TextDiff | None) -> str:
+    """One short line: what changed and how many words, e.g. ``title, text: +12 -3 words``."""
+    shown = [f for f in fields if f != "state"]
+    parts = [", ".join(shown)] if shown else []
+    if text is not None and text.changed:
+        parts.append(f"+{text.words_added} -{text.words_removed} words")
+    return ": ".join(parts) if parts else "no visible change"
+
+
+def render_terminal(diff: TextDiff, *, colour: bool = False, context: int | None = None) -> str:
+    """``[-deleted-]{+inserted+}`` (or ANSI colours), paragraphs kept.
+
+    With ``context`` set, unchanged runs longer than twice that many words are
+    shortened to their ends around `` … ``.
+    """
+    out: list[str] = []
+    for index, chunk in enumerate(diff.chunks):
+        words = list(chunk.words)
+        if chunk.op == "equal":
+            if context is not None and len(words) > 2 * context:
+                head = words[:context] if index > 0 else []
+                tail = words[-context:] if index < len(diff.chunks) - 1 else []
+                words = [*head, "…", *tail]
+            out.append(_join(words))
+        elif chunk.op == "delete":
+            out.append(_mark(_join(words), "[-", "-]", _ANSI_DELETE, colour))
+        else:
+            out.append(_mark(_join(words), "{+", "+}", _ANSI_INSERT, colour))
+    text = " ".join(part for part in out if part)
+    return re.sub(r" ?\n\n ?", "\n\n", text)
+
+
+def _mark(text: str, start: str, end: str, ansi: str, colour: bool) -> str:
+    if not text:
+        return ""
+    if colour:
+        return f"{ansi}{text}{_ANSI_RESET}"
+    return f"{start}{text}{end}"
+
+
+def _join(words: Iterable[str]) -> str:
+    return " ".join(words).replace(f" {PARAGRAPH} ", PARAGRAPH)
+
+
+def _word_count(words: Iterable[str]) -> int:
+    return sum(1 for w in words if w != PARAGRAPH)

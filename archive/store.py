@@ -1,0 +1,763 @@
+"""The single writer: every fetch, body, version and schedule change goes through here.
+
+Writes are batched: :meth:`Archive.record` opens a ``BEGIN IMMEDIATE``
+transaction when none is open and leaves it open; :meth:`Archive.commit`
+(called by the daemon after each job and at shutdown) makes the batch
+durable. Each record is wrapped in a savepoint, so a record that fails half
+way leaves nothing behind. A batch is also committed on its own once it holds
+``commit_every`` records or is ``commit_after_s`` seconds old.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit
+
+from archive import db, diff, hashing
+from archive.clock import Clock, iso
+from archive.compress import COMPRESSION, BodyCodec
+from archive.model import Article, Fetch, Outcome
+from archive.revisit import History, RevisitPolicy
+
+# Re-extract a stored raw body with today's extractor: (body, content_type, url) -> Article.
+Reextract = Callable[[bytes, str | None, str], Article]
+
+_FAILED = (Outcome.FAILED, Outcome.REJECTED)
+_ARTICLE_FIELDS = (
+    "title", "byline", "published", "modified", "language", "site_name", "canonical_url",
+    "section", "tags", "description", "top_image", "images", "source_url", "comment_count", "text",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    name: str
+    url: str
+    kind: str
+    schedule: str  # as written in the config: "every 15m" or "cron 0 6 * * mon-fri"
+
+
+@dataclass(frozen=True)
+class DueArticle:
+    url: str
+    source: str | None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    outcome: Outcome
+    version: int | None  # the version written by this fetch, if any
+    fetch_id: int
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    """A publisher version with its raw body, handed to ``scraper reparse``."""
+
+    version_id: int
+    article_id: int
+    url: str
+    version: int
+    extractor_version: str | None
+    content_hash: str | None
+    content_type: str | None
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What recording one re-extraction amounted to."""
+
+    version_id: int
+    changed: bool  # today's extractor reads something else from the same bytes
+    changed_fields: tuple[str, ...]
+    summary: str
+
+
+class Archive:
+    """The archive file opened for writing, locked to this process."""
+
+    def __init__(
+        self,
+        handle: db.WriterHandle,
+        clock: Clock,
+        revisit: RevisitPolicy,
+        reextract: Reextract | None,
+        commit_every: int,
+        commit_after_s: float,
+    ) -> None:
+        self._handle = handle
+        self._conn = handle.conn
+        self._clock = clock
+        self._policy = revisit
+        self._reextract = reextract
+        self._codec = BodyCodec()
+        self._commit_every = commit_every
+        self._commit_after_s = commit_after_s
+        self._pending = 0
+        self._batch_started = 0.0
+
+    @classmethod
+    def open(
+        cls,
+        path: Path,
+        clock: Clock,
+        *,
+        revisit: RevisitPolicy | None = None,
+        reextract: Reextract | None = None,
+        commit_every: int = 500,
+        commit_after_s: float = 5.0,
+    ) -> Archive:
+        """Lock, ``quick_check`` and migrate the file; raises :class:`db.ArchiveError`."""
+        handle = db.open_writer(path)
+        return cls(
+            handle, clock, revisit or RevisitPolicy(), reextract, commit_every, commit_after_s
+        )
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def commit(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+        self._pending = 0
+
+    def close(self) -> None:
+        try:
+            self.commit()
+        finally:
+            self._handle.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- sources and hosts -------------------------------------------------------------------
+
+    def sync_sources(self, sources: Iterable[SourceInfo]) -> None:
+        now = self._now_iso()
+        with self._write():
+            for source in sources:
+                self._conn.execute(
+                    "INSERT INTO sources (name, url, kind, schedule, added_at)"
+                    " VALUES (?, ?, ?, ?, ?)"
+                    " ON CONFLICT (name) DO UPDATE SET url = excluded.url, kind = excluded.kind,"
+                    " schedule = excluded.schedule",
+                    (source.name, source.url, source.kind, source.schedule, now),
+                )
+
+    def record_source_result(self, source: str, outcome: Outcome, error: str | None) -> None:
+        with self._write():
+            self._conn.execute(
+                "UPDATE sources SET last_fetched_at = ?, last_outcome = ?, last_error = ?"
+                " WHERE name = ?",
+                (self._now_iso(), str(outcome), error, source),
+            )
+
+    def host_holds(self) -> dict[str, datetime]:
+        rows = self._conn.execute(
+            "SELECT host, hold_until FROM hosts WHERE hold_until > ?", (self._now_iso(),)
+        )
+        return {host: _parse_time(until) for host, until in rows}
+
+    def save_host_hold(self, host: str, until: datetime, reason: str) -> None:
+        with self._write():
+            self._conn.execute(
+                "INSERT INTO hosts (host, hold_until, hold_reason) VALUES (?, ?, ?)"
+                " ON CONFLICT (host) DO UPDATE SET hold_until = excluded.hold_until,"
+                " hold_reason = excluded.hold_reason",
+                (host, iso(until), reason),
+            )
+
+    # -- scheduling ----------------------------------------------------------------------------
+
+    def validators(self, url: str) -> tuple[str | None, str | None]:
+        """ETag and Last-Modified of the last successful fetch of ``url``, for a conditional GET."""
+        row = self._conn.execute(
+            "SELECT etag, last_modified FROM fetches WHERE url = ? AND status BETWEEN 200 AND 299"
+            " ORDER BY id DESC LIMIT 1",
+            (url,),
+        ).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def add_discovered(self, urls: Iterable[str], source: str) -> list[str]:
+        """Remember new article URLs; returns those not known before, claimed for fetching now."""
+        now = self._clock.now()
+        claimed_until = iso(now + timedelta(seconds=self._policy.claim_lease()))
+        fresh: list[str] = []
+        with self._write():
+            for url in dict.fromkeys(urls):
+                cursor = self._conn.execute(
+                    "INSERT INTO articles (url, source, first_seen, state, next_check_at)"
+                    " VALUES (?, ?, ?, 'new', ?) ON CONFLICT (url) DO NOTHING",
+                    (url, source, iso(now), claimed_until),
+                )
+                if cursor.rowcount == 1:
+                    fresh.append(url)
+        return fresh
+
+    def due_articles(self, limit: int) -> list[DueArticle]:
+        """Articles whose check is due, never-fetched first, within each source's hourly budget.
+
+        The returned articles are claimed (their next check moves a lease ahead), so a
+        second call does not hand them out again; :meth:`record` sets the real next check.
+        """
+        if limit <= 0:
+            return []
+        now = self._clock.now()
+        spent = dict(
+            self._conn.execute(
+                "SELECT source, count(*) FROM fetches WHERE started_at >= ?"
+                " AND article_id IS NOT NULL AND outcome != 'new' GROUP BY source",
+                (iso(now - timedelta(hours=1)),),
+            ).fetchall()
+        )
+        rows = self._conn.execute(
+            "SELECT id, url, source, last_checked IS NULL FROM articles WHERE next_check_at <= ?"
+            " ORDER BY last_checked IS NOT NULL, next_check_at LIMIT ?",
+            (iso(now), limit * 4),
+        ).fetchall()
+        chosen: list[tuple[int, DueArticle]] = []
+        for article_id, url, source, never_checked in rows:
+            if not never_checked:
+                if spent.get(source, 0) >= self._policy.budget_per_hour:
+                    continue
+                spent[source] = spent.get(source, 0) + 1
+            chosen.append((article_id, DueArticle(url, source)))
+            if len(chosen) >= limit:
+                break
+        if chosen:
+            lease = iso(now + timedelta(seconds=self._policy.claim_lease()))
+            with self._write():
+                self._conn.executemany(
+                    "UPDATE articles SET next_check_at = ? WHERE id = ?",
+                    [(lease, article_id) for article_id, _ in chosen],
+                )
+        return [due for _, due in chosen]
+
+    # -- the hot path ------------------------------------------------------------------------------
+
+    def record(self, fetch: Fetch, article: Article | None) -> Recorded:
+        """Store one fetch (and its body, and a new version when a reader would see a change)."""
+        with self._write():
+            body_hash = self._store_body(fetch)
+            row = self._article_row(fetch.url)
+            if row is None and article is None:
+                return self._record_page(fetch, body_hash)
+            if row is None:
+                row = self._create_article(fetch)
+            return self._record_article(fetch, article, body_hash, row)
+
+    def _record_page(self, fetch: Fetch, body_hash: str | None) -> Recorded:
+        """A feed, sitemap or section page: changed or not by its raw bytes; no versions."""
+        outcome = fetch.outcome_hint
+        if outcome is None:
+            previous = self._conn.execute(
+                "SELECT body_hash FROM fetches WHERE url = ? AND body_hash IS NOT NULL"
+                " ORDER BY id DESC LIMIT 1",
+                (fetch.url,),
+            ).fetchone()
+            same = previous is not None and previous[0] == body_hash
+            outcome = Outcome.UNCHANGED if same else Outcome.CHANGED
+        fetch_id = self._insert_fetch(fetch, None, outcome, body_hash, None)
+        return Recorded(outcome, None, fetch_id)
+
+    def _record_article(
+        self, fetch: Fetch, article: Article | None, body_hash: str | None, row: sqlite3.Row
+    ) -> Recorded:
+        now = self._clock.now()
+        hint = fetch.outcome_hint
+        if hint is None and _is_section_redirect(fetch.url, fetch.final_url):
+            hint = Outcome.GONE
+        if hint is None and article is None:
+            hint = Outcome.FAILED
+            fetch = _with_error(fetch, "no article found in the page")
+
+        if hint in _FAILED:
+            failures = row["consecutive_failures"] + 1
+            fetch_id = self._insert_fetch(fetch, row["id"], hint or Outcome.FAILED, body_hash, None)
+            self._conn.execute(
+                "UPDATE articles SET last_checked = ?, consecutive_failures = ?, next_check_at = ?"
+                " WHERE id = ?",
+                (iso(now), failures, self._after(now, self._policy.failure_backoff(failures)),
+                 row["id"]),
+            )  # fmt: skip
+            return Recorded(hint or Outcome.FAILED, None, fetch_id)
+
+        if hint == Outcome.NOT_MODIFIED:
+            fetch_id = self._insert_fetch(fetch, row["id"], Outcome.NOT_MODIFIED, body_hash, None)
+            self._touch(row, now, changed=False, gone=row["state"] == "gone")
+            return Recorded(Outcome.NOT_MODIFIED, None, fetch_id)
+
+        latest = self._latest_version(row["id"])
+        if hint == Outcome.GONE:
+            was_live = latest is not None and latest["state"] != "gone"
+            version = latest["version"] + 1 if (latest is not None and was_live) else None
+            fetch_id = self._insert_fetch(fetch, row["id"], Outcome.GONE, body_hash, version)
+            if version is not None and latest is not None:
+                self._insert_gone_version(row, latest, version, now, fetch, fetch_id)
+            self._touch(row, now, changed=was_live, gone=True, version=version)
+            return Recorded(Outcome.GONE, version, fetch_id)
+
+        assert article is not None  # every other case was handled above
+        new_hash = hashing.content_hash(article)
+        if latest is None:
+            outcome, state = Outcome.NEW, "live"
+        elif latest["state"] == "gone":
+            outcome, state = Outcome.CHANGED, "back"
+        elif new_hash == self._reference_hash(latest, article, body_hash):
+            outcome, state = Outcome.UNCHANGED, ""
+        else:
+            outcome, state = Outcome.CHANGED, "live"
+
+        if outcome == Outcome.UNCHANGED:
+            fetch_id = self._insert_fetch(fetch, row["id"], outcome, body_hash, None)
+            self._touch(row, now, changed=False, gone=False, fetch=fetch)
+            return Recorded(outcome, None, fetch_id)
+
+        version = 1 if latest is None else latest["version"] + 1
+        fetch_id = self._insert_fetch(fetch, row["id"], outcome, body_hash, version)
+        fields = _version_fields(article, state)
+        previous = self._comparable_previous(row["id"], article.extractor_version)
+        self._insert_version(
+            row["id"], version, now, fetch, fetch_id, body_hash, new_hash, fields, previous,
+            article.extractor_version,
+        )  # fmt: skip
+        self._touch(
+            row, now, changed=latest is not None, gone=False, version=version, fetch=fetch,
+            article=article,
+        )  # fmt: skip
+        return Recorded(outcome, version, fetch_id)
+
+    # -- re-extraction (scraper reparse) ---------------------------------------------------------
+
+    def stored_versions(self, *, skip_extractor: str | None = None) -> Iterator[StoredVersion]:
+        """Publisher versions that have a raw body, oldest first, with that body.
+
+        ``skip_extractor`` leaves out versions already read by that extractor
+        (extracted by it first, or re-extracted by it since).
+        """
+        query = (
+            "SELECT v.id, v.article_id, v.url, v.version, v.extractor_version, v.content_hash,"
+            " b.content_type, b.content, b.compression FROM versions v"
+            " JOIN bodies b ON b.hash = v.body_hash WHERE v.state != 'gone'"
+        )
+        params: tuple[Any, ...] = ()
+        if skip_extractor is not None:
+            query += (
+                " AND coalesce(v.extractor_version, '') != ? AND NOT EXISTS (SELECT 1 FROM"
+                " extractions e WHERE e.version_id = v.id AND e.extractor_version = ?)"
+            )
+            params = (skip_extractor, skip_extractor)
+        cursor = self._conn.execute(query + " ORDER BY v.id", params)
+        for row in cursor:
+            yield StoredVersion(
+                version_id=row[0], article_id=row[1], url=row[2], version=row[3],
+                extractor_version=row[4], content_hash=row[5], content_type=row[6],
+                body=self._codec.decompress(row[7], row[8]),
+            )  # fmt: skip
+
+    def count_stored_versions(self, *, skip_extractor: str | None = None) -> int:
+        query = (
+            "SELECT count(*) FROM versions v WHERE v.state != 'gone' AND v.body_hash IS NOT NULL"
+        )
+        params: tuple[Any, ...] = ()
+        if skip_extractor is not None:
+            query += (
+                " AND coalesce(v.extractor_version, '') != ? AND NOT EXISTS (SELECT 1 FROM"
+                " extractions e WHERE e.version_id = v.id AND e.extractor_version = ?)"
+            )
+            params = (skip_extractor, skip_extractor)
+        return int(self._conn.execute(query, params).fetchone()[0])
+
+    def record_extraction(self, version_id: int, article: Article) -> Extraction:
+        """Store what ``article.extractor_version`` reads from a version's raw body.
+
+        Never touches ``versions``: a different reading of the same bytes is a parser
+        change, shown beside the publisher's history, not in it.
+        """
+        with self._write():
+            row = self._insert_extraction(version_id, article)
+        return Extraction(version_id, row.changed, row.changed_fields, row.summary)
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def _now_iso(self) -> str:
+        return iso(self._clock.now())
+
+    def _after(self, now: datetime, seconds: float) -> str:
+        return iso(now + timedelta(seconds=seconds))
+
+    def _write(self) -> _Batch:
+        return _Batch(self)
+
+    def _begin_if_needed(self) -> None:
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._batch_started = self._clock.monotonic()
+
+    def _record_done(self) -> None:
+        self._pending += 1
+        too_many = self._pending >= self._commit_every
+        too_old = self._clock.monotonic() - self._batch_started >= self._commit_after_s
+        if too_many or too_old:
+            self.commit()
+
+    def _store_body(self, fetch: Fetch) -> str | None:
+        if fetch.body is None:
+            return None
+        key = hashing.body_hash(fetch.body)
+        known = self._conn.execute("SELECT 1 FROM bodies WHERE hash = ?", (key,)).fetchone()
+        if known is None:
+            packed = self._codec.compress(fetch.body)
+            self._conn.execute(
+                "INSERT INTO bodies (hash, size, stored_size, content_type, compression, content,"
+                " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key, len(fetch.body), len(packed), fetch.content_type, COMPRESSION, packed,
+                 self._now_iso()),
+            )  # fmt: skip
+        return key
+
+    def _article_row(self, url: str) -> sqlite3.Row | None:
+        cursor = self._conn.execute("SELECT * FROM articles WHERE url = ?", (url,))
+        cursor.row_factory = sqlite3.Row
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
+
+    def _create_article(self, fetch: Fetch) -> sqlite3.Row:
+        self._conn.execute(
+            "INSERT INTO articles (url, source, first_seen, state) VALUES (?, ?, ?, 'new')",
+            (fetch.url, fetch.source, self._now_iso()),
+        )
+        row = self._article_row(fetch.url)
+        assert row is not None
+        return row
+
+    def _latest_version(self, article_id: int) -> sqlite3.Row | None:
+        cursor = self._conn.execute(
+            "SELECT id, version, state, content_hash, extractor_version, body_hash FROM versions"
+            " WHERE article_id = ? ORDER BY version DESC LIMIT 1",
+            (article_id,),
+        )
+        cursor.row_factory = sqlite3.Row
+        row: sqlite3.Row | None = cursor.fetchone()
+        return row
+
+    def _reference_hash(
+        self, latest: sqlite3.Row, article: Article, body_hash: str | None
+    ) -> str | None:
+        """The latest version's hash as today's extractor reads it.
+
+        Compared across extractor versions, an unchanged page would look edited. So when
+        the latest version came from another extractor, use (or make) a re-extraction of
+        its raw body by today's extractor; the same raw bytes are read directly.
+        """
+        if (latest["extractor_version"] or "") == article.extractor_version:
+            return str(latest["content_hash"])
+        cached = self._conn.execute(
+            "SELECT content_hash FROM extractions WHERE version_id = ? AND extractor_version = ?",
+            (latest["id"], article.extractor_version),
+        ).fetchone()
+        if cached is not None:
+            return str(cached[0])
+        if body_hash is not None and body_hash == latest["body_hash"]:
+            return self._insert_extraction(latest["id"], article).content_hash
+        if self._reextract is not None and latest["body_hash"] is not None:
+            stored = self._conn.execute(
+                "SELECT content, compression, content_type FROM bodies b JOIN versions v"
+                " ON v.body_hash = b.hash WHERE v.id = ?",
+                (latest["id"],),
+            ).fetchone()
+            url = self._conn.execute(
+                "SELECT url FROM versions WHERE id = ?", (latest["id"],)
+            ).fetchone()[0]
+            reread = self._reextract(self._codec.decompress(stored[0], stored[1]), stored[2], url)
+            return self._insert_extraction(latest["id"], reread).content_hash
+        return str(latest["content_hash"])
+
+    def _comparable_previous(
+        self, article_id: int, extractor_version: str
+    ) -> dict[str, Any] | None:
+        """The last readable version's fields, as today's extractor read them when it has."""
+        cursor = self._conn.execute(
+            "SELECT * FROM versions WHERE article_id = ? AND state != 'gone'"
+            " ORDER BY version DESC LIMIT 1",
+            (article_id,),
+        )
+        cursor.row_factory = sqlite3.Row
+        row = cursor.fetchone()
+        if row is None:
+            return None
+        fields = {name: row[name] for name in _ARTICLE_FIELDS}
+        if (row["extractor_version"] or "") != extractor_version:
+            cursor = self._conn.execute(
+                "SELECT * FROM extractions WHERE version_id = ? AND extractor_version = ?",
+                (row["id"], extractor_version),
+            )
+            cursor.row_factory = sqlite3.Row
+            reread = cursor.fetchone()
+            if reread is not None:
+                fields = {name: reread[name] for name in _ARTICLE_FIELDS}
+        return fields
+
+    def _insert_fetch(
+        self,
+        fetch: Fetch,
+        article_id: int | None,
+        outcome: Outcome,
+        body_hash: str | None,
+        version: int | None,
+    ) -> int:
+        cursor = self._conn.execute(
+            "INSERT INTO fetches (url, article_id, source, started_at, final_url, status, outcome,"
+            " error, bytes, elapsed_ms, content_type, body_hash, etag, last_modified, headers,"
+            " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                fetch.url, article_id, fetch.source, fetch.started_at, fetch.final_url,
+                fetch.status, str(outcome), fetch.error,
+                len(fetch.body) if fetch.body is not None else None, fetch.elapsed_ms,
+                fetch.content_type, body_hash, fetch.etag, fetch.last_modified,
+                _headers_json(fetch.headers), version,
+            ),
+        )  # fmt: skip
+        assert cursor.lastrowid is not None
+        return cursor.lastrowid
+
+    def _insert_version(
+        self,
+        article_id: int,
+        version: int,
+        now: datetime,
+        fetch: Fetch,
+        fetch_id: int,
+        body_hash: str | None,
+        content_hash: str | None,
+        fields: dict[str, Any],
+        previous: dict[str, Any] | None,
+        extractor_version: str | None,
+    ) -> None:
+        changed = diff.changed_fields(
+            None if previous is None else {**previous, "state": "live"}, fields
+        )
+        text_diff = diff.diff_words(previous["text"], fields["text"]) if previous else None
+        self._conn.execute(
+            "INSERT INTO versions (article_id, version, captured_at, state, url, title, byline,"
+            " published, modified, language, site_name, canonical_url, section, tags, description,"
+            " top_image, images, source_url, comment_count, text, content_hash, changed_fields,"
+            " summary, words_added, words_removed, body_hash, fetch_id, extractor_version)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?)",
+            (
+                article_id, version, iso(now), fields["state"], fetch.url, fields["title"],
+                fields["byline"], fields["published"], fields["modified"], fields["language"],
+                fields["site_name"], fields["canonical_url"], fields["section"], fields["tags"],
+                fields["description"], fields["top_image"], fields["images"],
+                fields["source_url"], fields["comment_count"], fields["text"], content_hash,
+                json.dumps(changed), _summary(fields["state"], changed, text_diff),
+                text_diff.words_added if text_diff else _word_count(fields["text"]),
+                text_diff.words_removed if text_diff else 0,
+                body_hash, fetch_id, extractor_version,
+            ),
+        )  # fmt: skip
+
+    def _insert_gone_version(
+        self,
+        row: sqlite3.Row,
+        latest: sqlite3.Row,
+        version: int,
+        now: datetime,
+        fetch: Fetch,
+        fetch_id: int,
+    ) -> None:
+        why = f"HTTP {fetch.status}" if fetch.status else "gone"
+        if fetch.final_url and fetch.final_url != fetch.url:
+            why = f"redirected to {fetch.final_url}"
+        self._conn.execute(
+            "INSERT INTO versions (article_id, version, captured_at, state, url, changed_fields,"
+            " summary, words_added, words_removed, fetch_id, extractor_version)"
+            " VALUES (?, ?, ?, 'gone', ?, ?, ?, 0, 0, ?, ?)",
+            (row["id"], version, iso(now), fetch.url, json.dumps(["state"]),
+             f"gone ({why})", fetch_id, latest["extractor_version"]),
+        )  # fmt: skip
+
+    def _insert_extraction(self, version_id: int, article: Article) -> _ExtractionRow:
+        cursor = self._conn.execute("SELECT * FROM versions WHERE id = ?", (version_id,))
+        cursor.row_factory = sqlite3.Row
+        original = cursor.fetchone()
+        if original is None:
+            raise KeyError(f"no version with id {version_id}")
+        fields = _version_fields(article, original["state"])
+        before = {name: original[name] for name in _ARTICLE_FIELDS}
+        new_hash = hashing.content_hash(article)
+        changed = tuple(diff.changed_fields({**before, "state": fields["state"]}, fields))
+        text_diff = diff.diff_words(before["text"], fields["text"])
+        summary = diff.summarise(changed, text_diff)
+        self._conn.execute(
+            "INSERT INTO extractions (version_id, article_id, version, extractor_version,"
+            " previous_extractor_version, extracted_at, title, byline, published, modified,"
+            " language, site_name, canonical_url, section, tags, description, top_image, images,"
+            " source_url, comment_count, text, content_hash, changed_fields, summary, words_added,"
+            " words_removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?, ?, ?, ?) ON CONFLICT (version_id, extractor_version) DO UPDATE SET"
+            " extracted_at = excluded.extracted_at, content_hash = excluded.content_hash,"
+            " text = excluded.text, changed_fields = excluded.changed_fields,"
+            " summary = excluded.summary",
+            (
+                version_id, original["article_id"], original["version"], article.extractor_version,
+                original["extractor_version"], self._now_iso(), fields["title"], fields["byline"],
+                fields["published"], fields["modified"], fields["language"], fields["site_name"],
+                fields["canonical_url"], fields["section"], fields["tags"], fields["description"],
+                fields["top_image"], fields["images"], fields["source_url"],
+                fields["comment_count"], fields["text"], new_hash, json.dumps(list(changed)),
+                summary, text_diff.words_added, text_diff.words_removed,
+            ),
+        )  # fmt: skip
+        return _ExtractionRow(new_hash, new_hash != original["content_hash"], changed, summary)
+
+    def _touch(
+        self,
+        row: sqlite3.Row,
+        now: datetime,
+        *,
+        changed: bool,
+        gone: bool,
+        version: int | None = None,
+        fetch: Fetch | None = None,
+        article: Article | None = None,
+    ) -> None:
+        """Update the article after a check that reached the server, and schedule the next."""
+        changes = row["changes"] + (1 if changed else 0)
+        age = (now - _parse_time(row["first_seen"])).total_seconds()
+        interval = self._policy.next_interval(History(age_s=age, changes=changes, gone=gone))
+        self._conn.execute(
+            "UPDATE articles SET last_checked = ?, checks = checks + 1, changes = ?,"
+            " consecutive_failures = 0, state = ?, next_check_at = ?, check_interval_s = ?,"
+            " current_version = coalesce(?, current_version),"
+            " last_changed = CASE WHEN ? THEN ? ELSE last_changed END,"
+            " etag = coalesce(?, etag), last_modified = coalesce(?, last_modified),"
+            " title = coalesce(?, title), canonical_url = coalesce(?, canonical_url),"
+            " site_name = coalesce(?, site_name) WHERE id = ?",
+            (
+                iso(now), changes, "gone" if gone else "live", self._after(now, interval),
+                interval, version, version is not None, iso(now),
+                fetch.etag if fetch else None, fetch.last_modified if fetch else None,
+                article.title if article else None, article.canonical_url if article else None,
+                article.site_name if article else None, row["id"],
+            ),
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _ExtractionRow:
+    content_hash: str
+    changed: bool
+    changed_fields: tuple[str, ...]
+    summary: str
+
+
+class _Batch:
+    """``with archive._write():`` joins the open batch (or starts one) inside a savepoint."""
+
+    def __init__(self, archive: Archive) -> None:
+        self._archive = archive
+
+    def __enter__(self) -> None:
+        self._archive._begin_if_needed()
+        self._archive._conn.execute("SAVEPOINT record")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self._archive._conn
+        if exc_type is not None:
+            conn.execute("ROLLBACK TO record")
+            conn.execute("RELEASE record")
+            return
+        conn.execute("RELEASE record")
+        self._archive._record_done()
+
+
+def _version_fields(article: Article, state: str) -> dict[str, Any]:
+    view = hashing.reader_view(article)
+    images = [
+        {"src": i.src, "alt": i.alt, "caption": i.caption, "credit": i.credit}
+        for i in article.images
+    ]
+    return {
+        "state": state,
+        "title": article.title,
+        "byline": json.dumps(list(article.byline), ensure_ascii=False),
+        "published": article.published,
+        "modified": article.modified,
+        "language": article.language,
+        "site_name": article.site_name,
+        "canonical_url": article.canonical_url,
+        "section": article.section,
+        "tags": json.dumps(list(article.tags), ensure_ascii=False),
+        "description": article.description,
+        "top_image": article.top_image,
+        "images": json.dumps(images, ensure_ascii=False),
+        "source_url": article.source_url,
+        "comment_count": article.comment_count,
+        # What the reader sees: normalised paragraphs, counters and relative times left out.
+        "text": "\n\n".join(view.paragraphs),
+    }
+
+
+def _summary(state: str, changed: list[str], text_diff: diff.TextDiff | None) -> str:
+    if text_diff is None:
+        return "first version"
+    summary = diff.summarise(changed, text_diff)
+    if state == "back":
+        return f"back: {summary}" if changed != ["state"] else "back (unchanged)"
+    return summary
+
+
+def _word_count(text: str | None) -> int:
+    return len((text or "").split())
+
+
+def _headers_json(headers: tuple[tuple[str, str], ...]) -> str | None:
+    if not headers:
+        return None
+    merged: dict[str, str] = {}
+    for name, value in headers:
+        key = name.lower()
+        merged[key] = f"{merged[key]}, {value}" if key in merged else value
+    return json.dumps(merged, ensure_ascii=False)
+
+
+def _is_section_redirect(url: str, final_url: str | None) -> bool:
+    """A redirect from an article to its site's front or a section above it: the article is gone."""
+    if not final_url or final_url == url:
+        return False
+    before, after = urlsplit(url), urlsplit(final_url)
+    if before.hostname != after.hostname:
+        return False
+    old_path = before.path.rstrip("/")
+    new_path = after.path.rstrip("/")
+    return new_path != old_path and (new_path == "" or old_path.startswith(new_path + "/"))
+
+
+def _with_error(fetch: Fetch, error: str) -> Fetch:
+    return replace(fetch, error=fetch.error or error)
+
+
+def _parse_time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
