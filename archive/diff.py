@@ -109,6 +109,7 @@ def render_terminal(diff: TextDiff, *, colour: bool = False, context: int | None
     shortened to their ends around `` … ``.
     """
     out: list[str] = []
+    previous: Op | None = None
     for index, chunk in enumerate(diff.chunks):
         words = list(chunk.words)
         if chunk.op == "equal":
@@ -116,13 +117,16 @@ def render_terminal(diff: TextDiff, *, colour: bool = False, context: int | None
                 head = words[:context] if index > 0 else []
                 tail = words[-context:] if index < len(diff.chunks) - 1 else []
                 words = [*head, "…", *tail]
-            out.append(_join(words))
+            piece = _join(words)
         elif chunk.op == "delete":
-            out.append(_mark(_join(words), "[-", "-]", _ANSI_DELETE, colour))
+            piece = _mark(_join(words), "[-", "-]", _ANSI_DELETE, colour)
         else:
-            out.append(_mark(_join(words), "{+", "+}", _ANSI_INSERT, colour))
-    text = " ".join(part for part in out if part)
-    return re.sub(r" ?\n\n ?", "\n\n", text)
+            piece = _mark(_join(words), "{+", "+}", _ANSI_INSERT, colour)
+        # A replacement reads as one unit: no space between its deleted and inserted words.
+        glue = "" if (previous == "delete" and chunk.op == "insert") or not out else " "
+        out.append(glue + piece)
+        previous = chunk.op
+    return re.sub(r" ?\n\n ?", "\n\n", "".join(out))
 
 
 def _mark(text: str, start: str, end: str, ansi: str, colour: bool) -> str:
