@@ -27,4 +27,6 @@ class SystemClock:
 
 def iso(moment: datetime) -> str:
     """ISO-8601 UTC with a trailing Z and millisecond precision: sortable as text."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    return (
+        moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    )

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from scraper.schedule import validate_cron
+
 SOURCE_KINDS = ("auto", "article", "feed", "sitemap", "section")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -145,16 +147,18 @@ class _Reader:
                 if in_section and leaf == section and wanted_index in (None, seen_index):
                     return number
                 continue
-            if in_section and (wanted_index is None or wanted_index == seen_index):
-                if pattern.match(line):
-                    return number
+            in_entry = wanted_index is None or wanted_index == seen_index
+            if in_section and in_entry and pattern.match(line):
+                return number
         return None
 
     def config(self, data: Mapping[str, Any]) -> Config:
         known_top = {"archive", "fetch", "revisit", "sources"}
         for name in data:
             if name not in known_top:
-                raise self.fail(name, f"unknown key; expected one of {', '.join(sorted(known_top))}")
+                raise self.fail(
+                    name, f"unknown key; expected one of {', '.join(sorted(known_top))}"
+                )
         archive = self.archive(self._section(data, "archive"))
         fetch = self.fetch(self._section(data, "fetch"))
         revisit = self.revisit(self._section(data, "revisit"))
@@ -211,12 +215,21 @@ class _Reader:
 
     def fetch(self, t: Mapping[str, Any]) -> FetchSettings:
         known = {
-            "user_agent", "connect_timeout", "read_timeout", "deadline", "max_bytes",
-            "concurrency", "host_gap", "max_retries", "robots", "allow_networks",
-            "allow_hosts", "secrets_file",
-        }  # fmt: skip
+            "user_agent",
+            "connect_timeout",
+            "read_timeout",
+            "deadline",
+            "max_bytes",
+            "concurrency",
+            "host_gap",
+            "max_retries",
+            "robots",
+            "allow_networks",
+            "allow_hosts",
+            "secrets_file",
+        }
         self._check_keys(t, "fetch", known)
-        dur = "a duration like \"10s\", \"2m\" or \"1h\""
+        dur = 'a duration like "10s", "2m" or "1h"'
         secrets = self.get(t, "fetch", "secrets_file", None, _string, "a file path string")
         secrets_path = None
         if secrets is not None:
@@ -231,7 +244,7 @@ class _Reader:
             read_timeout=self.get(t, "fetch", "read_timeout", 30.0, _positive_duration, dur),
             deadline=self.get(t, "fetch", "deadline", 60.0, _positive_duration, dur),
             max_bytes=self.get(
-                t, "fetch", "max_bytes", 10 * 1024**2, _size, "a size like 10485760 or \"10MiB\""
+                t, "fetch", "max_bytes", 10 * 1024**2, _size, 'a size like 10485760 or "10MiB"'
             ),
             concurrency=self.get(
                 t, "fetch", "concurrency", 8, _positive_int, "a whole number of at least 1"
@@ -242,18 +255,20 @@ class _Reader:
             ),
             robots=self.get(t, "fetch", "robots", True, _bool, "true or false"),
             allow_networks=self.get(
-                t, "fetch", "allow_networks", (), _networks,
-                "a list of networks like [\"10.0.0.0/8\"]",
-            ),  # fmt: skip
-            allow_hosts=self.get(
-                t, "fetch", "allow_hosts", (), _strings, "a list of host names"
+                t,
+                "fetch",
+                "allow_networks",
+                (),
+                _networks,
+                'a list of networks like ["10.0.0.0/8"]',
             ),
+            allow_hosts=self.get(t, "fetch", "allow_hosts", (), _strings, "a list of host names"),
             secrets_file=secrets_path,
         )
 
     def revisit(self, t: Mapping[str, Any]) -> RevisitSettings:
         self._check_keys(t, "revisit", {"min_interval", "max_interval", "budget_per_hour"})
-        dur = "a duration like \"15m\" or \"7d\""
+        dur = 'a duration like "15m" or "7d"'
         settings = RevisitSettings(
             min_interval=self.get(t, "revisit", "min_interval", 900.0, _positive_duration, dur),
             max_interval=self.get(
@@ -270,9 +285,17 @@ class _Reader:
     def source(self, index: int, t: Mapping[str, Any]) -> Source:
         prefix = f"sources[{index}]"
         known = {
-            "name", "url", "kind", "every", "cron", "jitter", "robots", "content", "remove",
+            "name",
+            "url",
+            "kind",
+            "every",
+            "cron",
+            "jitter",
+            "robots",
+            "content",
+            "remove",
             "secret_headers",
-        }  # fmt: skip
+        }
         self._check_keys(t, prefix, known)
         if "url" not in t:
             raise self.fail(f"{prefix}.url", "missing; every source needs a url")
@@ -285,18 +308,26 @@ class _Reader:
             raise self.fail(f"{prefix}.cron", "give either every or cron, not both")
         if "every" not in t and "cron" not in t:
             raise self.fail(
-                f"{prefix}.every", "missing; give every = \"15m\" or cron = \"0 6 * * mon-fri\""
+                f"{prefix}.every", 'missing; give every = "15m" or cron = "0 6 * * mon-fri"'
             )
         every = self.get(
-            t, prefix, "every", None, _positive_duration,
-            "a duration: a number with s, m, h or d, like \"90s\", \"15m\", \"6h\" or \"1d\"",
-        )  # fmt: skip
+            t,
+            prefix,
+            "every",
+            None,
+            _positive_duration,
+            'a duration: a number with s, m, h or d, like "90s", "15m", "6h" or "1d"',
+        )
         cron = self.get(
-            t, prefix, "cron", None, _cron,
-            "a crontab line of five fields, like \"0 6 * * mon-fri\"",
-        )  # fmt: skip
+            t,
+            prefix,
+            "cron",
+            None,
+            _cron,
+            'a crontab line of five fields, like "0 6 * * mon-fri"',
+        )
         default_jitter = min(every * 0.1, 300.0) if every else 60.0
-        jitter = self.get(t, prefix, "jitter", default_jitter, _duration, "a duration like \"30s\"")
+        jitter = self.get(t, prefix, "jitter", default_jitter, _duration, 'a duration like "30s"')
         return Source(
             name=name,
             url=url,
@@ -306,9 +337,13 @@ class _Reader:
             content=self.get(t, prefix, "content", (), _strings, "a list of CSS selectors"),
             remove=self.get(t, prefix, "remove", (), _strings, "a list of CSS selectors"),
             secret_headers=self.get(
-                t, prefix, "secret_headers", (), _env_mapping,
+                t,
+                prefix,
+                "secret_headers",
+                (),
+                _env_mapping,
                 "a table of header names to environment variable names",
-            ),  # fmt: skip
+            ),
         )
 
 
@@ -406,6 +441,7 @@ def _http_url(value: Any) -> str:
 def _cron(value: Any) -> str:
     if not isinstance(value, str) or len(value.split()) != _CRON_FIELDS:
         raise ValueError(value)
+    validate_cron(value)  # ScheduleError is a ValueError: reported with the key and line
     return " ".join(value.split())
 
 

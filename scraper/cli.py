@@ -1,0 +1,164 @@
+"""``scraper``: the acquiring side's command line (run, extract, reparse).
+
+A thin layer: every command calls library functions and turns their errors into
+one clear line and an exit status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+
+from archive.clock import SystemClock
+from archive.db import ArchiveError
+from scraper import __version__
+from scraper.config import Config, ConfigError, load_config
+
+EXIT_USAGE = 2  # bad configuration or arguments: nothing was fetched
+EXIT_FAILURE = 1
+
+
+def _setup_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    formatter.converter = time.gmtime
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    for noisy in ("apscheduler", "httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load(config_path: Path) -> Config:
+    try:
+        return load_config(config_path)
+    except ConfigError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+
+
+@click.group()
+@click.version_option(__version__, prog_name="scraper")
+def main() -> None:
+    """Fetch news sources on their schedules and archive every article and every edit."""
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("config.toml"),
+    show_default=True,
+    help="The configuration file.",
+)
+@click.option(
+    "--once", is_flag=True, help="Fetch every source once (and what it lists), then exit."
+)
+@click.option("-v", "--verbose", is_flag=True, help="Log debugging detail.")
+def run(config_path: Path, once: bool, verbose: bool) -> None:
+    """Run the daemon until SIGTERM or SIGINT (or once, with --once)."""
+    config = _load(config_path)
+    _setup_logging(verbose)
+    from scraper.daemon import run_daemon  # after the config check: errors come first
+
+    try:
+        summary = asyncio.run(run_daemon(config, SystemClock(), once=once))
+    except ArchiveError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    if once:
+        click.echo(
+            f"done: {summary.sources} sources, {summary.articles} articles fetched, "
+            f"{summary.failed_sources} sources failed",
+            err=True,
+        )
+
+
+@main.command()
+@click.argument("target", default="-")
+@click.option("--url", "base_url", help="The page's URL, for a file or standard input.")
+@click.option(
+    "--jsonl",
+    is_flag=True,
+    help='Read {"id", "url", "html"} lines on standard input, write one result line each.',
+)
+def extract(target: str, base_url: str | None, jsonl: bool) -> None:
+    """Print the article in TARGET (a file, a URL or - for standard input) as JSON.
+
+    TARGET may be HTML, plain text or Markdown.
+    """
+    from scraper.extract import article_to_json, extract_document, extract_jsonl
+
+    if jsonl:
+        extract_jsonl(sys.stdin, sys.stdout)
+        return
+    text, url = _read_target(target, base_url)
+    article = extract_document(text, url)
+    click.echo(json.dumps(article_to_json(article), ensure_ascii=False, indent=2))
+
+
+def _read_target(target: str, base_url: str | None) -> tuple[str, str | None]:
+    from scraper.decode import DecodeError, decode_html
+
+    if urlsplit(target).scheme.lower() in ("http", "https"):
+        return _fetch_target(target), target
+    try:
+        raw = sys.stdin.buffer.read() if target == "-" else Path(target).read_bytes()
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {target}: {exc.strerror or exc}") from None
+    try:
+        return decode_html(raw, None), base_url
+    except DecodeError as exc:
+        raise click.ClickException(f"cannot decode {target}: {exc}") from None
+
+
+def _fetch_target(url: str) -> str:
+    """Fetch one page politely (robots.txt, limits, address checks) for ``extract``."""
+    from archive.model import Outcome
+    from scraper.config import DEFAULT_USER_AGENT, FetchSettings
+    from scraper.decode import DecodeError, decode_html
+    from scraper.fetch import Fetcher
+
+    settings = FetchSettings(
+        user_agent=DEFAULT_USER_AGENT,
+        connect_timeout=10.0,
+        read_timeout=30.0,
+        deadline=60.0,
+        max_bytes=10 * 1024**2,
+        concurrency=1,
+        host_gap=0.0,
+        max_retries=2,
+        robots=True,
+        allow_networks=(),
+        allow_hosts=(),
+        secrets_file=None,
+    )
+
+    async def fetch() -> tuple[Outcome | None, bytes | None, str | None, str | None]:
+        fetcher = Fetcher(settings, SystemClock(), trusted_hosts={urlsplit(url).hostname or ""})
+        try:
+            page = await fetcher.fetch(url, expect="article")
+        finally:
+            await fetcher.aclose()
+        return page.outcome_hint, page.body, page.content_type, page.error
+
+    outcome, body, content_type, error = asyncio.run(fetch())
+    if outcome is not None or body is None:
+        raise click.ClickException(f"{url}: {error or outcome}")
+    try:
+        return decode_html(body, content_type)
+    except DecodeError as exc:
+        raise click.ClickException(f"cannot decode {url}: {exc}") from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,205 @@
+"""The long-running daemon: schedule every source, revisit due articles, stop cleanly.
+
+``run_daemon`` runs until SIGTERM or SIGINT; then it lets in-flight fetches finish
+for a grace period, abandons the rest, commits and closes the archive.
+``run_once`` fetches every source once (and every article it discovered).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlsplit
+
+from archive.clock import Clock
+from archive.revisit import RevisitPolicy
+from archive.store import Archive, SourceInfo
+from scraper.config import Config, Schedule, Source, format_duration
+from scraper.fetch import Fetcher
+from scraper.pipeline import Stages, archive_article, run_source
+from scraper.schedule import Scheduler, trigger_for
+
+SHUTDOWN_GRACE_S = 10.0  # well inside the 15 s a service manager waits before SIGKILL
+DISPATCH_EVERY_S = 30.0
+LOG = logging.getLogger("scraper")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    sources: int
+    articles: int
+    failed_sources: int
+
+
+def open_archive(config: Config, clock: Clock) -> Archive:
+    policy = RevisitPolicy(
+        min_interval=config.revisit.min_interval,
+        max_interval=config.revisit.max_interval,
+        budget_per_hour=config.revisit.budget_per_hour,
+    )
+    archive = Archive.open(config.archive.path, clock, revisit=policy)
+    archive.sync_sources(SourceInfo(s.name, s.url, s.kind, describe(s)) for s in config.sources)
+    archive.commit()
+    return archive
+
+
+def describe(source: Source) -> str:
+    if source.schedule.cron is not None:
+        return f"cron {source.schedule.cron}"
+    assert source.schedule.every is not None
+    return f"every {format_duration(source.schedule.every)}"
+
+
+def trusted_hosts(sources: Iterable[Source]) -> set[str]:
+    return {urlsplit(s.url).hostname or "" for s in sources} - {""}
+
+
+class Daemon:
+    """Holds the stages and the tasks in flight, so shutdown can wait for or abandon them."""
+
+    def __init__(self, config: Config, clock: Clock, archive: Archive) -> None:
+        self.config = config
+        self.clock = clock
+        self.archive = archive
+        self.fetcher = Fetcher(
+            config.fetch,
+            clock,
+            trusted_hosts=trusted_hosts(config.sources),
+            host_holds=archive.host_holds(),
+            on_host_hold=self._save_hold,
+        )
+        self.stages = Stages(self.fetcher, archive, LOG)
+        self._by_name = {s.name: s for s in config.sources}
+        # Article sources run on their own schedule; the revisit dispatcher leaves them alone.
+        self._scheduled_urls = {s.url for s in config.sources}
+        self._tasks: set[asyncio.Task[object]] = set()
+        self.articles_done = 0
+        self.failed_sources = 0
+
+    def _save_hold(self, host: str, until: datetime, reason: str) -> None:
+        self.archive.save_host_hold(host, until, reason)
+
+    def tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+        """Wrap a job so its task is known to shutdown."""
+
+        async def run() -> object:
+            task = asyncio.current_task()
+            assert task is not None
+            self._tasks.add(task)
+            try:
+                return await job()
+            finally:
+                self._tasks.discard(task)
+                self.archive.commit()
+
+        return run
+
+    async def source_job(self, source: Source) -> None:
+        try:
+            result = await run_source(source, self.stages)
+        except Exception:  # a bug on one source's page must not stop the others
+            LOG.exception("source %s (%s) failed unexpectedly", source.name, source.url)
+            self.failed_sources += 1
+            return
+        if result.error:
+            self.failed_sources += 1
+        await self.articles(result.fresh, source)
+
+    async def articles(self, urls: Iterable[str], source: Source | None) -> None:
+        """Archive articles concurrently; the fetcher keeps each host polite."""
+        jobs = [self._article(url, source) for url in urls]
+        for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+            if isinstance(outcome, Exception):
+                LOG.error("article failed unexpectedly: %r", outcome)
+
+    async def _article(self, url: str, source: Source | None) -> None:
+        await archive_article(url, source, self.stages)
+        self.articles_done += 1
+
+    async def dispatch_due(self) -> None:
+        """Revisit the articles whose next check has come (the schedule lives in SQLite)."""
+        while True:
+            due = self.archive.due_articles(limit=self.config.fetch.concurrency * 4)
+            due = [d for d in due if d.url not in self._scheduled_urls]
+            if not due:
+                return
+            await asyncio.gather(
+                *(self._article(d.url, self._by_name.get(d.source or "")) for d in due),
+                return_exceptions=True,
+            )
+            self.archive.commit()
+
+    async def run_once(self) -> RunSummary:
+        await asyncio.gather(*(self.source_job(s) for s in self.config.sources))
+        self.archive.commit()
+        return RunSummary(len(self.config.sources), self.articles_done, self.failed_sources)
+
+    async def run_forever(self, stop: asyncio.Event) -> None:
+        scheduler = Scheduler(self.clock.now)
+        for source in self.config.sources:
+            scheduler.add(
+                f"source:{source.name}",
+                self.tracked(lambda s=source: self.source_job(s)),  # type: ignore[misc]
+                trigger_for(source.schedule),
+                run_now=True,
+            )
+        scheduler.add(
+            "revisits",
+            self.tracked(self.dispatch_due),
+            trigger_for(Schedule(every=DISPATCH_EVERY_S)),
+            run_now=False,
+        )
+        scheduler.start()
+        LOG.info(
+            "watching %d sources, archive %s", len(self.config.sources), self.config.archive.path
+        )
+        try:
+            await stop.wait()
+        finally:
+            scheduler.stop()
+            await self.drain()
+
+    async def drain(self) -> None:
+        """Let in-flight jobs finish within the grace period, then abandon them."""
+        pending = {t for t in self._tasks if not t.done()}
+        if pending:
+            LOG.info("stopping: waiting up to %.0fs for %d jobs", SHUTDOWN_GRACE_S, len(pending))
+            _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
+            for task in late:
+                task.cancel()
+            if late:
+                await asyncio.wait(late, timeout=2.0)
+                LOG.info("stopping: abandoned %d jobs", len(late))
+        self.archive.commit()
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+
+
+async def run_daemon(config: Config, clock: Clock, *, once: bool) -> RunSummary:
+    """Open the archive, run the sources, and always commit and close the archive."""
+    archive = open_archive(config, clock)
+    daemon = Daemon(config, clock, archive)
+    try:
+        if once:
+            return await daemon.run_once()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await daemon.run_forever(stop)
+        finally:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(Exception):
+                    loop.remove_signal_handler(signum)
+        LOG.info("stopped")
+        return RunSummary(len(config.sources), daemon.articles_done, daemon.failed_sources)
+    finally:
+        await daemon.aclose()
+        archive.close()

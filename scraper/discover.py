@@ -1,0 +1,135 @@
+"""Find article URLs in what a source serves: feeds, sitemaps and section pages.
+
+A source of kind ``auto`` is sniffed from its first response: RSS/Atom is a feed,
+``<urlset>``/``<sitemapindex>`` a sitemap, HTML an article or a section page.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import re
+import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+from scraper.feeds import NotAFeed, parse_feed
+
+MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
+_SNIFF_WINDOW = 2048
+_FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
+_SITEMAP_ROOT = re.compile(rb"<(urlset|sitemapindex)[\s>]", re.IGNORECASE)
+_HTML_ROOT = re.compile(rb"<(!doctype html|html|head|body|article|div|p)[\s>]", re.IGNORECASE)
+_TRACKING_PARAMS = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ocid$|cmpid$|at_)")
+_SECTION_MIN_LINKS = 15
+_SECTION_MAX_TEXT = 1500
+
+
+class Kind(StrEnum):
+    ARTICLE = "article"
+    FEED = "feed"
+    SITEMAP = "sitemap"
+    SECTION = "section"
+
+
+class DiscoveryError(ValueError):
+    """What a source served could not be read as the kind it was configured as."""
+
+
+@dataclass(frozen=True)
+class Sitemap:
+    pages: tuple[str, ...]  # page URLs, newest first where the sitemap dates them
+    sitemaps: tuple[str, ...]  # child sitemaps of a sitemap index
+
+
+def sniff(body: bytes, content_type: str | None) -> Kind | None:
+    """Feed, sitemap or HTML (``ARTICLE``; the caller tells sections apart), or None."""
+    head = body[:_SNIFF_WINDOW].lstrip()
+    if head.startswith(b"\x1f\x8b"):
+        return Kind.SITEMAP  # a gzipped sitemap, the only gzipped document sources serve
+    ctype = (content_type or "").split(";")[0].strip().lower()
+    if _FEED_ROOT.search(head) or ctype in ("application/rss+xml", "application/atom+xml"):
+        return Kind.FEED
+    if _SITEMAP_ROOT.search(head):
+        return Kind.SITEMAP
+    if ctype in ("text/html", "application/xhtml+xml") or _HTML_ROOT.search(head):
+        return Kind.ARTICLE
+    return None
+
+
+def looks_like_section(url: str, text_chars: int, article_links: int) -> bool:
+    """A front or section page: the site root, or many article links around little text."""
+    path = urlsplit(url).path
+    if path in ("", "/"):
+        return True
+    return article_links >= _SECTION_MIN_LINKS and text_chars < _SECTION_MAX_TEXT
+
+
+def feed_links(body: bytes, url: str) -> list[str]:
+    try:
+        feed = parse_feed(body, url)
+    except NotAFeed as exc:
+        raise DiscoveryError(str(exc)) from None
+    return unique(normalise_url(entry.url) for entry in feed.entries)
+
+
+def parse_sitemap(body: bytes, url: str) -> Sitemap:
+    """Pages and child sitemaps of a (possibly gzipped) sitemap or sitemap index."""
+    if body[:2] == b"\x1f\x8b":
+        try:
+            with gzip.GzipFile(fileobj=io.BytesIO(body)) as unzipped:
+                body = unzipped.read(MAX_SITEMAP_BYTES + 1)
+        except (OSError, EOFError) as exc:
+            raise DiscoveryError(f"{url}: broken gzip in sitemap: {exc}") from None
+        if len(body) > MAX_SITEMAP_BYTES:
+            raise DiscoveryError(f"{url}: sitemap larger than {MAX_SITEMAP_BYTES} bytes")
+    try:
+        # Expat refuses external entities and bounds entity expansion ("billion laughs").
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as exc:
+        raise DiscoveryError(f"{url}: not a readable sitemap: {exc}") from None
+    root_name = _local(root.tag)
+    if root_name not in ("urlset", "sitemapindex"):
+        raise DiscoveryError(f"{url}: not a sitemap (root element <{root_name}>)")
+    dated: list[tuple[str, str]] = []
+    for element in root:
+        loc = modified = ""
+        for child in element.iter():
+            name = _local(child.tag)
+            if name == "loc" and not loc:
+                loc = (child.text or "").strip()
+            elif name in ("lastmod", "publication_date") and child.text:
+                modified = max(modified, child.text.strip())
+        if loc:
+            dated.append((modified, urljoin(url, loc)))
+    # Newest first, so a budget spent on the head of a long sitemap gets the fresh pages.
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    locations = unique(normalise_url(loc) for _, loc in dated)
+    if root_name == "sitemapindex":
+        return Sitemap(pages=(), sitemaps=tuple(locations))
+    return Sitemap(pages=tuple(locations), sitemaps=())
+
+
+def normalise_url(url: str) -> str:
+    """Drop the fragment and tracking parameters, so one article is one row."""
+    parts = urlsplit(url.strip())
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
+             if not _TRACKING_PARAMS.match(k.lower())]  # fmt: skip
+    return urlunsplit(
+        (parts.scheme.lower(), parts.netloc.lower(), parts.path or "/", urlencode(query), "")
+    )
+
+
+def unique(urls: Iterable[str]) -> list[str]:
+    """Keep the first of each http(s) URL, in order."""
+    seen: dict[str, None] = {}
+    for url in urls:
+        if url.lower().startswith(("http://", "https://")):
+            seen.setdefault(url, None)
+    return list(seen)
+
+
+def _local(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]

@@ -1,0 +1,207 @@
+"""Wire one URL through the stages: fetch -> decode -> extract -> archive.
+
+Each function here handles one fetch and writes exactly one log line for it:
+URL, HTTP status, outcome, bytes, milliseconds.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+from archive.model import Article, Fetch, Outcome
+from archive.store import Archive, Recorded
+from scraper.config import Source
+from scraper.decode import DecodeError, decode_html
+from scraper.discover import (
+    DiscoveryError,
+    Kind,
+    feed_links,
+    looks_like_section,
+    normalise_url,
+    parse_sitemap,
+    sniff,
+    unique,
+)
+from scraper.extract import extract_document
+from scraper.fetch import Fetcher, Validators
+from scraper.html import page_links
+
+MAX_CHILD_SITEMAPS = 10  # newest first; a news sitemap index lists years of archives
+
+
+@dataclass(frozen=True)
+class Stages:
+    """What processing a URL needs, built once by the daemon."""
+
+    fetcher: Fetcher
+    archive: Archive
+    log: logging.Logger
+
+
+@dataclass(frozen=True)
+class SourceRun:
+    """What one run of a source found: the article URLs new to the archive."""
+
+    kind: Kind | None
+    outcome: Outcome
+    fresh: tuple[str, ...]
+    error: str | None = None
+
+
+def log_fetch(log: logging.Logger, fetch: Fetch, outcome: Outcome) -> None:
+    size = len(fetch.body) if fetch.body is not None else 0
+    status = fetch.status if fetch.status is not None else "-"
+    level = logging.WARNING if outcome in (Outcome.FAILED, Outcome.REJECTED) else logging.INFO
+    reason = f" ({fetch.error})" if fetch.error else ""
+    log.log(
+        level, "%s %s %s %dB %dms%s", fetch.url, status, outcome, size, fetch.elapsed_ms, reason
+    )
+
+
+def _fail(fetch: Fetch, error: str) -> Fetch:
+    return replace(fetch, outcome_hint=Outcome.FAILED, error=error)
+
+
+def decode_page(fetch: Fetch) -> tuple[Fetch, str | None]:
+    """The page as text; a body that cannot be decoded becomes a failed fetch."""
+    if fetch.outcome_hint is not None or fetch.body is None:
+        return fetch, None
+    try:
+        return fetch, decode_html(fetch.body, fetch.content_type)
+    except DecodeError as exc:
+        return _fail(fetch, f"cannot decode {fetch.url}: {exc}"), None
+
+
+def extract_page(fetch: Fetch, html: str, source: Source | None) -> tuple[Fetch, Article | None]:
+    try:
+        article = extract_document(
+            html,
+            fetch.final_url or fetch.url,
+            content=source.content if source else (),
+            remove=source.remove if source else (),
+        )
+    except Exception as exc:  # an extractor bug must cost one page, not the daemon
+        return _fail(fetch, f"extraction failed for {fetch.url}: {type(exc).__name__}: {exc}"), None
+    return fetch, article
+
+
+def read_article(fetch: Fetch, source: Source | None) -> tuple[Fetch, Article | None]:
+    """Decode and extract a fetched page; a page that cannot be read becomes a failed fetch."""
+    fetch, html = decode_page(fetch)
+    if html is None:
+        return fetch, None
+    return extract_page(fetch, html, source)
+
+
+async def archive_article(url: str, source: Source | None, stages: Stages) -> Recorded:
+    """Fetch one article and record what came of it."""
+    etag, last_modified = stages.archive.validators(url)
+    fetch = await stages.fetcher.fetch(
+        url, validators=Validators(etag, last_modified), source=source, expect="article"
+    )
+    fetch, article = read_article(fetch, source)
+    recorded = stages.archive.record(
+        replace(fetch, source=source.name if source else None), article
+    )
+    log_fetch(stages.log, fetch, recorded.outcome)
+    return recorded
+
+
+async def run_source(source: Source, stages: Stages) -> SourceRun:
+    """Fetch a source once: archive it if it is an article, else discover the articles it lists."""
+    configured = None if source.kind == "auto" else Kind(source.kind)
+    etag, last_modified = stages.archive.validators(source.url)
+    fetch = await stages.fetcher.fetch(
+        source.url,
+        validators=Validators(etag, last_modified),
+        source=source,
+        expect="article" if configured is Kind.ARTICLE else "any",
+    )
+    fetch = replace(fetch, source=source.name)
+    if fetch.outcome_hint is not None or fetch.body is None:
+        # Failed, rejected, gone or not modified: nothing to read, and nothing new to discover.
+        recorded = stages.archive.record(fetch, None)
+        log_fetch(stages.log, fetch, recorded.outcome)
+        return _finish(source, stages, SourceRun(configured, recorded.outcome, (), fetch.error))
+    kind = configured or sniff(fetch.body, fetch.content_type)
+    if kind is None:
+        failed = _fail(
+            fetch,
+            f"{source.url}: neither a feed, a sitemap nor an HTML page "
+            f"(content type {fetch.content_type or 'missing'})",
+        )
+        recorded = stages.archive.record(failed, None)
+        log_fetch(stages.log, failed, recorded.outcome)
+        return _finish(source, stages, SourceRun(None, recorded.outcome, (), failed.error))
+    if kind in (Kind.FEED, Kind.SITEMAP):
+        return _finish(source, stages, await _run_listing(source, stages, fetch, kind))
+    return _finish(source, stages, _run_html(source, stages, fetch, configured))
+
+
+def _finish(source: Source, stages: Stages, run: SourceRun) -> SourceRun:
+    stages.archive.record_source_result(source.name, run.outcome, run.error)
+    return run
+
+
+async def _run_listing(source: Source, stages: Stages, fetch: Fetch, kind: Kind) -> SourceRun:
+    assert fetch.body is not None
+    try:
+        if kind is Kind.FEED:
+            links = feed_links(fetch.body, fetch.final_url or fetch.url)
+        else:
+            links = await _sitemap_links(source, stages, fetch)
+    except DiscoveryError as exc:
+        failed = _fail(fetch, str(exc))
+        recorded = stages.archive.record(failed, None)
+        log_fetch(stages.log, failed, recorded.outcome)
+        return SourceRun(kind, recorded.outcome, (), failed.error)
+    recorded = stages.archive.record(fetch, None)
+    log_fetch(stages.log, fetch, recorded.outcome)
+    fresh = stages.archive.add_discovered(links, source.name)
+    return SourceRun(kind, recorded.outcome, tuple(fresh))
+
+
+async def _sitemap_links(source: Source, stages: Stages, fetch: Fetch) -> list[str]:
+    assert fetch.body is not None
+    sitemap = parse_sitemap(fetch.body, fetch.final_url or fetch.url)
+    pages = list(sitemap.pages)
+    for child_url in sitemap.sitemaps[:MAX_CHILD_SITEMAPS]:
+        child = await stages.fetcher.fetch(child_url, source=source, expect="any")
+        child = replace(child, source=source.name)
+        if child.outcome_hint is None and child.body is not None:
+            try:
+                pages.extend(parse_sitemap(child.body, child.final_url or child_url).pages)
+            except DiscoveryError as exc:
+                child = _fail(child, str(exc))
+        recorded = stages.archive.record(child, None)
+        log_fetch(stages.log, child, recorded.outcome)
+    return unique(pages)
+
+
+def _run_html(source: Source, stages: Stages, fetch: Fetch, configured: Kind | None) -> SourceRun:
+    fetch, html = decode_page(fetch)
+    article = None
+    if html is not None:
+        fetch, article = extract_page(fetch, html, source)
+    if html is None or article is None:
+        recorded = stages.archive.record(fetch, None)
+        log_fetch(stages.log, fetch, recorded.outcome)
+        return SourceRun(configured, recorded.outcome, (), fetch.error)
+    kind = Kind.ARTICLE
+    links: list[str] = []
+    if configured is not Kind.ARTICLE:
+        base = fetch.final_url or fetch.url
+        links = unique(normalise_url(link) for link in page_links(html, base))
+        text_chars = sum(len(p) for p in article.paragraphs)
+        if configured is Kind.SECTION or looks_like_section(base, text_chars, len(links)):
+            kind = Kind.SECTION
+    if kind is Kind.ARTICLE:
+        recorded = stages.archive.record(fetch, article)
+        log_fetch(stages.log, fetch, recorded.outcome)
+        return SourceRun(kind, recorded.outcome, ())
+    recorded = stages.archive.record(fetch, None)
+    log_fetch(stages.log, fetch, recorded.outcome)
+    own = normalise_url(source.url)
+    fresh = stages.archive.add_discovered((u for u in links if u != own), source.name)
+    return SourceRun(kind, recorded.outcome, tuple(fresh))

@@ -1,0 +1,116 @@
+"""When each source runs: the only module that knows APScheduler.
+
+One job per configured source (interval or cron trigger, with jitter) plus one
+dispatcher job that revisits articles the archive says are due. The per-article
+schedule lives in SQLite, not here, so it survives restarts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+if TYPE_CHECKING:  # config validates cron lines with this module, so no runtime import back
+    from scraper.config import Schedule
+
+# APScheduler 3 counts weekdays from Monday = 0, crontab from Sunday = 0; users write crontab.
+_CRONTAB_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_WEEKDAY_NUMBER = re.compile(r"\d+")
+
+
+class ScheduleError(ValueError):
+    """A cron expression APScheduler cannot use; the message says why."""
+
+
+def _crontab_weekdays(field: str) -> str:
+    """Translate numeric crontab weekdays (0/7 = Sunday) to names APScheduler reads alike."""
+
+    def name(match: re.Match[str]) -> str:
+        number = int(match.group(0))
+        if number > len(_CRONTAB_WEEKDAYS) - 1:
+            raise ScheduleError(f"weekday {number} is out of range 0-7")
+        return _CRONTAB_WEEKDAYS[number]
+
+    # Step values ("*/2") are counts, not weekdays.
+    head, _, step = field.partition("/")
+    translated = _WEEKDAY_NUMBER.sub(name, head)
+    return f"{translated}/{step}" if step else translated
+
+
+def cron_trigger(expression: str, jitter: float = 0.0) -> CronTrigger:
+    """A trigger for a five-field crontab line, evaluated in UTC."""
+    fields = expression.split()
+    if len(fields) != 5:
+        raise ScheduleError("expected five fields: minute hour day month weekday")
+    minute, hour, day, month, weekday = fields
+    try:
+        return CronTrigger(
+            minute=minute,
+            hour=hour,
+            day=day,
+            month=month,
+            day_of_week=_crontab_weekdays(weekday),
+            timezone=UTC,
+            jitter=int(jitter) or None,
+        )
+    except ValueError as exc:
+        raise ScheduleError(str(exc)) from None
+
+
+def validate_cron(expression: str) -> None:
+    """Raise :class:`ScheduleError` when ``expression`` is not a usable crontab line."""
+    cron_trigger(expression)
+
+
+def trigger_for(schedule: Schedule) -> CronTrigger | IntervalTrigger:
+    if schedule.cron is not None:
+        return cron_trigger(schedule.cron, schedule.jitter)
+    assert schedule.every is not None  # config guarantees one of the two
+    return IntervalTrigger(
+        seconds=schedule.every, jitter=int(schedule.jitter) or None, timezone=UTC
+    )
+
+
+class Scheduler:
+    """Runs coroutines on their triggers inside the running asyncio loop."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+
+    def add(
+        self,
+        job_id: str,
+        job: Callable[[], Awaitable[Any]],
+        trigger: CronTrigger | IntervalTrigger,
+        *,
+        run_now: bool,
+    ) -> None:
+        extra: dict[str, Any] = {"next_run_time": self._now()} if run_now else {}
+        self._scheduler.add_job(
+            job,
+            trigger,
+            id=job_id,
+            name=job_id,
+            coalesce=True,  # a daemon that slept catches up with one run, not a burst
+            max_instances=1,  # a slow source never overlaps itself
+            misfire_grace_time=None,
+            **extra,
+        )
+
+    def start(self) -> None:
+        self._scheduler.start()
+
+    def stop(self) -> None:
+        if self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+
+    def next_run(self, job_id: str) -> datetime | None:
+        job = self._scheduler.get_job(job_id)
+        return None if job is None else job.next_run_time
