@@ -1,0 +1,107 @@
+"""``archive``: read what the daemon kept. A thin click layer over archive's library functions."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from archive import export as exporter
+from archive import history as hist
+from archive.db import ArchiveError, open_reader
+
+ARCHIVE_OPTION = click.option(
+    "--archive",
+    "archive_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("archive.db"),
+    envvar="NEWSARCHIVE_DB",
+    show_default=True,
+    help="The archive file written by `scraper run` (env NEWSARCHIVE_DB).",
+)
+
+
+@click.group()
+def main() -> None:
+    """Browse and export the article archive."""
+
+
+@main.command()
+@ARCHIVE_OPTION
+@click.argument("url")
+def history(archive_path: Path, url: str) -> None:
+    """List the versions of the article at URL: number, time, state, what changed."""
+    conn = _open(archive_path)
+    try:
+        click.echo(hist.format_history(hist.history(conn, url)))
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        conn.close()
+
+
+@main.command()
+@ARCHIVE_OPTION
+@click.argument("url")
+@click.argument("old", type=int, required=False)
+@click.argument("new", type=int, required=False)
+@click.option(
+    "--colour/--no-colour",
+    "--color/--no-color",
+    default=None,
+    help="ANSI colours instead of [-deleted-]{+inserted+} (default: when printing to a terminal).",
+)
+def diff(
+    archive_path: Path, url: str, old: int | None, new: int | None, colour: bool | None
+) -> None:
+    """Word diff of two versions of the article at URL (default: the last two)."""
+    conn = _open(archive_path)
+    try:
+        result = hist.compare(conn, url, old, new)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        conn.close()
+    use_colour = sys.stdout.isatty() if colour is None else colour
+    click.echo(hist.format_comparison(result, colour=use_colour), color=use_colour)
+
+
+@main.command()
+@ARCHIVE_OPTION
+@click.option(
+    "--format", "fmt", type=click.Choice(exporter.FORMATS), default="jsonl", show_default=True
+)
+@click.option("--all-versions", is_flag=True, help="One row per version instead of per article.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    default=None,
+    help="Write to this file instead of standard output.",
+)
+def export(archive_path: Path, fmt: str, all_versions: bool, output: Path | None) -> None:
+    """Write every article with its latest version (or all versions) as JSON Lines or CSV."""
+    conn = _open(archive_path)
+    try:
+        if output is None:
+            count = _write(conn, sys.stdout, fmt, all_versions)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                count = _write(conn, handle, fmt, all_versions)
+            click.echo(f"{count} rows written to {output}", err=True)
+    finally:
+        conn.close()
+
+
+def _write(conn: sqlite3.Connection, out: TextIO, fmt: str, all_versions: bool) -> int:
+    return exporter.write(conn, out, fmt, all_versions=all_versions)
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    try:
+        return open_reader(path)
+    except ArchiveError as exc:
+        raise click.ClickException(str(exc)) from None

@@ -1,0 +1,195 @@
+"""Read an article's history: its versions, parser re-readings, and diffs between versions.
+
+Plain functions over a read-only connection (``archive.db.open_reader``), so
+they work while the daemon writes; ``archive.cli`` only formats their results.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+from archive import diff
+from archive.db import ArchiveError
+
+
+class NotInArchive(ArchiveError):
+    """The URL or version asked for is not in the archive."""
+
+
+@dataclass(frozen=True)
+class VersionEntry:
+    version: int
+    captured_at: str
+    state: str
+    title: str | None
+    changed_fields: tuple[str, ...]
+    summary: str
+    extractor_version: str | None
+
+
+@dataclass(frozen=True)
+class ExtractionEntry:
+    """A later extractor read a version's raw body differently: a parser change."""
+
+    version: int
+    extracted_at: str
+    extractor_version: str
+    previous_extractor_version: str | None
+    changed_fields: tuple[str, ...]
+    summary: str
+
+
+@dataclass(frozen=True)
+class ArticleHistory:
+    url: str
+    state: str
+    first_seen: str
+    last_checked: str | None
+    versions: tuple[VersionEntry, ...]
+    extractions: tuple[ExtractionEntry, ...]
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+
+@dataclass(frozen=True)
+class Comparison:
+    url: str
+    old_version: int
+    new_version: int
+    changed_fields: tuple[str, ...]
+    field_changes: tuple[FieldChange, ...]  # every changed field except the body text
+    text: diff.TextDiff
+
+
+def find_article(conn: sqlite3.Connection, url: str) -> sqlite3.Row:
+    """The article stored under ``url`` (or whose canonical URL it is)."""
+    cursor = conn.execute(
+        "SELECT * FROM articles WHERE url = ? UNION ALL"
+        " SELECT * FROM articles WHERE canonical_url = ? LIMIT 1",
+        (url, url),
+    )
+    cursor.row_factory = sqlite3.Row
+    row: sqlite3.Row | None = cursor.fetchone()
+    if row is None:
+        raise NotInArchive(f"{url}: not in the archive (no article with this URL)")
+    return row
+
+
+def history(conn: sqlite3.Connection, url: str) -> ArticleHistory:
+    article = find_article(conn, url)
+    cursor = conn.execute(
+        "SELECT version, captured_at, state, title, changed_fields, summary, extractor_version"
+        " FROM versions WHERE article_id = ? ORDER BY version",
+        (article["id"],),
+    )
+    versions = tuple(
+        VersionEntry(row[0], row[1], row[2], row[3], _names(row[4]), row[5] or "", row[6])
+        for row in cursor
+    )
+    cursor = conn.execute(
+        "SELECT version, extracted_at, extractor_version, previous_extractor_version,"
+        " changed_fields, summary FROM extractions"
+        " WHERE article_id = ? AND changed_fields != '[]' ORDER BY extracted_at, version",
+        (article["id"],),
+    )
+    extractions = tuple(
+        ExtractionEntry(row[0], row[1], row[2], row[3], _names(row[4]), row[5] or "")
+        for row in cursor
+    )
+    return ArticleHistory(
+        url=article["url"],
+        state=article["state"],
+        first_seen=article["first_seen"],
+        last_checked=article["last_checked"],
+        versions=versions,
+        extractions=extractions,
+    )
+
+
+def version_fields(conn: sqlite3.Connection, article_id: int, version: int) -> dict[str, Any]:
+    cursor = conn.execute(
+        "SELECT * FROM versions WHERE article_id = ? AND version = ?", (article_id, version)
+    )
+    cursor.row_factory = sqlite3.Row
+    row = cursor.fetchone()
+    if row is None:
+        raise NotInArchive(f"version {version} does not exist")
+    return dict(row)
+
+
+def compare(
+    conn: sqlite3.Connection, url: str, old: int | None = None, new: int | None = None
+) -> Comparison:
+    """Word diff of two versions of one article; by default the last two."""
+    article = find_article(conn, url)
+    latest = article["current_version"] or 0
+    if old is None and new is None:
+        if latest < 2:
+            raise NotInArchive(f"{url}: has {latest} version(s); a diff needs two")
+        old, new = latest - 1, latest
+    elif new is None:
+        new = latest
+    assert old is not None and new is not None
+    for number in (old, new):
+        if not 1 <= number <= latest:
+            raise NotInArchive(f"{url}: no version {number}; it has versions 1 to {latest}")
+    before = version_fields(conn, article["id"], old)
+    after = version_fields(conn, article["id"], new)
+    changed = tuple(diff.changed_fields(before, after))
+    return Comparison(
+        url=article["url"],
+        old_version=old,
+        new_version=new,
+        changed_fields=changed,
+        field_changes=tuple(
+            FieldChange(name, before.get(name), after.get(name))
+            for name in changed
+            if name != "text"
+        ),
+        text=diff.diff_words(before.get("text"), after.get("text")),
+    )
+
+
+def format_history(entry: ArticleHistory) -> str:
+    """The history as terminal lines: one per version, parser changes after them."""
+    lines = [f"{entry.url}  ({entry.state}, first seen {entry.first_seen})"]
+    for v in entry.versions:
+        title = f"  {v.title}" if v.title else ""
+        lines.append(f"  v{v.version}  {v.captured_at}  {v.state:<4}  {v.summary}{title}")
+    if entry.extractions:
+        lines.append("  parser changes (same raw page, read by a newer extractor):")
+        for e in entry.extractions:
+            lines.append(
+                f"  v{e.version}  {e.extracted_at}  {e.previous_extractor_version or '?'}"
+                f" -> {e.extractor_version}  {e.summary}"
+            )
+    return "\n".join(lines)
+
+
+def format_comparison(result: Comparison, *, colour: bool = False) -> str:
+    lines = [f"{result.url}: version {result.old_version} -> {result.new_version}"]
+    if not result.changed_fields:
+        lines.append("no visible change")
+    for change in result.field_changes:
+        lines.append(f"{change.field}: {_show(change.old)} -> {_show(change.new)}")
+    if result.text.changed:
+        lines.append(f"text: +{result.text.words_added} -{result.text.words_removed} words")
+        lines.append("")
+        lines.append(diff.render_terminal(result.text, colour=colour, context=12))
+    return "\n".join(lines)
+
+
+def _show(value: Any) -> str:
+    return "(none)" if value in (None, "", "[]") else str(value)
+
+
+def _names(text: str | None) -> tuple[str, ...]:
+    return tuple(json.loads(text)) if text else ()
