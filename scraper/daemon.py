@@ -122,20 +122,27 @@ class Daemon:
         self.articles_done += 1
 
     async def dispatch_due(self) -> None:
-        """Revisit the articles whose next check has come (the schedule lives in SQLite)."""
+        """Revisit the articles whose next check has come (the schedule lives in SQLite).
+
+        One pass: an article revisited in this pass is not fetched again by it, even when
+        a very short revisit interval makes it due again before the pass ends.
+        """
+        done: set[str] = set(self._scheduled_urls)
         while True:
             due = self.archive.due_articles(limit=self.config.fetch.concurrency * 4)
-            due = [d for d in due if d.url not in self._scheduled_urls]
-            if not due:
+            fresh = [d for d in due if d.url not in done]
+            if not fresh:
                 return
+            done.update(d.url for d in fresh)
             await asyncio.gather(
-                *(self._article(d.url, self._by_name.get(d.source or "")) for d in due),
+                *(self._article(d.url, self._by_name.get(d.source or "")) for d in fresh),
                 return_exceptions=True,
             )
             self.archive.commit()
 
     async def run_once(self) -> RunSummary:
         await asyncio.gather(*(self.source_job(s) for s in self.config.sources))
+        await self.dispatch_due()  # known articles whose revisit is due, to catch edits
         self.archive.commit()
         return RunSummary(len(self.config.sources), self.articles_done, self.failed_sources)
 
