@@ -11,6 +11,9 @@ import click
 
 from archive import export as exporter
 from archive import history as hist
+from archive import serve as serving
+from archive import warc
+from archive.clock import SystemClock, iso
 from archive.db import ArchiveError, open_reader
 
 ARCHIVE_OPTION = click.option(
@@ -72,7 +75,12 @@ def diff(
 @main.command()
 @ARCHIVE_OPTION
 @click.option(
-    "--format", "fmt", type=click.Choice(exporter.FORMATS), default="jsonl", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice((*exporter.FORMATS, "warc")),
+    default="jsonl",
+    show_default=True,
+    help="warc: the stored raw responses as a WARC file (needs -o).",
 )
 @click.option("--all-versions", is_flag=True, help="One row per version instead of per article.")
 @click.option(
@@ -84,6 +92,9 @@ def diff(
 )
 def export(archive_path: Path, fmt: str, all_versions: bool, output: Path | None) -> None:
     """Write every article with its latest version (or all versions) as JSON Lines or CSV."""
+    if fmt == "warc":
+        _export_warc(archive_path, output)
+        return
     conn = _open(archive_path)
     try:
         if output is None:
@@ -94,6 +105,38 @@ def export(archive_path: Path, fmt: str, all_versions: bool, output: Path | None
             click.echo(f"{count} rows written to {output}", err=True)
     finally:
         conn.close()
+
+
+@main.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@ARCHIVE_OPTION
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def serve(archive_path: Path, args: tuple[str, ...]) -> None:
+    """Browse the archive in Datasette: `archive serve [ARCHIVE] [DATASETTE OPTIONS]...`.
+
+    Opens the live file read-only with the project's metadata, search, views and
+    plugin; options such as --host, --port and --plugins-dir go to Datasette.
+    """
+    if args and not args[0].startswith("-"):
+        archive_path, args = Path(args[0]), args[1:]
+    try:
+        sys.exit(serving.serve(archive_path, args))
+    except (ArchiveError, serving.ServeError) as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+def _export_warc(archive_path: Path, output: Path | None) -> None:
+    if output is None:
+        raise click.UsageError("--format warc writes a binary file: name it with -o FILE.warc.gz")
+    conn = _open(archive_path)
+    try:
+        with output.open("wb") as handle:
+            summary = warc.export_warc(conn, handle, created_at=iso(SystemClock().now()))
+    finally:
+        conn.close()
+    click.echo(
+        f"{summary.responses} responses, {summary.revisits} revisits written to {output}",
+        err=True,
+    )
 
 
 def _write(conn: sqlite3.Connection, out: TextIO, fmt: str, all_versions: bool) -> int:

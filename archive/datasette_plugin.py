@@ -1,0 +1,289 @@
+"""The Datasette plugin shipped with the archive: the one module that imports datasette.
+
+- ``/-/article/<id>``: an article's versions and a word diff between any two of them
+  (``?from=N&to=M``); ``/-/article?url=...`` finds the article by its URL.
+- ``/-/changes.atom``: an Atom feed of recent edits, disappearances and returns.
+- Version numbers in the ``versions`` table and the views link to the article page.
+
+Registered through the ``datasette`` entry point in pyproject.toml, and loadable with
+``--plugins-dir`` (see ``archive/datasette_plugins/``). Pages use ``?db=NAME`` when
+Datasette serves several files; otherwise the first file holding an archive is used.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar, cast
+from urllib.parse import urlencode, urlsplit
+from xml.etree import ElementTree
+
+from datasette import hookimpl
+from datasette.database import Database
+from datasette.utils.asgi import NotFound, Response
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+from markupsafe import Markup, escape
+
+from archive.diff_html import render_change, render_text
+
+TEMPLATES = Path(__file__).parent / "templates"
+ATOM = "http://www.w3.org/2005/Atom"
+FEED_ENTRIES = 50
+# Columns that hold a version number, per table or view, that the article page can show.
+_VERSION_COLUMNS = {
+    "versions": "version",
+    "recent_changes": "version",
+    "article_history": "version",
+    "articles": "current_version",
+    "latest_articles": "versions",
+}
+
+
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def _hook(function: _Function) -> _Function:
+    """Datasette's ``hookimpl``, typed: it marks the function and returns it unchanged."""
+    return cast(_Function, hookimpl(function))
+
+
+@dataclass(frozen=True)
+class VersionRow:
+    id: int
+    version: int
+    captured_at: str
+    state: str
+    title: str | None
+    summary: str | None
+    changed_fields: tuple[str, ...]
+    words_added: int | None
+    words_removed: int | None
+
+
+@_hook
+def prepare_jinja2_environment(env: Environment) -> None:
+    # Our page templates, behind anything a deployment puts in --template-dir.
+    env.loader = ChoiceLoader([env.loader, FileSystemLoader(str(TEMPLATES))])  # type: ignore[list-item]
+
+
+@_hook
+def register_routes() -> list[tuple[str, Any]]:
+    return [
+        (r"^/-/article/(?P<article_id>\d+)$", article_page),
+        (r"^/-/article$", article_by_url),
+        (r"^/-/changes\.atom$", changes_feed),
+    ]
+
+
+@_hook
+def render_cell(
+    row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
+) -> Markup | None:
+    if table is None or _VERSION_COLUMNS.get(table) != column or not isinstance(value, int):
+        return None
+    article_id = row["id"] if table == "articles" else row["article_id"]
+    if isinstance(article_id, dict):  # a foreign key Datasette expanded to {value, label}
+        article_id = article_id.get("value")
+    if not isinstance(article_id, int):
+        return None
+    query = urlencode({"db": database, "to": value})
+    href = datasette.urls.path(f"/-/article/{article_id}?{query}")
+    return Markup(f'<a href="{escape(href)}" title="history and word diff">{int(value)}</a>')
+
+
+@_hook
+def menu_links(datasette: Any) -> list[dict[str, str]]:
+    return [{"href": datasette.urls.path("/-/changes.atom"), "label": "Atom feed of changes"}]
+
+
+async def _archive_database(datasette: Any, name: str | None) -> Database:
+    """The database named by ``?db=``, else the first one that holds an archive."""
+    candidates = [name] if name else [n for n in datasette.databases if n != "_internal"]
+    for candidate in candidates:
+        if candidate not in datasette.databases:
+            raise NotFound(f"no database called {candidate!r}")
+        database: Database = datasette.get_database(candidate)
+        if await database.table_exists("versions") and await database.table_exists("articles"):
+            return database
+    raise NotFound("no archive database (with articles and versions tables) is being served")
+
+
+def _version_rows(rows: Any) -> list[VersionRow]:
+    return [
+        VersionRow(
+            id=row["id"],
+            version=row["version"],
+            captured_at=row["captured_at"],
+            state=row["state"],
+            title=row["title"],
+            summary=row["summary"],
+            changed_fields=tuple(json.loads(row["changed_fields"] or "[]")),
+            words_added=row["words_added"],
+            words_removed=row["words_removed"],
+        )
+        for row in rows
+    ]
+
+
+def _chosen(request: Any, key: str, numbers: list[int]) -> int | None:
+    raw = request.args.get(key)
+    if raw is None or raw == "":
+        return None
+    if not raw.isdigit() or int(raw) not in numbers:
+        raise NotFound(f"{key}={raw!r}: no such version of this article")
+    return int(raw)
+
+
+def _default_pair(
+    versions: list[VersionRow], to: int | None, frm: int | None
+) -> tuple[int | None, int | None]:
+    """Compare the chosen versions; by default the newest readable one with the one before."""
+    readable = [v.version for v in versions if v.state != "gone"]
+    if to is None:
+        to = readable[-1] if readable else versions[-1].version
+    if frm is None:
+        earlier = [n for n in readable if n < to]
+        frm = earlier[-1] if earlier else None
+    return frm, to
+
+
+def _safe_link(url: str) -> str | None:
+    """The publisher's URL as a link target only when it is http(s)."""
+    return url if urlsplit(url).scheme in ("http", "https") else None
+
+
+async def article_page(datasette: Any, request: Any) -> Response:
+    database = await _archive_database(datasette, request.args.get("db"))
+    article_id = int(request.url_vars["article_id"])
+    article = (await database.execute("SELECT * FROM articles WHERE id = ?", [article_id])).first()
+    if article is None:
+        raise NotFound(f"no article with id {article_id}")
+    versions = _version_rows(
+        await database.execute(
+            "SELECT id, version, captured_at, state, title, summary, changed_fields,"
+            " words_added, words_removed FROM versions WHERE article_id = ? ORDER BY version",
+            [article_id],
+        )
+    )
+    if not versions:
+        raise NotFound(f"article {article_id} has no stored version yet")
+    numbers = [v.version for v in versions]
+    frm, to = _default_pair(
+        versions, _chosen(request, "to", numbers), _chosen(request, "from", numbers)
+    )
+    texts = {
+        row["version"]: row
+        for row in await database.execute(
+            "SELECT version, text, title FROM versions WHERE article_id = ? AND version IN (?, ?)",
+            [article_id, frm if frm is not None else -1, to],
+        )
+    }
+    new = texts[to]
+    if frm is None:
+        body = render_text(new["text"])
+    else:
+        body = render_change(texts[frm]["text"], new["text"])
+    old_title = texts[frm]["title"] if frm is not None else None
+    context = {
+        "database": database.name,
+        "article": dict(article),
+        "article_link": _safe_link(article["url"]),
+        "versions": versions,
+        "from_version": frm,
+        "to_version": to,
+        "to_row": next(v for v in versions if v.version == to),
+        "title_before": old_title if old_title != new["title"] else None,
+        "title_after": new["title"],
+        "diff_html": Markup(body),  # built from escaped text and sanitised with nh3
+        "feed_url": datasette.urls.path("/-/changes.atom"),
+        "history_url": datasette.urls.path(
+            f"/{database.name}/article_history?" + urlencode({"url": article["url"]})
+        ),
+    }
+    return Response.html(
+        await datasette.render_template("newsarchive_article.html", context, request=request)
+    )
+
+
+async def article_by_url(datasette: Any, request: Any) -> Response:
+    url = request.args.get("url")
+    if not url:
+        raise NotFound("pass the article's address as ?url=...")
+    database = await _archive_database(datasette, request.args.get("db"))
+    row = (
+        await database.execute(
+            "SELECT id FROM articles WHERE url = ? OR canonical_url = ?"
+            " ORDER BY url = ? DESC LIMIT 1",
+            [url, url, url],
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no archived article with the address {url}")
+    query = urlencode({"db": database.name})
+    return Response.redirect(datasette.urls.path(f"/-/article/{row['id']}?{query}"))
+
+
+async def changes_feed(datasette: Any, request: Any) -> Response:
+    database = await _archive_database(datasette, request.args.get("db"))
+    rows = list(
+        await database.execute(
+            "SELECT article_id, version, change, title, url, summary, captured_at, version_id"
+            " FROM recent_changes LIMIT ?",
+            [FEED_ENTRIES],
+        )
+    )
+    previous_texts = {}
+    for row in rows:
+        pair = (
+            await database.execute(
+                "SELECT version, text FROM versions WHERE article_id = ? AND version <= ?"
+                " AND state != 'gone' ORDER BY version DESC LIMIT 2",
+                [row["article_id"], row["version"]],
+            )
+        ).rows
+        previous_texts[row["version_id"]] = [r["text"] for r in pair]
+
+    ElementTree.register_namespace("", ATOM)
+    feed = ElementTree.Element(f"{{{ATOM}}}feed")
+    _text(feed, "title", f"Changes in {database.name}")
+    _text(feed, "id", datasette.absolute_url(request, datasette.urls.path("/-/changes.atom")))
+    ElementTree.SubElement(
+        feed, f"{{{ATOM}}}link", rel="self",
+        href=datasette.absolute_url(request, datasette.urls.path("/-/changes.atom")),
+    )  # fmt: skip
+    _text(feed, "updated", rows[0]["captured_at"] if rows else "1970-01-01T00:00:00Z")
+    author = ElementTree.SubElement(feed, f"{{{ATOM}}}author")
+    _text(author, "name", "newsarchive")
+    for row in rows:
+        page = datasette.absolute_url(
+            request,
+            datasette.urls.path(
+                f"/-/article/{row['article_id']}?"
+                + urlencode({"db": database.name, "to": row["version"]})
+            ),
+        )
+        entry = ElementTree.SubElement(feed, f"{{{ATOM}}}entry")
+        _text(entry, "title", f"{row['change']}: {row['title'] or row['url']}")
+        _text(entry, "id", page)
+        _text(entry, "updated", row["captured_at"])
+        ElementTree.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=page)
+        _text(entry, "summary", row["summary"] or row["change"])
+        texts = previous_texts[row["version_id"]]
+        if row["change"] == "disappeared":
+            html = render_change(texts[0] if texts else None, None)
+        elif len(texts) < 2:
+            html = render_text(texts[0] if texts else None)
+        else:
+            html = render_change(texts[1], texts[0])
+        content = _text(entry, "content", html)  # escaped by ElementTree, type says HTML
+        content.set("type", "html")
+    xml = ElementTree.tostring(feed, encoding="unicode", xml_declaration=True)
+    return Response(xml, content_type="application/atom+xml; charset=utf-8")
+
+
+def _text(parent: ElementTree.Element, tag: str, text: str) -> ElementTree.Element:
+    element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}")
+    element.text = text
+    return element

@@ -1,0 +1,13 @@
+"""Loads the archive's Datasette plugin with ``datasette --plugins-dir archive/datasette_plugins``.
+
+For a source checkout where the package (and so its entry point) is not installed.
+"""
+
+from archive.datasette_plugin import (
+    menu_links,
+    prepare_jinja2_environment,
+    register_routes,
+    render_cell,
+)
+
+__all__ = ["menu_links", "prepare_jinja2_environment", "register_routes", "render_cell"]

@@ -1,0 +1,165 @@
+"""Full-text search over the archive, kept in sync by triggers.
+
+Two FTS5 indexes, both *external content* (they store no second copy of the text):
+
+- ``versions_fts``: every version's title and text; its rowid is ``versions.id``.
+- ``articles_fts``: each article's latest readable version (the newest one that is not
+  a "gone" marker); its rowid is ``articles.id``, so Datasette's search box works on
+  ``articles`` and on the ``latest_articles`` view.
+
+The tokenizer is ``unicode61 remove_diacritics 2``: "nguoi" finds "người" and "muller"
+finds "Müller". Two foldings it cannot do are added as extra columns, filled only for
+text that needs them: Vietnamese "đ" (a letter of its own, not d plus a mark) and the
+German spellings a keyboard without umlauts produces ("Mueller", "Fussball").
+
+Sync works without ever reading stale values: a BEFORE trigger removes the rows as the
+content views show them before the change, an AFTER trigger adds them as they show
+them after it. Versions are append-only in practice, but updates and deletes are
+handled the same way, so the index cannot drift from the table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from archive import ddl
+from archive.ddl import SqlObject
+
+TOKENIZER = "unicode61 remove_diacritics 2"
+# Folded spellings: (letter, replacement). Only text containing one of them gets a folded copy.
+FOLDS: tuple[tuple[str, str], ...] = (
+    ("đ", "d"), ("Đ", "D"),
+    ("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"),
+    ("ß", "ss"), ("ẞ", "SS"),
+)  # fmt: skip
+COLUMNS = ("title", "text", "title_folded", "text_folded")
+
+
+def folded_sql(expr: str) -> str:
+    """SQL for the folded copy of ``expr``: NULL unless it contains a letter to fold."""
+    replaced = expr
+    for letter, ascii_form in FOLDS:
+        replaced = f"replace({replaced}, '{letter}', '{ascii_form}')"
+    needs = " OR ".join(f"instr({expr}, '{letter}') > 0" for letter, _ in FOLDS)
+    return f"CASE WHEN {needs} THEN {replaced} END"
+
+
+def _content_columns(alias: str) -> str:
+    return (
+        f"{alias}.title AS title, {alias}.text AS text, "
+        f"{folded_sql(alias + '.title')} AS title_folded, "
+        f"{folded_sql(alias + '.text')} AS text_folded"
+    )
+
+
+VERSIONS_CONTENT = SqlObject(
+    "view",
+    "versions_search",
+    f"CREATE VIEW versions_search AS SELECT v.id AS id, {_content_columns('v')} FROM versions v",
+)
+
+# The newest version of each article that a reader could read (a "gone" marker has no text).
+ARTICLES_CONTENT = SqlObject(
+    "view",
+    "articles_search",
+    "CREATE VIEW articles_search AS SELECT v.article_id AS article_id, "
+    f"{_content_columns('v')} FROM versions v WHERE v.id = (SELECT l.id FROM versions l "
+    "WHERE l.article_id = v.article_id AND l.state != 'gone' ORDER BY l.version DESC LIMIT 1)",
+)
+
+
+def _fts(name: str, content: str, rowid: str) -> SqlObject:
+    return SqlObject(
+        "table",
+        name,
+        f"CREATE VIRTUAL TABLE {name} USING fts5({', '.join(COLUMNS)}, "
+        f"content='{content}', content_rowid='{rowid}', tokenize='{TOKENIZER}')",
+    )
+
+
+VERSIONS_FTS = _fts("versions_fts", "versions_search", "id")
+ARTICLES_FTS = _fts("articles_fts", "articles_search", "article_id")
+
+_COLS = ", ".join(COLUMNS)
+
+
+def _remove_versions_row(key: str) -> str:
+    return (
+        f"INSERT INTO versions_fts (versions_fts, rowid, {_COLS}) "
+        f"SELECT 'delete', id, {_COLS} FROM versions_search WHERE id = {key};"
+    )
+
+
+def _add_versions_row(key: str) -> str:
+    return (
+        f"INSERT INTO versions_fts (rowid, {_COLS}) "
+        f"SELECT id, {_COLS} FROM versions_search WHERE id = {key};"
+    )
+
+
+def _remove_article_rows(*keys: str) -> str:
+    # IN, not one statement per key: removing the same row twice would corrupt the index.
+    return (
+        f"INSERT INTO articles_fts (articles_fts, rowid, {_COLS}) "
+        f"SELECT 'delete', article_id, {_COLS} FROM articles_search "
+        f"WHERE article_id IN ({', '.join(keys)});"
+    )
+
+
+def _add_article_rows(*keys: str) -> str:
+    return (
+        f"INSERT INTO articles_fts (rowid, {_COLS}) "
+        f"SELECT article_id, {_COLS} FROM articles_search WHERE article_id IN ({', '.join(keys)});"
+    )
+
+
+def _trigger(name: str, timing: str, body: str) -> SqlObject:
+    return SqlObject(
+        "trigger", name, f"CREATE TRIGGER {name} {timing} ON versions BEGIN {body} END"
+    )
+
+
+TRIGGERS = (
+    _trigger(
+        "versions_search_before_insert", "BEFORE INSERT", _remove_article_rows("new.article_id")
+    ),
+    _trigger(
+        "versions_search_after_insert",
+        "AFTER INSERT",
+        _add_versions_row("new.id") + " " + _add_article_rows("new.article_id"),
+    ),
+    _trigger(
+        "versions_search_before_update",
+        "BEFORE UPDATE OF title, text, state, version, article_id",
+        _remove_versions_row("old.id")
+        + " "
+        + _remove_article_rows("old.article_id", "new.article_id"),
+    ),
+    _trigger(
+        "versions_search_after_update",
+        "AFTER UPDATE OF title, text, state, version, article_id",
+        _add_versions_row("new.id") + " " + _add_article_rows("old.article_id", "new.article_id"),
+    ),
+    _trigger(
+        "versions_search_before_delete",
+        "BEFORE DELETE",
+        _remove_versions_row("old.id") + " " + _remove_article_rows("old.article_id"),
+    ),
+    _trigger("versions_search_after_delete", "AFTER DELETE", _add_article_rows("old.article_id")),
+)  # fmt: skip
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Create or update the search indexes and their triggers (idempotent, no commit).
+
+    When an index or the view it reads from is new or changed, the index is rebuilt
+    from the versions table, so an existing archive becomes searchable at once.
+    """
+    views_changed = ddl.install(conn, VERSIONS_CONTENT) | ddl.install(conn, ARTICLES_CONTENT)
+    for index in (VERSIONS_FTS, ARTICLES_FTS):
+        if views_changed and ddl.stored_sql(conn, index.name) is not None:
+            conn.execute(f'DROP TABLE "{index.name}"')
+        if ddl.install(conn, index):
+            conn.execute(f"INSERT INTO {index.name} ({index.name}) VALUES ('rebuild')")
+    for trigger in TRIGGERS:
+        ddl.install(conn, trigger)

@@ -1,0 +1,92 @@
+"""``archive serve``: Datasette on the live archive file, with the project's metadata.
+
+The file is opened read-only (Datasette's default ``mode=ro``), never as immutable:
+the daemon keeps writing to it, and immutable mode would let Datasette read stale
+pages or count rows once and never again. Datasette runs as ``python -m datasette``
+in a child process, so this module needs no datasette import.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from archive import db
+
+METADATA = Path(__file__).with_name("datasette_metadata.json")
+PLUGINS_DIR = Path(__file__).with_name("datasette_plugins")
+# The database key the shipped metadata uses; replaced by the served file's name.
+TEMPLATE_DATABASE = "archive"
+# Options that would open the live file as immutable or skip locking: refused.
+_UNSAFE = ("-i", "--immutable", "--nolock")
+
+
+class ServeError(Exception):
+    """A problem with the arguments or the file, phrased for the user."""
+
+
+def database_name(path: Path) -> str:
+    """The name Datasette gives a database file: its name without the extension."""
+    return path.stem
+
+
+def metadata_for(path: Path) -> dict[str, Any]:
+    """The shipped metadata with its database section keyed by the served file's name."""
+    metadata: dict[str, Any] = json.loads(METADATA.read_text(encoding="utf-8"))
+    databases = metadata.get("databases", {})
+    databases[database_name(path)] = databases.pop(TEMPLATE_DATABASE)
+    return metadata
+
+
+def plugin_registered() -> bool:
+    """Whether the installed package declares the plugin (Datasette then loads it itself)."""
+    return any(ep.value == "archive.datasette_plugin" for ep in entry_points(group="datasette"))
+
+
+def check_options(extra: Sequence[str]) -> None:
+    for option in extra:
+        name = option.split("=", 1)[0]
+        if name in _UNSAFE:
+            raise ServeError(
+                f"{option}: not allowed, the daemon writes to the archive while it is served; "
+                "archive serve opens it read-only instead"
+            )
+
+
+def command(path: Path, metadata_path: Path, extra: Sequence[str]) -> list[str]:
+    """The Datasette command line for ``path``, with extra options passed through last."""
+    check_options(extra)
+    argv = [sys.executable, "-m", "datasette", "serve", str(path), "--metadata", str(metadata_path)]
+    if not plugin_registered():
+        argv += ["--plugins-dir", str(PLUGINS_DIR)]
+    return [*argv, *extra]
+
+
+def serve(path: Path, extra: Sequence[str]) -> int:
+    """Run Datasette on ``path`` until it exits or this process is told to stop."""
+    db.open_reader(path).close()  # a clear error for a missing or foreign file
+    with tempfile.TemporaryDirectory(prefix="archive-serve-") as tmp:
+        metadata_path = Path(tmp) / "metadata.json"
+        metadata_path.write_text(json.dumps(metadata_for(path)), encoding="utf-8")
+        child = subprocess.Popen(command(path, metadata_path, extra))
+
+        def forward(signum: int, frame: FrameType | None) -> None:
+            child.send_signal(signum)
+
+        previous = signal.signal(signal.SIGTERM, forward)
+        try:
+            while True:
+                try:
+                    return child.wait()
+                except KeyboardInterrupt:  # Ctrl-C reached the child too; wait for it to stop
+                    continue
+        finally:
+            signal.signal(signal.SIGTERM, previous)

@@ -1,0 +1,118 @@
+"""SQL views a reader understands, installed into every archive by ``schema.ensure``.
+
+- ``latest_articles``: one row per article, newest first, with its current text.
+- ``recent_changes``: every edit, disappearance and return, newest first, with a summary.
+- ``article_history``: all versions of every URL (filter it by ``url``).
+- ``failing_sources`` and ``failing_hosts``: where fetches failed in the last seven days.
+
+Views are computed when read, so they cost nothing to keep in sync.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from archive import ddl
+from archive.ddl import SqlObject
+
+# SQL for "seven days ago" in the archive's own time format (ISO-8601 UTC with a Z).
+SINCE_7_DAYS = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-7 days')"
+FAILED = "('failed', 'rejected')"
+# The host of a URL: text between '://' and the next '/', '?' or '#'.
+_AFTER_SCHEME = "substr(url, instr(url, '://') + 3)"
+
+LATEST_ARTICLES = SqlObject(
+    "view",
+    "latest_articles",
+    """CREATE VIEW latest_articles AS
+SELECT a.id AS article_id, coalesce(r.title, a.title) AS title, a.url, a.source,
+  coalesce(r.site_name, a.site_name) AS site_name, r.language, r.section, r.tags, r.byline,
+  r.published, r.modified, a.state, a.current_version AS versions, a.first_seen,
+  a.last_changed, a.last_checked, r.description, r.text
+FROM articles a
+JOIN versions r ON r.id = (
+  SELECT l.id FROM versions l WHERE l.article_id = a.id AND l.state != 'gone'
+  ORDER BY l.version DESC LIMIT 1)
+ORDER BY a.first_seen DESC, a.id DESC""",
+)
+
+RECENT_CHANGES = SqlObject(
+    "view",
+    "recent_changes",
+    """CREATE VIEW recent_changes AS
+SELECT v.captured_at, a.id AS article_id, v.version,
+  CASE v.state WHEN 'gone' THEN 'disappeared' WHEN 'back' THEN 'came back' ELSE 'edited' END
+    AS change,
+  coalesce(v.title, a.title) AS title, a.url, v.summary, v.changed_fields, v.words_added,
+  v.words_removed, a.source, a.site_name, v.id AS version_id
+FROM versions v JOIN articles a ON a.id = v.article_id
+WHERE v.version > 1
+ORDER BY v.captured_at DESC, v.id DESC""",
+)
+
+ARTICLE_HISTORY = SqlObject(
+    "view",
+    "article_history",
+    """CREATE VIEW article_history AS
+SELECT a.url, v.version, v.captured_at, v.state, v.title, v.summary, v.changed_fields,
+  v.words_added, v.words_removed, v.byline, v.published, v.modified, v.content_hash,
+  v.extractor_version, a.id AS article_id, v.id AS version_id
+FROM versions v JOIN articles a ON a.id = v.article_id
+ORDER BY a.url, v.version""",
+)
+
+FAILING_SOURCES = SqlObject(
+    "view",
+    "failing_sources",
+    f"""CREATE VIEW failing_sources AS
+WITH recent AS (
+  SELECT source, count(*) AS attempts,
+    sum(outcome IN {FAILED}) AS failures,
+    max(CASE WHEN outcome IN {FAILED} THEN started_at END) AS last_failure_at,
+    max(CASE WHEN outcome NOT IN {FAILED} THEN started_at END) AS last_success_at
+  FROM fetches WHERE started_at >= {SINCE_7_DAYS} AND source IS NOT NULL
+  GROUP BY source)
+SELECT s.name AS source, s.url, s.kind, s.last_outcome, s.last_error, s.last_fetched_at,
+  coalesce(r.failures, 0) AS failures_7d, coalesce(r.attempts, 0) AS attempts_7d,
+  r.last_failure_at, r.last_success_at
+FROM sources s LEFT JOIN recent r ON r.source = s.name
+WHERE s.last_outcome IN {FAILED} OR r.failures > 0
+ORDER BY s.last_outcome IN {FAILED} DESC, failures_7d DESC, s.name""",
+)
+
+FAILING_HOSTS = SqlObject(
+    "view",
+    "failing_hosts",
+    f"""CREATE VIEW failing_hosts AS
+WITH recent AS (
+  SELECT lower(CASE
+      WHEN instr(rest, '/') > 0 THEN substr(rest, 1, instr(rest, '/') - 1)
+      WHEN instr(rest, '?') > 0 THEN substr(rest, 1, instr(rest, '?') - 1)
+      ELSE rest END) AS host,
+    outcome, status, error, started_at
+  FROM (SELECT {_AFTER_SCHEME} AS rest, outcome, status, error, started_at FROM fetches
+        WHERE started_at >= {SINCE_7_DAYS})),
+totals AS (
+  SELECT host, count(*) AS attempts, sum(outcome IN {FAILED}) AS failures,
+    max(CASE WHEN outcome NOT IN {FAILED} THEN started_at END) AS last_success_at
+  FROM recent GROUP BY host),
+-- SQLite takes the bare columns of a max() aggregate from the row holding the maximum.
+last_failure AS (
+  SELECT host, max(started_at) AS last_failure_at, status AS last_status, error AS last_error
+  FROM recent WHERE outcome IN {FAILED} GROUP BY host)
+SELECT t.host, t.failures AS failures_7d, t.attempts AS attempts_7d,
+  round(100.0 * t.failures / t.attempts, 1) AS failure_percent,
+  f.last_failure_at, f.last_status, f.last_error, t.last_success_at,
+  h.hold_until, h.hold_reason
+FROM totals t JOIN last_failure f ON f.host = t.host
+LEFT JOIN hosts h ON h.host = t.host
+ORDER BY t.failures DESC, t.host""",
+)
+
+VIEWS = (LATEST_ARTICLES, RECENT_CHANGES, ARTICLE_HISTORY, FAILING_SOURCES, FAILING_HOSTS)
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Create the views, or replace ones an older program installed (idempotent, no commit)."""
+    for view in VIEWS:
+        ddl.install(conn, view)

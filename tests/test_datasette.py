@@ -1,0 +1,362 @@
+"""A real Datasette started by ``archive serve`` on 127.0.0.1, on an archive the store wrote."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import datasette_archive as known
+import feedparser
+import pytest
+from archive_helpers import FakeClock
+from datasette_server import Server, archive_serve_command, free_port, running
+
+from archive.clock import iso
+from archive.model import Article, Fetch
+from archive.store import Archive
+
+DB = "news"
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> known.KnownArchive:
+    return known.build(tmp_path_factory.mktemp("served") / f"{DB}.db")
+
+
+@pytest.fixture(scope="module")
+def server(archive: known.KnownArchive) -> Iterator[Server]:
+    port = free_port()
+    log = archive.path.with_name("datasette.log")
+    command = archive_serve_command(archive.path, "--host", "127.0.0.1", "--port", str(port))
+    with running(command, port, log) as started:
+        yield started
+
+
+def search(server: Server, table: str, words: str) -> list[int]:
+    query = urlencode({"_search": words, "_shape": "array"})
+    key = "article_id" if table == "latest_articles" else "id"
+    return sorted(row[key] for row in server.json(f"/{DB}/{table}.json?{query}"))
+
+
+# -- search ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["Müller", "Muller", "Mueller", "MÜLLER", "Straßen", "strassen", "Verfassungsklage"],
+)
+def test_search_finds_the_german_article_however_the_umlaut_is_typed(
+    server: Server, archive: known.KnownArchive, typed: str
+) -> None:
+    assert search(server, "latest_articles", typed) == [archive.german_id]
+    assert search(server, "articles", typed) == [archive.german_id]
+
+
+@pytest.mark.parametrize(
+    "typed", ["người", "nguoi", "đồng", "dong", "Cửu Long", "cuu long", "mặn", "man"]
+)
+def test_search_finds_the_vietnamese_article_with_and_without_diacritics(
+    server: Server, archive: known.KnownArchive, typed: str
+) -> None:
+    assert search(server, "latest_articles", typed) == [archive.vietnamese_id]
+
+
+def test_search_of_latest_text_forgets_deleted_words_but_all_versions_keep_them(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    assert search(server, "latest_articles", "Mittwoch") == []
+    old_versions = server.json(f"/{DB}/versions.json?_search=Mittwoch&_shape=array")
+    assert [(v["article_id"], v["version"]) for v in old_versions] == [(archive.german_id, 1)]
+
+
+def test_tables_and_views_offer_the_search_box(server: Server) -> None:
+    for table in ("articles", "latest_articles", "versions"):
+        page = server.text(f"/{DB}/{table}")
+        assert 'name="_search"' in page, table
+
+
+# -- facets, metadata, views ----------------------------------------------------------------
+
+
+def test_configured_facets_return_counts(server: Server) -> None:
+    data = server.json(f"/{DB}/latest_articles.json?_shape=objects")
+    facets = data["facet_results"]
+    languages = {v["value"]: v["count"] for v in facets["language"]["results"]}
+    assert languages == {"en": 2, "de": 1, "vi": 1}
+    tags = {v["value"]: v["count"] for v in facets["tags"]["results"]}
+    assert tags["Haushalt"] == 1 and tags["Cửu Long"] == 1
+    assert facets["tags"]["type"] == "array"
+    sources = {v["value"]: v["count"] for v in facets["source"]["results"]}
+    assert sources == {"znews": 2, "zeitung": 1, "blog": 1}
+    changes = server.json(f"/{DB}/recent_changes.json")["facet_results"]["change"]["results"]
+    assert {v["value"]: v["count"] for v in changes} == {"edited": 2, "disappeared": 1}
+
+
+def test_a_date_facet_counts_captures_per_day(server: Server) -> None:
+    data = server.json(f"/{DB}/versions.json")
+    days = data["facet_results"]["captured_at"]["results"]
+    assert sum(day["count"] for day in days) == 7
+
+
+def test_every_table_view_and_column_is_described(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    metadata = server.json("/-/metadata.json")
+    assert metadata["title"] and metadata["license"] and metadata["source"]
+    described = metadata["databases"][DB]["tables"]
+    conn = sqlite3.connect(archive.path)
+    try:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')"
+                " AND name NOT LIKE '%_fts%' AND name NOT LIKE 'sqlite_%'"
+                " AND name NOT IN ('versions_search', 'articles_search')"
+            )
+        ]
+        missing = []
+        for name in names:
+            columns = [row[1] for row in conn.execute(f"PRAGMA table_info({name})")]
+            if name not in described or not described[name].get("description"):
+                missing.append(name)
+                continue
+            described_columns = described[name].get("columns", {})
+            missing += [f"{name}.{c}" for c in columns if not described_columns.get(c)]
+    finally:
+        conn.close()
+    assert missing == []
+
+
+def test_latest_articles_lists_one_row_per_article_newest_first_with_current_text(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    rows = server.json(f"/{DB}/latest_articles.json?_shape=array")
+    assert [r["article_id"] for r in rows] == [
+        archive.gone_id, archive.script_id, archive.vietnamese_id, archive.german_id
+    ]  # fmt: skip
+    german = next(r for r in rows if r["article_id"] == archive.german_id)
+    assert german["text"] == "\n\n".join(known.GERMAN_V2)
+    gone = next(r for r in rows if r["article_id"] == archive.gone_id)
+    assert gone["state"] == "gone" and "taken down" in gone["text"]
+
+
+def test_article_history_and_failing_views(server: Server, archive: known.KnownArchive) -> None:
+    history = server.json(
+        f"/{DB}/article_history.json?" + urlencode({"url": known.GERMAN_URL, "_shape": "array"})
+    )
+    assert [(h["version"], h["state"]) for h in history] == [(1, "live"), (2, "live")]
+    assert history[1]["summary"] == "text, tags: +7 -1 words"
+    sources = server.json(f"/{DB}/failing_sources.json?_shape=array")
+    assert [(s["source"], s["failures_7d"]) for s in sources] == [("down", 3)]
+    hosts = server.json(f"/{DB}/failing_hosts.json?_shape=array")
+    assert [(h["host"], h["failures_7d"], h["last_error"]) for h in hosts] == [
+        ("down.example", 3, "connect timeout after 10.0 s")
+    ]
+
+
+# -- canned queries ---------------------------------------------------------------------------
+
+
+def test_canned_query_what_changed_today(server: Server, archive: known.KnownArchive) -> None:
+    rows = server.json(f"/{DB}/changed_today.json?_shape=array")
+    assert sorted((r["article_id"], r["version"]) for r in rows) == sorted(
+        [(archive.german_id, 2), (archive.script_id, 2), (archive.gone_id, 2)]
+    )
+
+
+def test_canned_query_most_edited(server: Server, archive: known.KnownArchive) -> None:
+    rows = server.json(f"/{DB}/most_edited.json?_shape=array")
+    assert {r["article_id"]: r["edits"] for r in rows} == {
+        archive.german_id: 1,
+        archive.script_id: 1,
+    }
+
+
+def test_canned_query_disappeared(server: Server, archive: known.KnownArchive) -> None:
+    rows = server.json(f"/{DB}/disappeared.json?_shape=array")
+    assert [(r["article_id"], r["how"]) for r in rows] == [(archive.gone_id, "gone (HTTP 404)")]
+
+
+@pytest.mark.parametrize("days", ["", "1", "30"])
+def test_canned_query_fetch_errors_by_host(server: Server, days: str) -> None:
+    rows = server.json(f"/{DB}/fetch_errors_by_host.json?_shape=array&days={days}")
+    assert [(r["host"], r["outcome"], r["fetches"]) for r in rows] == [
+        ("down.example", "failed", 3)
+    ]
+
+
+def test_the_database_page_lists_every_canned_query(server: Server) -> None:
+    page = server.text(f"/{DB}")
+    for title in (
+        "What changed today",
+        "Most edited articles",
+        "Articles that disappeared",
+        "Fetch errors by host",
+    ):
+        assert title in page
+
+
+# -- the plugin ----------------------------------------------------------------------------------
+
+
+def test_plugin_is_registered(server: Server) -> None:
+    plugins = {p["name"]: p for p in server.json("/-/plugins.json")}
+    assert {"register_routes", "render_cell"} <= set(plugins["newsarchive"]["hooks"])
+
+
+def test_article_page_marks_the_deleted_and_inserted_words_of_the_edit(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    page = server.text(f"/-/article/{archive.german_id}")
+    deleted = re.findall(r"<del>(.*?)</del>", page)
+    inserted = re.findall(r"<ins>(.*?)</ins>", page)
+    assert "Mittwoch" in deleted
+    assert "Donnerstag" in inserted
+    assert "Die Opposition kündigte eine Verfassungsklage an." in inserted
+    assert "Changes from version 1 to version 2" in page
+
+
+def test_any_two_versions_can_be_compared(server: Server, archive: known.KnownArchive) -> None:
+    backwards = server.text(f"/-/article/{archive.german_id}?from=2&to=1")
+    assert "<del>Donnerstag</del>" in backwards and "<ins>Mittwoch</ins>" in backwards
+    alone = server.text(f"/-/article/{archive.german_id}?to=1")
+    assert "<del>" not in alone.split('class="article-diff"')[1].split("</div>")[0]
+    status, body, _ = server.get(f"/-/article/{archive.german_id}?to=9")
+    assert status == 404 and "no such version" in body
+
+
+def test_article_page_is_found_by_url(server: Server, archive: known.KnownArchive) -> None:
+    page = server.text("/-/article?url=" + quote(known.GERMAN_URL, safe=""))
+    assert "<del>Mittwoch</del>" in page
+    status, _, _ = server.get("/-/article?url=" + quote("https://nowhere.example/", safe=""))
+    assert status == 404
+
+
+def test_version_numbers_in_tables_link_to_the_article_page(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    page = server.text(f"/{DB}/versions")
+    assert f'href="/-/article/{archive.german_id}?db={DB}&amp;to=2"' in page
+    changes = server.text(f"/{DB}/recent_changes")
+    assert f'href="/-/article/{archive.german_id}?db={DB}&amp;to=2"' in changes
+
+
+def test_atom_feed_of_recent_changes_parses(server: Server, archive: known.KnownArchive) -> None:
+    status, body, headers = server.get("/-/changes.atom")
+    assert status == 200 and headers["content-type"].startswith("application/atom+xml")
+    feed = feedparser.parse(body)
+    assert not feed.bozo, feed.bozo_exception
+    assert feed.version == "atom10"
+    titles = [entry.title for entry in feed.entries]
+    assert titles[0] == "disappeared: A story that vanished"
+    german = next(e for e in feed.entries if e.title == "edited: Einigung im Haushaltsstreit")
+    assert german.link == f"{server.base}/-/article/{archive.german_id}?db={DB}&to=2"
+    assert "<del>Mittwoch</del>" in german.content[0].value
+    assert "<ins>Donnerstag</ins>" in german.content[0].value
+
+
+# -- stored markup stays text ---------------------------------------------------------------------
+
+
+def test_script_in_an_article_is_shown_as_text_on_every_page(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    pages = {
+        "article": server.text(f"/-/article/{archive.script_id}"),
+        "table": server.text(f"/{DB}/latest_articles?_search=attacker"),
+        "row": server.text(f"/{DB}/versions/{_version_id(archive, archive.script_id, 1)}"),
+        "history": server.text(f"/{DB}/recent_changes"),
+    }
+    for name, page in pages.items():
+        assert "archived-xss" in page or "title-xss" in page, name
+        assert '<script>alert("archived-xss")' not in page, name
+        assert "<script>alert('title-xss')" not in page, name
+        assert "<img src=x" not in page, name
+    assert "&lt;script&gt;alert(" in pages["article"]
+    assert "<ins>Update: &lt;script&gt;document.title=" in pages["article"]
+
+
+def test_script_in_an_article_is_escaped_in_the_feed(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    feed = feedparser.parse(server.text("/-/changes.atom"))
+    scripted = next(e for e in feed.entries if "Markup" in e.title)
+    html = scripted.content[0].value
+    assert "&lt;script&gt;document.title=" in html
+    assert "<script" not in html
+
+
+def _version_id(archive: known.KnownArchive, article_id: int, version: int) -> int:
+    conn = sqlite3.connect(archive.path)
+    try:
+        row = conn.execute(
+            "SELECT id FROM versions WHERE article_id = ? AND version = ?", (article_id, version)
+        ).fetchone()
+        return int(row[0])
+    finally:
+        conn.close()
+
+
+# -- live file ---------------------------------------------------------------------------------
+
+
+def test_archive_serve_answers_json_for_articles_the_daemon_writes_meanwhile(
+    tmp_path: Path,
+) -> None:
+    archive = known.build(tmp_path / "live.db")
+    port = free_port()
+    command = archive_serve_command(archive.path, "--port", str(port), "--host", "127.0.0.1")
+    with running(command, port, tmp_path / "serve.log") as server:
+        urls = [r["url"] for r in server.json("/live/articles.json?_shape=array&_col=url")]
+        assert known.GERMAN_URL in urls and len(urls) == 4
+        # The daemon keeps writing while Datasette serves the same file.
+        clock = FakeClock(current=archive.first_capture + timedelta(hours=2))
+        late = "https://www.zeitung.example/politik/2026/spaeter.html"
+        with Archive.open(archive.path, clock) as writer:
+            writer.record(
+                Fetch(url=late, started_at=iso(clock.now()), status=200, body=b"<p>x</p>"),
+                Article(paragraphs=("Ein später Bericht über Brücken.",), title="Später"),
+            )
+        rows = server.json("/live/articles.json?_shape=array&_col=url&_col=title")
+        assert ("Später", late) in [(r["title"], r["url"]) for r in rows]
+        found = server.json("/live/latest_articles.json?_search=bruecken&_shape=array")
+        assert [r["url"] for r in found] == [late]
+
+
+def test_archive_serve_refuses_immutable_mode(tmp_path: Path) -> None:
+    import subprocess
+
+    archive = known.build(tmp_path / "live.db")
+    result = subprocess.run(
+        archive_serve_command(archive.path, "-i", str(archive.path)),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "-i: not allowed" in result.stderr
+
+
+def test_archive_serve_names_a_missing_file(tmp_path: Path) -> None:
+    import subprocess
+
+    missing = tmp_path / "nothing.db"
+    result = subprocess.run(
+        archive_serve_command(missing), capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 2
+    assert f"{missing}: no archive here" in result.stderr
+    assert not missing.exists()
+
+
+def test_metadata_json_is_valid_and_keyed_by_the_served_file() -> None:
+    from archive.serve import metadata_for
+
+    metadata = metadata_for(Path("/data/my-news.db"))
+    assert list(metadata["databases"]) == ["my-news"]
+    assert json.dumps(metadata)
