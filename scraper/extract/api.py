@@ -12,16 +12,18 @@ from archive.model import Article
 from scraper.extract.blocks import Block, Kind, normalise_space
 from scraper.extract.clean import Cleaned, clean_blocks
 from scraper.extract.content import (
+    HintScan,
     clean_conditionally,
     find_content,
     remove_chrome,
     remove_noise,
+    scan_hints,
 )
 from scraper.extract.metadata import Metadata, read_metadata
 from scraper.extract.ruleset import NoiseRules, noise_rules, text_rules
 from scraper.extract.text import text_blocks
 from scraper.extract.walker import html_blocks
-from scraper.html import Document, parse
+from scraper.html import Document, Node, parse, remove_nodes
 from scraper.language import detect_language
 
 # Bump whenever the output for some page may change: it is stored with every version.
@@ -34,21 +36,23 @@ _HTML_SNIFF = re.compile(
     re.IGNORECASE | re.DOTALL,
 )
 _HTML_TAGS = re.compile(r"</(?:p|div|span|a|li|td|article|body|html)>", re.IGNORECASE)
-_COMMENT_COUNTER_ELEMENTS = "h1, h2, h3, h4, h5, span, a, strong, b, button, div, p, li"
+_COUNTER_HEADINGS = "h1, h2, h3, h4, h5, h6, [class*=count i], [class*=title i]"
+_MAX_WIDGETS = 40
 _MAX_COUNTER_CHARS = 40
 
 
-def _comment_count_from_widgets(document: Document, rules: NoiseRules) -> int | None:
-    """A comment counter shown in a comment widget, read before the widget is removed."""
+def _comment_count_from_widgets(widgets: list[Node]) -> int | None:
+    """A comment counter shown in a comment widget, read before the widget is removed.
+
+    The counter is the widget's whole text (``<span class=comment-count>``) or its heading.
+    """
     counter = text_rules().comment_counter
-    body = document.body
-    if body is None:
-        return None
-    for widget in body.select(rules.comment_selector):
-        if not rules.comment_widget.search(widget.hints()):
-            continue
-        for node in [widget, *widget.select(_COMMENT_COUNTER_ELEMENTS)]:
-            text = normalise_space(node.text(" "))
+    for widget in widgets[:_MAX_WIDGETS]:
+        heading = widget.select_first(_COUNTER_HEADINGS)
+        for node in (widget, heading):
+            if node is None:
+                continue
+            text = normalise_space(node.text(" ")[: _MAX_COUNTER_CHARS * 4])
             if len(text) > _MAX_COUNTER_CHARS:
                 continue
             match = counter.match(text)
@@ -75,30 +79,29 @@ def _without_title(blocks: list[Block], title: str | None) -> list[Block]:
 
 
 def _content_blocks(
-    html: str,
+    document: Document,
     url: str | None,
     content: Sequence[str],
     remove: Sequence[str],
-    strict: bool,
+    scan: HintScan | None,
     rules: NoiseRules,
 ) -> list[Block]:
-    document = parse(html)
+    """Blocks of the article; with ``scan`` the strict pass, without it the gentle one."""
     if content:
-        for selector in remove:
-            document.remove(selector)
+        remove_nodes([n for selector in remove for n in document.select(selector)])
         document.remove(rules.always_remove)
         roots = [node for selector in content for node in document.select(selector)]
         if roots:
             return html_blocks(roots, url, rules)
-    if strict:
-        remove_noise(document, rules, remove)
+    if scan is not None:
+        remove_noise(document, rules, scan, remove)
         remove_chrome(document, rules)
     else:
         document.remove(rules.always_remove)
         for selector in remove:
             document.remove(selector)
     roots = find_content(document, rules)
-    if strict:
+    if scan is not None:
         for root in roots:
             clean_conditionally(root, rules)
     return html_blocks(roots, url, rules)
@@ -141,18 +144,15 @@ def extract_html(
     rules = noise_rules()
     document = parse(html)
     meta = read_metadata(document, url)
+    scan = scan_hints(document, rules)
     widget_count = meta.comment_count
     if widget_count is None:
-        widget_count = _comment_count_from_widgets(document, rules)
-    del document
-    blocks = _content_blocks(html, url, content, remove, strict=True, rules=rules)
+        widget_count = _comment_count_from_widgets(scan.comment_widgets)
+    blocks = _content_blocks(document, url, content, remove, scan, rules)
     cleaned = clean_blocks(_without_title(blocks, meta.title))
     if sum(len(p) for p in cleaned.paragraphs) < _RETRY_BELOW_CHARS and not content:
-        gentle = clean_blocks(
-            _without_title(
-                _content_blocks(html, url, (), remove, strict=False, rules=rules), meta.title
-            )
-        )
+        gentle_blocks = _content_blocks(parse(html), url, (), remove, None, rules)
+        gentle = clean_blocks(_without_title(gentle_blocks, meta.title))
         if sum(map(len, gentle.paragraphs)) > sum(map(len, cleaned.paragraphs)):
             cleaned = gentle
     return _article(meta, cleaned, widget_count)

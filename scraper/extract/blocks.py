@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-_SPACES = re.compile(r"[ \t\r\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+")
-_NEWLINES = re.compile(r"\s*\n\s*")
+# Invisible characters str.split() does not treat as space.
+_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")
 
 
 class Kind(StrEnum):
@@ -30,8 +30,7 @@ class Block:
 
 
 def normalise_space(text: str) -> str:
-    """One space between words, no space at the ends; line breaks kept as single newlines."""
-    text = _SPACES.sub(" ", text)
-    if "\n" in text:
-        text = _NEWLINES.sub("\n", text)
-    return text.strip()
+    """One space between words (line breaks included), none at the ends, no invisible characters."""
+    if not text.isascii():
+        text = _INVISIBLE.sub("", text)
+    return " ".join(text.split())

@@ -19,6 +19,7 @@ from scraper.extract.ruleset import TextRules, text_rules
 # A caption row dumped from a table ends with a cell separator.
 _CELL_END = re.compile(r"\s*\|\s*$")
 _MARKDOWN_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*)[^)]*\)\s*\|?\s*$")
+_DIGIT = re.compile(r"\d")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MAX_CAPTION_CHARS = 400
 _MAX_FURNITURE_CHARS = 120
@@ -101,19 +102,22 @@ def classify(block: Block, rules: TextRules) -> str:
         return "drop"
     if block.kind is Kind.CODE:
         return "keep"
-    if _MARKDOWN_IMAGE.match(text):
+    if len(text) > _MAX_CAPTION_CHARS:
+        return "keep"  # every rule below is about short lines: long prose is kept at once
+    if text[0] == "!" and _MARKDOWN_IMAGE.match(text):
         return "image"
-    short = len(text) <= _MAX_CAPTION_CHARS
-    if short and rules.comment_counter.match(text):
+    colon = ":" in text or "：" in text
+    if _DIGIT.search(text) and rules.comment_counter.match(text):
         return "comments"
-    if short and rules.source_line.match(text):
-        return "source"
-    if short and rules.credit_line.match(text):
-        return "credit"
-    if short and _CELL_END.search(text) and rules.trailing_credit.match(_CELL_END.sub("", text)):
-        return "caption"
-    if short and block.kind is Kind.PARAGRAPH and rules.trailing_credit.match(text):
-        return "caption"
+    if colon:
+        if rules.source_line.match(text):
+            return "source"
+        if rules.credit_line.match(text):
+            return "credit"
+        if (block.kind is Kind.PARAGRAPH or _CELL_END.search(text)) and rules.trailing_credit.match(
+            _CELL_END.sub("", text)
+        ):
+            return "caption"
     if len(text) <= _MAX_FURNITURE_CHARS and (
         rules.boilerplate_line.match(text) or rules.boilerplate_prefix.match(text)
     ):
@@ -127,7 +131,8 @@ def clean_blocks(blocks: Iterable[Block], rules: TextRules | None = None) -> Cle
     collected = _Collector(images=[])
     paragraphs: list[str] = []
     for block in blocks:
-        block = replace(block, text=normalise_space(block.text)) if block.text else block
+        if block.text and block.kind is not Kind.CODE:
+            block = replace(block, text=normalise_space(block.text))
         verdict = classify(block, rules)
         if verdict == "keep":
             paragraphs.append(block.text)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scraper.extract.ruleset import NoiseRules
-from scraper.html import Document, Node
+from scraper.html import Document, Node, remove_nodes
 
 _PARAGRAPH_SELECTOR = (
     "p, pre, td, h2, h3, h4, h5, h6, blockquote, "
@@ -45,6 +45,7 @@ _TAG_BASE_SCORE = {
     "th": -5.0,
 }
 _TOP_TO_CHECK = 8
+_MAX_PARAGRAPH_LINK_DENSITY = 0.5
 _CLEAN_CONDITIONALLY = "table, ul, ol, div, section, aside, form, fieldset, figure"
 
 
@@ -71,37 +72,82 @@ def link_density(node: Node, text_length: int | None = None) -> float:
     length = len(node.text()) if text_length is None else text_length
     if length == 0:
         return 0.0
-    linked = 0.0
-    for anchor in node.select("a"):
-        href = anchor.attr("href") or ""
-        # In-page links (footnotes, tables of contents) count for less.
-        linked += len(anchor.text()) * (0.3 if href.startswith("#") else 1.0)
+    # In-page links (footnotes, tables of contents) count for less.
+    linked = node.link_chars(in_page_weight=0.3)
     return min(linked / length, 1.0)
 
 
-def remove_noise(document: Document, rules: NoiseRules, extra: Sequence[str] = ()) -> None:
+@dataclass(frozen=True)
+class HintScan:
+    """What one pass over the class/id of every element found."""
+
+    unlikely: list[Node]  # noise by its class/id, in document order
+    comment_widgets: list[Node]
+
+
+# Containers are what noise comes in; spans, links and list items inside them go along.
+_SCANNED = ", ".join(
+    f"{tag}[class], {tag}[id]"
+    for tag in (
+        "div",
+        "section",
+        "aside",
+        "ul",
+        "ol",
+        "dl",
+        "p",
+        "table",
+        "form",
+        "header",
+        "footer",
+        "figure",
+    )
+)
+_ARTICLE_INSIDE = "article, main, [itemprop=articleBody]"
+
+
+def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
+    """Classify every element with a class or id once (equal hint strings share the verdict)."""
+    body = document.body
+    if body is None:
+        return HintScan([], [])
+    verdicts: dict[str, tuple[bool, bool]] = {}
+    unlikely: list[Node] = []
+    widgets: list[Node] = []
+    for node in body.select(_SCANNED):
+        hints = node.hints()
+        verdict = verdicts.get(hints)
+        if verdict is None:
+            noise = rules.unlikely.search(hints) and not rules.maybe.search(hints)
+            verdict = verdicts[hints] = (noise, rules.comment_widget.search(hints))
+        if verdict[1]:
+            widgets.append(node)
+        if verdict[0]:
+            unlikely.append(node)
+    return HintScan(unlikely, widgets)
+
+
+def remove_noise(
+    document: Document, rules: NoiseRules, scan: HintScan, extra: Sequence[str] = ()
+) -> None:
     """Remove what is never article text: scripts, hidden and unlikely elements, per-site noise."""
+    # An element that holds the article is never noise, whatever its class says.
+    holders = {
+        a.key for node in document.select(_ARTICLE_INSIDE) for a in (node, *node.ancestors())
+    }
+    remove_nodes(
+        [n for n in scan.unlikely if n.key not in holders]
+    )  # before the CSS passes below: these node handles are still valid
     document.remove(rules.always_remove)
     for selector in extra:
         document.remove(selector)
-    body = document.body
-    if body is None:
-        return
-    for node in body.select(rules.unlikely_selector):
-        if node.tag in ("body", "html", "a", "article", "main"):
-            continue
-        hints = node.hints()
-        if rules.unlikely.search(hints) and not rules.maybe.search(hints):
-            if node.select_first("article, main, [itemprop=articleBody]") is not None:
-                continue
-            node.remove()
 
 
 def remove_chrome(document: Document, rules: NoiseRules) -> None:
     """Page header, footer and asides go, unless they hold the whole article."""
-    for node in document.select(rules.chrome):
-        if node.select_first("article, main, [itemprop=articleBody]") is None:
-            node.remove()
+    remove_nodes(
+        [n for n in document.select(rules.chrome) if n.select_first(_ARTICLE_INSIDE) is None]
+    )
 
 
 def _ancestor_chain(node: Node, levels: int) -> list[Node]:
@@ -125,7 +171,10 @@ def _score_candidates(body: Node, rules: NoiseRules) -> dict[int, _Candidate]:
         chain = _ancestor_chain(paragraph, 5)
         if not chain:
             continue
-        score = 1.0 + len(_COMMAS.findall(text)) + min(length / 100.0, 3.0)
+        density = link_density(paragraph, len(text))
+        if density > _MAX_PARAGRAPH_LINK_DENSITY:
+            continue  # a list of links (tags, names, related stories) is not prose
+        score = (1.0 + len(_COMMAS.findall(text)) + min(length / 100.0, 3.0)) * (1.0 - density)
         for level, ancestor in enumerate(chain):
             candidate = candidates.get(ancestor.key)
             if candidate is None:
@@ -138,9 +187,17 @@ def _score_candidates(body: Node, rules: NoiseRules) -> dict[int, _Candidate]:
 
 def _best(candidates: dict[int, _Candidate]) -> list[_Candidate]:
     """Candidates ranked by score after link density, best first."""
-    ranked = sorted(candidates.values(), key=lambda c: c.score, reverse=True)[:_TOP_TO_CHECK]
-    for candidate in ranked:
+    by_raw = sorted(candidates.values(), key=lambda c: c.score, reverse=True)[:_TOP_TO_CHECK]
+    ranked: list[_Candidate] = []
+    best = 0.0
+    for candidate in by_raw:
+        # Link density only lowers a score: once raw scores fall below what can still
+        # matter (a rival at 3/4 of the best), the rest need no link counting.
+        if candidate.score < best * 0.75:
+            break
         candidate.score *= 1.0 - link_density(candidate.node)
+        best = max(best, candidate.score)
+        ranked.append(candidate)
     ranked.sort(key=lambda c: c.score, reverse=True)
     return ranked
 
@@ -198,40 +255,66 @@ def _siblings(
     return chosen
 
 
+_CODE = frozenset({"pre", "code"})
+_EMBEDS = frozenset({"object", "embed", "iframe"})
+_HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+
+
+def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
+    """Readability's conditional test: link lists, galleries, widgets with little prose."""
+    length = len(text.strip())
+    paragraphs = images = items = embeds = headings = 0
+    linked = 0.0
+    for sub in node.elements():
+        sub_tag = sub.tag
+        if sub_tag in _CODE:
+            return False  # code samples are prose for this purpose
+        if sub_tag == "a":
+            href = sub.attr("href") or ""
+            linked += len(sub.text()) * (0.3 if href.startswith("#") else 1.0)
+        elif sub_tag == "p":
+            paragraphs += 1
+        elif sub_tag == "img":
+            images += 1
+        elif sub_tag == "li":
+            items += 1
+        elif sub_tag in _EMBEDS:
+            embeds += 1
+        elif sub_tag in _HEADINGS:
+            headings += 1
+    density = min(linked / length, 1.0) if length else 0.0
+    return (
+        (images > 1 and paragraphs / images < 0.5 and length < 200 * images)
+        or (tag not in ("ul", "ol") and items > paragraphs and length < 500)
+        or (length < 25 and images == 0 and headings == 0 and tag != "table")
+        or (weight < 25 and density > 0.33 and length < 2000)
+        or (weight >= 25 and density > 0.5)
+        or (embeds == 1 and length < 75)
+        or embeds > 1
+    )
+
+
 def clean_conditionally(root: Node, rules: NoiseRules) -> None:
-    """Drop link lists, image galleries and widgets inside the chosen content."""
-    nodes = root.select(_CLEAN_CONDITIONALLY)
-    for node in reversed(nodes):
+    """Drop link lists, image galleries and widgets inside the chosen content.
+
+    Inner elements are judged first (reverse document order), as their removal
+    changes what their containers look like.
+    """
+    for node in reversed(root.select(_CLEAN_CONDITIONALLY)):
         tag = node.tag
-        if node.select_first("pre, code") is not None and tag != "figure":
-            continue
-        text = node.text()
         if tag == "figure":
             continue
+        hints = node.hints()
+        if hints and rules.caption.search(hints):
+            continue  # a caption: the walker files it under images
         weight = class_weight(node, rules)
-        if weight < 0 and not rules.positive.search(node.hints()):
+        if weight < 0:
             node.remove()
             continue
+        text = node.text()
         if len(_COMMAS.findall(text)) >= 10:
             continue
-        length = len(text.strip())
-        paragraphs = len(node.select("p"))
-        images = len(node.select("img"))
-        items = len(node.select("li")) - 100 if tag in ("ul", "ol") else len(node.select("li"))
-        inputs = len(node.select("input"))
-        embeds = len(node.select("object, embed, iframe"))
-        density = link_density(node, length)
-        headings = len(node.select("h1, h2, h3, h4, h5, h6"))
-        remove = (
-            (images > 1 and paragraphs / images < 0.5 and length < 200 * images)
-            or (tag not in ("ul", "ol") and items > paragraphs and length < 500)
-            or inputs > paragraphs // 3 + 1
-            or (length < 25 and images == 0 and headings == 0 and tag != "table")
-            or (weight < 25 and density > 0.33 and length < 2000)
-            or (weight >= 25 and density > 0.5)
-            or ((embeds == 1 and length < 75) or embeds > 1)
-        )
-        if remove:
+        if _looks_like_noise(node, tag, text, weight):
             node.remove()
 
 

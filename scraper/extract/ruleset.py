@@ -17,13 +17,13 @@ _RULES_PACKAGE = "scraper.extract"
 class NoiseRules:
     always_remove: str  # one CSS selector list
     chrome: str
-    unlikely: re.Pattern[str]
-    maybe: re.Pattern[str]
-    positive: re.Pattern[str]
-    negative: re.Pattern[str]
-    comment_widget: re.Pattern[str]
-    caption: re.Pattern[str]
-    credit: re.Pattern[str]
+    unlikely: HintMatcher
+    maybe: HintMatcher
+    positive: HintMatcher
+    negative: HintMatcher
+    comment_widget: HintMatcher
+    caption: HintMatcher
+    credit: HintMatcher
     unlikely_selector: str  # CSS preselecting elements whose class/id may match `unlikely`
     comment_selector: str
     caption_selector: str
@@ -49,16 +49,56 @@ def _load(name: str) -> dict[str, Any]:
         raise ValueError(f"{_RULES_PACKAGE}/rules/{name}: {error}") from error
 
 
-def _words(words: Iterable[str]) -> re.Pattern[str]:
-    """A class/id pattern: each word matches anywhere in the hint string, ``^``/``$`` per token."""
-    parts = []
+class HintMatcher:
+    """Matches an element's lower-cased ``class id`` string against a word list.
+
+    Plain words match anywhere (``comment`` in ``article-comments``), ``^word$``
+    only a whole class or id token. The plain words are compiled into one
+    trie-shaped regular expression: a long alternation of literals is slow in
+    Python's engine, a trie is not.
+    """
+
+    __slots__ = ("_pattern",)
+
+    def __init__(self, words: Iterable[str]) -> None:
+        words = [w.lower() for w in words]
+        plain = [w for w in words if not (w.startswith("^") or w.endswith("$"))]
+        tokens = [w.strip("^$") for w in words if w not in plain]
+        parts = [_trie_pattern(plain)] if plain else []
+        if tokens:
+            parts.append(rf"(?:^|\s)(?:{_trie_pattern(tokens)})(?:\s|$)")
+        self._pattern = re.compile("|".join(parts)) if parts else None
+
+    def search(self, hints: str) -> bool:
+        return self._pattern is not None and self._pattern.search(hints) is not None
+
+
+def _trie_pattern(words: Iterable[str]) -> str:
+    trie: dict[str, Any] = {}
     for word in words:
-        core = re.escape(word.strip("^$"))
-        if word.startswith("^") or word.endswith("$"):
-            core = (r"(?:^|\s)" if word.startswith("^") else "") + core
-            core += r"(?:\s|$)" if word.endswith("$") else ""
-        parts.append(core)
-    return re.compile("|".join(parts), re.IGNORECASE)
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+    return _trie_branch(trie)
+
+
+def _trie_branch(node: dict[str, Any]) -> str:
+    ends_here = "" in node
+    branches = []
+    single_chars = []
+    for char in sorted(k for k in node if k):
+        rest = _trie_branch(node[char])
+        if rest:
+            branches.append(re.escape(char) + rest)
+        else:
+            single_chars.append(re.escape(char))
+    if single_chars:
+        branches.append(single_chars[0] if len(single_chars) == 1 else f"[{''.join(single_chars)}]")
+    if not branches:
+        return ""
+    pattern = branches[0] if len(branches) == 1 else f"(?:{'|'.join(branches)})"
+    return f"(?:{pattern})?" if ends_here else pattern
 
 
 def _substring_selector(words: Iterable[str]) -> str:
@@ -86,13 +126,13 @@ def noise_rules() -> NoiseRules:
     return NoiseRules(
         always_remove=", ".join(data["remove"]["always"]),
         chrome=", ".join(data["remove"]["chrome"]),
-        unlikely=_words(hints["unlikely"]),
-        maybe=_words(hints["maybe"]),
-        positive=_words(hints["positive"]),
-        negative=_words(hints["negative"]),
-        comment_widget=_words(hints["comment_widget"]),
-        caption=_words(hints["caption"]),
-        credit=_words(hints["credit"]),
+        unlikely=HintMatcher(hints["unlikely"]),
+        maybe=HintMatcher(hints["maybe"]),
+        positive=HintMatcher(hints["positive"]),
+        negative=HintMatcher(hints["negative"]),
+        comment_widget=HintMatcher(hints["comment_widget"]),
+        caption=HintMatcher(hints["caption"]),
+        credit=HintMatcher(hints["credit"]),
         unlikely_selector=_substring_selector(hints["unlikely"]),
         comment_selector=_substring_selector(hints["comment_widget"]),
         caption_selector="figcaption, " + _substring_selector(hints["caption"]),

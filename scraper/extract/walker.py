@@ -67,6 +67,10 @@ _SKIP = frozenset(
     }
 )
 _CAPTION_TABLE_MAX_CHARS = 600
+# Elements that make a block more than one run of inline text.
+_STRUCTURE = frozenset(
+    {"br", "img", "figure", "table", "picture"} | {t for t in _BLOCK_KIND if t != "hr"} | {"hr"}
+)
 
 
 @dataclass
@@ -131,6 +135,11 @@ def _is_caption_table(node: Node) -> bool:
     return len(rows) <= 3 and len(node.text().strip()) <= _CAPTION_TABLE_MAX_CHARS
 
 
+def _inner_kind(outer: Kind, own: Kind) -> Kind:
+    """A paragraph inside a quote or list item is part of that quote or item."""
+    return outer if own is Kind.PARAGRAPH and outer in (Kind.QUOTE, Kind.ITEM) else own
+
+
 def _walk(node: Node, kind: Kind, walk: _Walk) -> None:
     for child in node.children():
         tag = child.tag
@@ -161,6 +170,24 @@ def _walk(node: Node, kind: Kind, walk: _Walk) -> None:
             _walk(child, kind, walk)  # inline: text joins the current block
             continue
         walk.flush(kind)
+        if child_kind is not Kind.CAPTION and not any(
+            e.tag in _STRUCTURE for e in child.elements()
+        ):
+            # Only inline content below: Lexbor gives its text in one call.
+            hints = child.hints()
+            text = child.text()
+            if child_kind is Kind.CODE:
+                walk.blocks.append(Block(text.strip("\n"), Kind.CODE))
+            elif hints and walk.rules.caption.search(hints):
+                caption, credit = _caption_blocks(child, walk.rules)
+                if caption or credit:
+                    walk.blocks.append(Block(caption, Kind.CAPTION, credit=credit))
+            else:
+                text = normalise_space(text)
+                if text:
+                    inner = _inner_kind(kind, child_kind)
+                    walk.blocks.append(Block(text, inner))
+            continue
         if child_kind is Kind.CODE:
             walk.buffer.append(child.text())
             walk.flush(Kind.CODE)
