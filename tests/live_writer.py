@@ -13,7 +13,20 @@ from archive.clock import SystemClock, iso
 from archive.model import Article, Fetch
 from archive.store import Archive
 
-WORDS = ["river", "flood", "water", "village", "boat", "rescue", "rice", "road", "school", "bridge", "rain", "storm"]
+WORDS = [
+    "river",
+    "flood",
+    "water",
+    "village",
+    "boat",
+    "rescue",
+    "rice",
+    "road",
+    "school",
+    "bridge",
+    "rain",
+    "storm",
+]
 
 
 def main() -> None:
