@@ -30,6 +30,11 @@ from archive.revisit import History, RevisitPolicy
 Reextract = Callable[[bytes, str | None, str], Article]
 
 _FAILED = (Outcome.FAILED, Outcome.REJECTED)
+# Versions not yet read by a given extractor (neither first extracted nor re-extracted by it).
+_NOT_READ_BY = (
+    " AND coalesce(v.extractor_version, '') != ? AND NOT EXISTS (SELECT 1 FROM extractions e"
+    " WHERE e.version_id = v.id AND e.extractor_version = ?)"
+)
 _ARTICLE_FIELDS = (
     "title", "byline", "published", "modified", "language", "site_name", "canonical_url",
     "section", "tags", "description", "top_image", "images", "source_url", "comment_count", "text",
@@ -348,22 +353,22 @@ class Archive:
         """Publisher versions that have a raw body, oldest first, with that body.
 
         ``skip_extractor`` leaves out versions already read by that extractor
-        (extracted by it first, or re-extracted by it since).
+        (extracted by it first, or re-extracted by it since). Ids are read first so
+        the caller may write (record extractions) while iterating.
         """
-        query = (
-            "SELECT v.id, v.article_id, v.url, v.version, v.extractor_version, v.content_hash,"
-            " b.content_type, b.content, b.compression FROM versions v"
-            " JOIN bodies b ON b.hash = v.body_hash WHERE v.state != 'gone'"
-        )
+        query = "SELECT v.id FROM versions v WHERE v.state != 'gone' AND v.body_hash IS NOT NULL"
         params: tuple[Any, ...] = ()
         if skip_extractor is not None:
-            query += (
-                " AND coalesce(v.extractor_version, '') != ? AND NOT EXISTS (SELECT 1 FROM"
-                " extractions e WHERE e.version_id = v.id AND e.extractor_version = ?)"
-            )
+            query += _NOT_READ_BY
             params = (skip_extractor, skip_extractor)
-        cursor = self._conn.execute(query + " ORDER BY v.id", params)
-        for row in cursor:
+        ids = [row[0] for row in self._conn.execute(query + " ORDER BY v.id", params)]
+        for version_id in ids:
+            row = self._conn.execute(
+                "SELECT v.id, v.article_id, v.url, v.version, v.extractor_version,"
+                " v.content_hash, b.content_type, b.content, b.compression FROM versions v"
+                " JOIN bodies b ON b.hash = v.body_hash WHERE v.id = ?",
+                (version_id,),
+            ).fetchone()
             yield StoredVersion(
                 version_id=row[0], article_id=row[1], url=row[2], version=row[3],
                 extractor_version=row[4], content_hash=row[5], content_type=row[6],
@@ -376,10 +381,7 @@ class Archive:
         )
         params: tuple[Any, ...] = ()
         if skip_extractor is not None:
-            query += (
-                " AND coalesce(v.extractor_version, '') != ? AND NOT EXISTS (SELECT 1 FROM"
-                " extractions e WHERE e.version_id = v.id AND e.extractor_version = ?)"
-            )
+            query += _NOT_READ_BY
             params = (skip_extractor, skip_extractor)
         return int(self._conn.execute(query, params).fetchone()[0])
 
