@@ -26,22 +26,36 @@ from archive import ddl
 from archive.ddl import SqlObject
 
 TOKENIZER = "unicode61 remove_diacritics 2"
-# Folded spellings: (letter, replacement). Only text containing one of them gets a folded copy.
+# Spellings the tokenizer cannot fold, as (letter, replacement). Text containing none of
+# these letters gets no folded copy, so the extra columns cost nothing for most languages.
 FOLDS: tuple[tuple[str, str], ...] = (
     ("đ", "d"), ("Đ", "D"),
     ("ä", "ae"), ("ö", "oe"), ("ü", "ue"), ("Ä", "Ae"), ("Ö", "Oe"), ("Ü", "Ue"),
     ("ß", "ss"), ("ẞ", "SS"),
 )  # fmt: skip
+# "Grüße" is also typed "Grusse": a second copy with only ß spelled out, umlauts left to
+# the tokenizer (which drops their dots).
+SHARP_S = (("ß", "ss"), ("ẞ", "SS"))
 COLUMNS = ("title", "text", "title_folded", "text_folded")
+
+
+def _replaced(expr: str, folds: tuple[tuple[str, str], ...]) -> str:
+    for letter, ascii_form in folds:
+        expr = f"replace({expr}, '{letter}', '{ascii_form}')"
+    return expr
+
+
+def _contains_any(expr: str, folds: tuple[tuple[str, str], ...]) -> str:
+    return " OR ".join(f"instr({expr}, '{letter}') > 0" for letter, _ in folds)
 
 
 def folded_sql(expr: str) -> str:
     """SQL for the folded copy of ``expr``: NULL unless it contains a letter to fold."""
-    replaced = expr
-    for letter, ascii_form in FOLDS:
-        replaced = f"replace({replaced}, '{letter}', '{ascii_form}')"
-    needs = " OR ".join(f"instr({expr}, '{letter}') > 0" for letter, _ in FOLDS)
-    return f"CASE WHEN {needs} THEN {replaced} END"
+    sharp_s = (
+        f"CASE WHEN {_contains_any(expr, SHARP_S)} THEN ' ' || {_replaced(expr, SHARP_S)}"
+        " ELSE '' END"
+    )
+    return f"CASE WHEN {_contains_any(expr, FOLDS)} THEN {_replaced(expr, FOLDS)} || {sharp_s} END"
 
 
 def _content_columns(alias: str) -> str:

@@ -360,3 +360,29 @@ def test_metadata_json_is_valid_and_keyed_by_the_served_file() -> None:
     metadata = metadata_for(Path("/data/my-news.db"))
     assert list(metadata["databases"]) == ["my-news"]
     assert json.dumps(metadata)
+
+
+def test_plugin_loads_from_plugins_dir_without_the_entry_point(tmp_path: Path) -> None:
+    """A source checkout without the installed entry point: ``--plugins-dir`` loads it."""
+    import sys
+
+    from archive.serve import PLUGINS_DIR, metadata_for
+
+    archive = known.build(tmp_path / "checkout.db")
+    metadata = tmp_path / "metadata.json"
+    metadata.write_text(json.dumps(metadata_for(archive.path)), encoding="utf-8")
+    port = free_port()
+    # Datasette skips entry points when sys._called_from_test is set (its own test switch).
+    no_entry_points = (
+        "import sys; sys._called_from_test = True; "
+        "from datasette.cli import cli; cli(prog_name='datasette')"
+    )
+    command = [
+        sys.executable, "-c", no_entry_points, "serve", str(archive.path),
+        "--metadata", str(metadata), "--plugins-dir", str(PLUGINS_DIR),
+        "--host", "127.0.0.1", "--port", str(port),
+    ]  # fmt: skip
+    with running(command, port, tmp_path / "serve.log") as server:
+        plugins = server.json("/-/plugins.json")
+        assert [p["name"] for p in plugins] == ["newsarchive.py"]
+        assert "<del>Mittwoch</del>" in server.text(f"/-/article/{archive.german_id}")
