@@ -59,7 +59,10 @@ class Node:
         attributes = self._node.attributes
         if not attributes:
             return ""
-        return f"{attributes.get('class') or ''} {attributes.get('id') or ''}".lower()
+        klass, ident = attributes.get("class"), attributes.get("id")
+        if not klass and not ident:
+            return ""
+        return f"{klass or ''} {ident or ''}".lower()
 
     def text(self, separator: str = "") -> str:
         """All text below the node (for a text node, its own text)."""

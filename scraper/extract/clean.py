@@ -132,7 +132,9 @@ def clean_blocks(blocks: Iterable[Block], rules: TextRules | None = None) -> Cle
     paragraphs: list[str] = []
     for block in blocks:
         if block.text and block.kind is not Kind.CODE:
-            block = replace(block, text=normalise_space(block.text))
+            text = normalise_space(block.text)
+            if text != block.text:
+                block = replace(block, text=text)
         verdict = classify(block, rules)
         if verdict == "keep":
             paragraphs.append(block.text)

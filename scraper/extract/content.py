@@ -214,6 +214,22 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
             if sum(ancestor.key in keys for keys in strong_ancestors) >= 2:
                 node = ancestor
                 break
+    # Walk up while an ancestor scores better than what is below it (readability's rule):
+    # the article's own container often scores above one of its sections.
+    if node == top.node:
+        last = top.score
+        threshold = last / 3
+        ancestor = node.parent
+        while ancestor is not None and ancestor.tag not in ("body", "html"):
+            scored = candidates.get(ancestor.key)
+            if scored is not None:
+                if scored.score < threshold:
+                    break
+                if scored.score > last:
+                    node = ancestor
+                    break
+                last = scored.score
+            ancestor = ancestor.parent
     # An only child says little: its parent is the real container.
     parent = node.parent
     while parent is not None and parent.tag not in ("body", "html"):
@@ -245,6 +261,13 @@ def _siblings(
         bonus = top_score * 0.2 if hints and sibling.attr("class") == hints else 0.0
         if candidate is not None and candidate.score + bonus >= threshold:
             chosen.append(sibling)
+        elif candidate is None and sibling.tag != "p":
+            # Paragraphs nested too deep to score: judge the block by its prose.
+            text = sibling.text()
+            density = link_density(sibling, len(text))
+            same_kind = bool(hints) and sibling.attr("class") == hints
+            if density < 0.2 and (len(text) > 1000 or (same_kind and len(text) > 200)):
+                chosen.append(sibling)
         elif sibling.tag == "p":
             text = sibling.text()
             density = link_density(sibling, len(text))

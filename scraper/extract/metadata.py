@@ -122,6 +122,7 @@ _IMAGE_KEYS = (
 )
 _LANGUAGE_KEYS = ("content-language", "og:locale", "language", "dc.language", "dcterms.language")
 
+_MICRODATA_PROPS = frozenset({"headline", "author", "datepublished", "datemodified"})
 _BYLINE_SELECTOR = (
     "[rel=author], [itemprop~=author], [class*=byline i], [id*=byline i], [class*=author i], "
     "[class*=dateline i], [class*=writtenby i], [class*=p-author i]"
@@ -336,18 +337,23 @@ def _meta_first(meta: dict[str, list[str]], keys: tuple[str, ...]) -> str | None
 # ----------------------------------------------------------------------------- visible page
 
 
-def _microdata(document: Document, prop: str) -> str | None:
-    for node in document.select(f"[itemprop~={prop}]"):
+def _read_microdata(document: Document) -> dict[str, str]:
+    """The first value of each microdata property (``itemprop``), lower-cased names."""
+    values: dict[str, str] = {}
+    for node in document.select("[itemprop]"):
         if node.tag == "meta":
             continue  # read with the other <meta>
-        value = node.attr("datetime") or node.attr("content")
-        if value is None:
-            named = node.select_first("[itemprop~=name]")
-            value = (named or node).text(" ")
-        text = _clean(value)
-        if text:
-            return text
-    return None
+        for prop in (node.attr("itemprop") or "").lower().split():
+            if prop in values or prop not in _MICRODATA_PROPS:
+                continue
+            value = node.attr("datetime") or node.attr("content")
+            if value is None:
+                named = node.select_first("[itemprop~=name]") if prop == "author" else None
+                value = (named or node).text(" ")
+            text = _clean(value)
+            if text:
+                values[prop] = text
+    return values
 
 
 def _split_names(text: str) -> list[str]:
@@ -424,7 +430,8 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         site_name = None
     title_node = document.select_first("title")
     page_title = _clean(title_node.text()) if title_node is not None else None
-    title = _first(ld.title, _meta_first(meta, _TITLE_KEYS), _microdata(document, "headline"))
+    micro = _read_microdata(document)
+    title = _first(ld.title, _meta_first(meta, _TITLE_KEYS), micro.get("headline"))
     if title is None:
         title = _clean_title(page_title, site_name, document)
     if title is None:
@@ -437,22 +444,21 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         if meta_author and not _URLISH.match(meta_author):
             authors = tuple(dict.fromkeys(_split_names(meta_author)))
     if not authors:
-        micro = _microdata(document, "author")
-        if micro:
-            authors = tuple(dict.fromkeys(_split_names(micro)))
+        if micro.get("author"):
+            authors = tuple(dict.fromkeys(_split_names(micro["author"])))
     if not authors:
         authors = visible_byline(document)
 
     published = (
         to_iso(ld.published)
         or to_iso(_meta_first(meta, _PUBLISHED_KEYS))
-        or to_iso(_microdata(document, "datePublished"))
+        or to_iso(micro.get("datepublished"))
         or _time_element(document)
     )
     modified = (
         to_iso(ld.modified)
         or to_iso(_meta_first(meta, _MODIFIED_KEYS))
-        or to_iso(_microdata(document, "dateModified"))
+        or to_iso(micro.get("datemodified"))
     )
 
     root = document.root

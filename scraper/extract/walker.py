@@ -67,6 +67,8 @@ _SKIP = frozenset(
     }
 )
 _CAPTION_TABLE_MAX_CHARS = 600
+# Inline elements that sites use as caption or credit containers.
+_MAY_BE_CAPTION = frozenset({"span", "small", "em", "i", "cite", "font", "figcaption"})
 # Elements that make a block more than one run of inline text.
 _STRUCTURE = frozenset(
     {"br", "img", "figure", "table", "picture"} | {t for t in _BLOCK_KIND if t != "hr"} | {"hr"}
@@ -161,7 +163,8 @@ def _walk(node: Node, kind: Kind, walk: _Walk) -> None:
             continue
         child_kind = _BLOCK_KIND.get(tag)
         if child_kind is None:
-            if walk.rules.caption.search(child.hints()) and child.select_first("img") is None:
+            hints = child.hints() if tag in _MAY_BE_CAPTION else ""
+            if hints and walk.rules.caption.search(hints) and child.select_first("img") is None:
                 walk.flush(kind)
                 text, credit = _caption_blocks(child, walk.rules)
                 if text or credit:
