@@ -219,17 +219,17 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
     if node == top.node:
         last = top.score
         threshold = last / 3
-        ancestor = node.parent
-        while ancestor is not None and ancestor.tag not in ("body", "html"):
-            scored = candidates.get(ancestor.key)
+        for upper in node.ancestors():
+            if upper.tag in ("body", "html"):
+                break
+            scored = candidates.get(upper.key)
             if scored is not None:
                 if scored.score < threshold:
                     break
                 if scored.score > last:
-                    node = ancestor
+                    node = upper
                     break
                 last = scored.score
-            ancestor = ancestor.parent
     # An only child says little: its parent is the real container.
     parent = node.parent
     while parent is not None and parent.tag not in ("body", "html"):

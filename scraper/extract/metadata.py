@@ -443,9 +443,8 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         meta_author = _meta_first(meta, _AUTHOR_KEYS)
         if meta_author and not _URLISH.match(meta_author):
             authors = tuple(dict.fromkeys(_split_names(meta_author)))
-    if not authors:
-        if micro.get("author"):
-            authors = tuple(dict.fromkeys(_split_names(micro["author"])))
+    if not authors and micro.get("author"):
+        authors = tuple(dict.fromkeys(_split_names(micro["author"])))
     if not authors:
         authors = visible_byline(document)
 
