@@ -48,26 +48,30 @@ _ARTICLE_TYPES = frozenset(
 _PAGE_TYPES = frozenset({"webpage", "itempage", "collectionpage", "medicalwebpage"})
 _SITE_TYPES = frozenset({"website", "organization", "newsmediaorganization", "corporation"})
 
+# Preference order per field: Dublin Core first, then Open Graph, plain meta, Twitter,
+# Parse.ly (the order Firefox Reader View uses, which publishers have long tested against).
 _TITLE_KEYS = (
+    "dc:title",
+    "dcterm:title",
     "og:title",
-    "twitter:title",
-    "dc.title",
-    "dcterms.title",
+    "weibo:article:title",
+    "weibo:webpage:title",
     "title",
+    "twitter:title",
     "parsely-title",
     "sailthru.title",
     "headline",
 )
 _AUTHOR_KEYS = (
+    "dc:creator",
+    "dcterm:creator",
     "author",
-    "article:author",
-    "dc.creator",
-    "dcterms.creator",
     "parsely-author",
+    "article:author",
+    "og:article:author",
     "sailthru.author",
     "byl",
     "citation_author",
-    "twitter:creator",
 )
 _PUBLISHED_KEYS = (
     "article:published_time",
@@ -102,11 +106,13 @@ _MODIFIED_KEYS = (
     "updated_time",
 )
 _DESCRIPTION_KEYS = (
+    "dc:description",
+    "dcterm:description",
     "og:description",
+    "weibo:article:description",
+    "weibo:webpage:description",
     "description",
     "twitter:description",
-    "dc.description",
-    "dcterms.description",
     "sailthru.description",
 )
 _SITE_KEYS = ("og:site_name", "application-name", "twitter:site", "publisher", "dc.publisher")
@@ -126,6 +132,22 @@ _MICRODATA_PROPS = frozenset({"headline", "author", "datepublished", "datemodifi
 _BYLINE_SELECTOR = (
     "[rel=author], [itemprop~=author], [class*=byline i], [id*=byline i], [class*=author i], "
     "[class*=dateline i], [class*=writtenby i], [class*=p-author i]"
+)
+_AUTHOR_NAME_SELECTOR = (
+    "[rel~=author], [itemprop~=name], [class*=author-name i], "
+    "[class*=author_name i], [class*=authorname i], [class*=author__name i], "
+    "[class*=byline__author i], [class*=byline-author i], [class*=author-link i], "
+    "[class*=byline__name i], [class*=byline-name i]"
+)
+# Author-ish elements that are not the byline: follow buttons, biographies, avatars.
+_NOT_A_BYLINE = re.compile(r"follow|bio|avatar|photo|image|img|title|desc|about|more|list|box")
+# "May 20, 2019", "22 Dec 2016", "2019-05-20", "• 8h" after the names.
+_DATE_TAIL = re.compile(
+    r"(?:\s|^)(?:(?:on|am|le|el|vom|ngày)\s+)?(?:\d{1,2}\.?\s+)?"
+    r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|"
+    r"oktober|dezember|janv|févr|mars|avr|juin|juil|août|sept|déc|ene|abr|ago|dic)[a-zé]*\.?"
+    r"\s+\d{1,4}.*$|\s+\d{1,4}[-./]\d{1,2}[-./]\d{1,4}.*$|\s*[•·|]\s*\d+\s*[smhd]\b.*$",
+    re.IGNORECASE,
 )
 _BYLINE_PREFIX = re.compile(
     r"^\s*(?:by|from|written by|posted by|von|text|texte|par|por|de|di|door|av|autor|author|"
@@ -271,7 +293,37 @@ class _JsonLd:
     comment_count: int | None = None
 
 
-def _read_json_ld(document: Document) -> _JsonLd:
+def _json_ld_title(main: dict[str, Any], page_title: str | None, is_article: bool) -> str | None:
+    """``headline`` or ``name``: when both are given and differ, ``headline`` only if it
+    alone resembles the page's own title (some sites put the site in ``name``, others a
+    summary in ``headline``)."""
+    headline, name = _clean(main.get("headline")), _clean(main.get("name"))
+    if not is_article:
+        name = None
+    if headline and name and headline != name:
+        if page_title:
+            headline_matches = _similarity(page_title, headline) > _SIMILAR
+            name_matches = _similarity(page_title, name) > _SIMILAR
+            if headline_matches and not name_matches:
+                return headline
+        return name
+    return headline or name
+
+
+_SIMILAR = 0.75
+
+
+def _similarity(reference: str, text: str) -> float:
+    """1 minus the share of ``text`` (by characters of its words) not found in ``reference``."""
+    known = set(re.findall(r"\w+", reference.casefold()))
+    words = re.findall(r"\w+", text.casefold())
+    if not words:
+        return 0.0
+    unknown = [w for w in words if w not in known]
+    return 1.0 - len(" ".join(unknown)) / len(" ".join(words))
+
+
+def _read_json_ld(document: Document, page_title: str | None) -> _JsonLd:
     objects = _json_objects(document)
     if not objects:
         return _JsonLd()
@@ -291,7 +343,7 @@ def _read_json_ld(document: Document) -> _JsonLd:
         section = section[0] if section else None
     count = main.get("commentCount")
     return _JsonLd(
-        title=_first(main.get("headline"), main.get("name") if main in articles else None),
+        title=_json_ld_title(main, page_title, main in articles),
         authors=tuple(dict.fromkeys(_names(main.get("author")) or _names(main.get("creator")))),
         published=_first(main.get("datePublished"), main.get("dateCreated")),
         modified=_first(main.get("dateModified")),
@@ -313,17 +365,32 @@ def _read_json_ld(document: Document) -> _JsonLd:
 
 def _read_meta(document: Document) -> dict[str, list[str]]:
     """``<meta>`` values by lower-cased name/property, in page order."""
-    values: dict[str, list[str]] = {}
+    by_attribute: dict[str, dict[str, list[str]]] = {a: {} for a in _META_ATTRIBUTES}
     for meta in document.select("meta[content]"):
         content = _clean(meta.attr("content"))
         if content is None:
             continue
-        for attribute in ("property", "name", "itemprop", "http-equiv"):
+        for attribute, values in by_attribute.items():
             key = meta.attr(attribute)
             if key:
                 for part in key.lower().split():
-                    values.setdefault(part, []).append(content)
-    return values
+                    values.setdefault(_meta_key(part), []).append(content)
+    merged: dict[str, list[str]] = {}
+    for values in by_attribute.values():  # `property` values first: they are the spec's
+        for key, contents in values.items():
+            merged.setdefault(key, []).extend(contents)
+    return merged
+
+
+_META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
+
+
+def _meta_key(name: str) -> str:
+    """``dc.title``, ``DC:Title`` and ``dcterms.title`` are spelled many ways: one key each."""
+    prefix, dot, rest = name.partition(".")
+    if dot and prefix in ("dc", "dcterm", "dcterms"):
+        name = f"{prefix}:{rest}"
+    return name.replace("dcterms:", "dcterm:")
 
 
 def _meta_first(meta: dict[str, list[str]], keys: tuple[str, ...]) -> str | None:
@@ -363,13 +430,20 @@ def _split_names(text: str) -> list[str]:
 
 
 def visible_byline(document: Document) -> tuple[str, ...]:
-    """Authors named in the page's byline line (``rel=author``, ``class=byline``, ...)."""
+    """Authors named in the page's byline line (``rel=author``, ``class=byline``, ...).
+
+    Inside a byline wrapper a name-level element (an author link, ``author-name``)
+    is read in preference, as the wrapper often carries a job title or the date too.
+    """
     for node in document.select(_BYLINE_SELECTOR):
         if node.tag in ("meta", "link", "body", "html", "article", "main"):
             continue
-        named = node.select_first("[itemprop~=name]")
+        if _NOT_A_BYLINE.search(node.hints()):
+            continue
+        named = node.select_first(_AUTHOR_NAME_SELECTOR)
         text = normalise_space((named or node).text(" "))
-        if not text or len(text) > _MAX_BYLINE_CHARS or any(ch.isdigit() for ch in text[:4]):
+        text = _DATE_TAIL.sub("", text).strip(" ,|•·-–—")
+        if not text or len(text) > _MAX_BYLINE_CHARS or text[:1].isdigit() or text[-1] in ":：":
             continue
         names = _split_names(text)
         if names:
@@ -393,26 +467,48 @@ def _time_element(document: Document) -> str | None:
     return None
 
 
-def _clean_title(raw: str | None, site_name: str | None, document: Document) -> str | None:
-    """Drop a site name around the title (``Title | Site``), as readers expect."""
+_SEPARATOR = re.compile(r" [|\-–—\\/>»] ")
+_HIERARCHICAL = re.compile(r" [\\/>»] ")
+
+
+def _words_in(text: str) -> int:
+    return len(text.split())
+
+
+def _clean_title(raw: str | None, document: Document) -> str | None:
+    """The article's title out of ``<title>``: a site name after a separator goes.
+
+    Short results keep the whole title, as a two-word remnant is more often a
+    section name than the headline.
+    """
     if raw is None:
         return None
-    parts = _TITLE_SEPARATORS.split(raw)
-    if len(parts) < 2:
-        return raw
-    site = (site_name or "").casefold()
-    if site:
-        kept = [p for p in parts if p.casefold() != site and p.casefold() not in site]
-        if kept and len(kept) < len(parts):
-            return " - ".join(kept) if len(kept) > 1 else kept[0]
-    for heading in document.select("h1, h2"):
-        text = normalise_space(heading.text(" "))
-        if text and text in parts:
-            return text
-    first = parts[0]
-    if len(first.split()) >= 3:
-        return first
-    return raw
+    title = raw
+    hierarchical = False
+    if _SEPARATOR.search(raw):
+        hierarchical = bool(_HIERARCHICAL.search(raw))
+        title = raw[: list(_SEPARATOR.finditer(raw))[-1].start()]
+        if _words_in(title) < 3:
+            title = re.sub(r"^[^|\-–—\\/>»]*[|\-–—\\/>»]", "", raw)
+    elif ": " in raw:
+        headings = {normalise_space(h.text()) for h in document.select("h1, h2")}
+        if raw.strip() not in headings:
+            title = raw[raw.rindex(":") + 1 :]
+            if _words_in(title) < 3:
+                title = raw[raw.index(":") + 1 :]
+            elif _words_in(raw[: raw.index(":")]) > 5:
+                title = raw
+    elif len(raw) > 150 or len(raw) < 15:
+        headings_1 = document.select("h1")
+        if len(headings_1) == 1:
+            title = headings_1[0].text()
+    title = normalise_space(title)
+    count = _words_in(title)
+    if count <= 4 and (
+        not hierarchical or count != _words_in(re.sub(r"[|\-–—\\/>»]+", "", raw)) - 1
+    ):
+        title = raw
+    return title or None
 
 
 def _section_of(values: list[str]) -> str | None:
@@ -421,19 +517,19 @@ def _section_of(values: list[str]) -> str | None:
 
 def read_metadata(document: Document, url: str | None) -> Metadata:
     """All metadata the page states, before any noise is removed."""
-    ld = _read_json_ld(document)
+    title_node = document.select_first("title")
+    page_title = _clean(title_node.text()) if title_node is not None else None
+    ld = _read_json_ld(document, _clean_title(page_title, document))
     meta = _read_meta(document)
     site_name = _first(
-        _meta_first(meta, ("og:site_name",)), ld.site_name, _meta_first(meta, _SITE_KEYS[1:])
+        ld.site_name, _meta_first(meta, ("og:site_name",)), _meta_first(meta, _SITE_KEYS[1:])
     )
     if site_name and site_name.startswith("@"):
         site_name = None
-    title_node = document.select_first("title")
-    page_title = _clean(title_node.text()) if title_node is not None else None
     micro = _read_microdata(document)
     title = _first(ld.title, _meta_first(meta, _TITLE_KEYS), micro.get("headline"))
     if title is None:
-        title = _clean_title(page_title, site_name, document)
+        title = _clean_title(page_title, document)
     if title is None:
         heading = document.select_first("h1")
         title = _clean(heading.text(" ")) if heading is not None else None
