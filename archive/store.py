@@ -21,8 +21,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from archive import db, diff, hashing
+from archive.bodies import read_body
 from archive.clock import Clock, iso
-from archive.compress import COMPRESSION, BodyCodec
+from archive.compress import COMPRESSION, DELTA_COMPRESSION, BodyCodec, base_of
 from archive.model import Article, Fetch, Outcome
 from archive.revisit import History, RevisitPolicy
 
@@ -97,8 +98,10 @@ class Archive:
         reextract: Reextract | None,
         commit_every: int,
         commit_after_s: float,
+        delta_bodies: bool,
     ) -> None:
         self._handle = handle
+        self._delta_bodies = delta_bodies
         self._conn = handle.conn
         self._clock = clock
         self._policy = revisit
@@ -119,12 +122,18 @@ class Archive:
         reextract: Reextract | None = None,
         commit_every: int = 500,
         commit_after_s: float = 5.0,
+        delta_bodies: bool = False,
     ) -> Archive:
-        """Lock, ``quick_check`` and migrate the file; raises :class:`db.ArchiveError`."""
+        """Lock, ``quick_check`` and migrate the file; raises :class:`db.ArchiveError`.
+
+        ``delta_bodies`` stores a new body of a known URL compressed against that URL's
+        previous body (readers must then use :func:`archive.bodies.read_body`).
+        """
         handle = db.open_writer(path)
         return cls(
-            handle, clock, revisit or RevisitPolicy(), reextract, commit_every, commit_after_s
-        )
+            handle, clock, revisit or RevisitPolicy(), reextract, commit_every, commit_after_s,
+            delta_bodies,
+        )  # fmt: skip
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -365,14 +374,14 @@ class Archive:
         for version_id in ids:
             row = self._conn.execute(
                 "SELECT v.id, v.article_id, v.url, v.version, v.extractor_version,"
-                " v.content_hash, b.content_type, b.content, b.compression FROM versions v"
+                " v.content_hash, b.content_type, v.body_hash FROM versions v"
                 " JOIN bodies b ON b.hash = v.body_hash WHERE v.id = ?",
                 (version_id,),
             ).fetchone()
             yield StoredVersion(
                 version_id=row[0], article_id=row[1], url=row[2], version=row[3],
                 extractor_version=row[4], content_hash=row[5], content_type=row[6],
-                body=self._codec.decompress(row[7], row[8]),
+                body=read_body(self._conn, row[7], self._codec),
             )  # fmt: skip
 
     def count_stored_versions(self, *, skip_extractor: str | None = None) -> int:
@@ -421,17 +430,41 @@ class Archive:
     def _store_body(self, fetch: Fetch) -> str | None:
         if fetch.body is None:
             return None
-        key = hashing.body_hash(fetch.body)
+        raw = fetch.body
+        key = hashing.body_hash(raw)
         known = self._conn.execute("SELECT 1 FROM bodies WHERE hash = ?", (key,)).fetchone()
-        if known is None:
-            packed = self._codec.compress(fetch.body)
-            self._conn.execute(
-                "INSERT INTO bodies (hash, size, stored_size, content_type, compression, content,"
-                " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (key, len(fetch.body), len(packed), fetch.content_type, COMPRESSION, packed,
-                 self._now_iso()),
-            )  # fmt: skip
+        if known is not None:
+            return key
+        packed, compression = self._pack(fetch.url, raw)
+        self._conn.execute(
+            "INSERT INTO bodies (hash, size, stored_size, content_type, compression, content,"
+            " first_seen) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, len(raw), len(packed), fetch.content_type, compression, packed,
+             self._now_iso()),
+        )  # fmt: skip
         return key
+
+    def _pack(self, url: str, raw: bytes) -> tuple[bytes, str]:
+        """Compress alone, or against the URL's last full body when that is much smaller."""
+        if self._delta_bodies:
+            previous = self._conn.execute(
+                "SELECT b.hash, b.compression, substr(b.content, 1, 64) FROM fetches f"
+                " JOIN bodies b ON b.hash = f.body_hash"
+                " WHERE f.url = ? AND f.body_hash IS NOT NULL ORDER BY f.id DESC LIMIT 1",
+                (url,),
+            ).fetchone()
+            if previous is not None:
+                # Always against a full body, so reading any body takes at most two steps.
+                base_hash = base_of(previous[2], previous[1]) or previous[0]
+                base_raw = read_body(self._conn, base_hash, self._codec)
+                delta = self._codec.compress_against(raw, base_raw, base_hash)
+                if len(delta) * 20 < len(raw):  # clearly a near-copy: keep the delta
+                    return delta, DELTA_COMPRESSION
+                alone = self._codec.compress(raw)
+                if len(delta) < len(alone) // 2:
+                    return delta, DELTA_COMPRESSION
+                return alone, COMPRESSION  # drifted: this body becomes the next base
+        return self._codec.compress(raw), COMPRESSION
 
     def _article_row(self, url: str) -> sqlite3.Row | None:
         cursor = self._conn.execute("SELECT * FROM articles WHERE url = ?", (url,))
@@ -479,14 +512,12 @@ class Archive:
             return self._insert_extraction(latest["id"], article).content_hash
         if self._reextract is not None and latest["body_hash"] is not None:
             stored = self._conn.execute(
-                "SELECT content, compression, content_type FROM bodies b JOIN versions v"
-                " ON v.body_hash = b.hash WHERE v.id = ?",
+                "SELECT v.url, b.content_type FROM versions v JOIN bodies b"
+                " ON b.hash = v.body_hash WHERE v.id = ?",
                 (latest["id"],),
             ).fetchone()
-            url = self._conn.execute(
-                "SELECT url FROM versions WHERE id = ?", (latest["id"],)
-            ).fetchone()[0]
-            reread = self._reextract(self._codec.decompress(stored[0], stored[1]), stored[2], url)
+            raw = read_body(self._conn, latest["body_hash"], self._codec)
+            reread = self._reextract(raw, stored[1], stored[0])
             return self._insert_extraction(latest["id"], reread).content_hash
         return str(latest["content_hash"])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import sqlite3
 import subprocess
 import sys
@@ -12,7 +13,10 @@ from pathlib import Path
 import pytest
 from archive_helpers import FakeClock, page, story
 
-from archive.db import ArchiveDamaged, ArchiveLocked, integrity_check
+from archive import schema
+from archive.bodies import read_body
+from archive.db import ArchiveDamaged, ArchiveError, ArchiveLocked, integrity_check
+from archive.hashing import body_hash
 from archive.model import Outcome
 from archive.revisit import RevisitPolicy
 from archive.store import Archive, SourceInfo
@@ -234,3 +238,45 @@ def test_uncommitted_batch_is_invisible_to_readers_until_commit(
         archive.commit()
         assert rows(path, "SELECT count(*) FROM versions") == [(1,)]
     assert integrity_check(path) == ["ok"]
+
+
+def test_near_copy_bodies_are_stored_against_the_previous_body(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    path = tmp_path / "a.db"
+    article = b"".join(f"<p>Paragraph {i} of the flood report.</p>".encode() for i in range(400))
+    bodies = [article + f"<!-- rendered {n} --><b>{n * 37} views</b>".encode() for n in range(5)]
+    other = random.Random(5).randbytes(20_000)  # nothing like the others: stored on its own
+    with Archive.open(path, clock, delta_bodies=True) as archive:
+        for body in [*bodies, other]:
+            clock.advance(600)
+            archive.record(page(URL, clock, body), story())
+        read_back = [item.body for item in archive.stored_versions()]
+    stored = rows(
+        path,
+        "SELECT size, stored_size, compression, substr(content, 1, 64) FROM bodies ORDER BY rowid",
+    )
+    assert [s[2] for s in stored] == ["zstd"] + ["zstd+base"] * 4 + ["zstd"]
+    first_hash = rows(path, "SELECT hash FROM bodies ORDER BY rowid LIMIT 1")[0][0]
+    assert all(s[3] == first_hash.encode() for s in stored[1:5]), "deltas are against a full body"
+    assert all(s[1] < 160 for s in stored[1:5]), stored
+    conn = sqlite3.connect(path)
+    for body in [*bodies, other]:
+        assert read_body(conn, body_hash(body)) == body
+    conn.close()
+    assert read_back == [bodies[0]], "one version: the noise never made another"
+
+
+def test_a_file_written_by_a_newer_program_is_refused(tmp_path: Path, clock: FakeClock) -> None:
+    path = tmp_path / "new.db"
+    Archive.open(path, clock).close()
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(ArchiveError, match="upgrade newsarchive before writing to it"):
+        Archive.open(path, clock)
+    # The lock was released with the refusal: a fixed file opens at once.
+    conn = sqlite3.connect(path)
+    conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
+    conn.close()
+    Archive.open(path, clock).close()
