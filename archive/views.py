@@ -1,6 +1,8 @@
 """SQL views a reader understands, installed into every archive by ``schema.ensure``.
 
-- ``latest_articles``: one row per article, newest first, with its current text.
+- ``latest_articles``: one row per article, newest first, with its current text. "Newest"
+  is discovery order (``articles.id``): sorting by a text column would make SQLite sort
+  every row with its text for each count and facet (0.44 s instead of 0.07 s at 20,000).
 - ``recent_changes``: every edit, disappearance and return, newest first, with a summary.
 - ``article_history``: all versions of every URL (filter it by ``url``).
 - ``failing_sources`` and ``failing_hosts``: where fetches failed in the last seven days.
@@ -33,7 +35,7 @@ FROM articles a
 JOIN versions r ON r.id = (
   SELECT l.id FROM versions l WHERE l.article_id = a.id AND l.state != 'gone'
   ORDER BY l.version DESC LIMIT 1)
-ORDER BY a.first_seen DESC, a.id DESC""",
+ORDER BY a.id DESC""",
 )
 
 RECENT_CHANGES = SqlObject(
