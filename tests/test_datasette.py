@@ -386,3 +386,30 @@ def test_plugin_loads_from_plugins_dir_without_the_entry_point(tmp_path: Path) -
         plugins = server.json("/-/plugins.json")
         assert [p["name"] for p in plugins] == ["newsarchive.py"]
         assert "<del>Mittwoch</del>" in server.text(f"/-/article/{archive.german_id}")
+
+
+def test_archive_serve_passes_plugins_dir_and_settings_to_datasette(tmp_path: Path) -> None:
+    archive = known.build(tmp_path / "extra.db")
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "hello.py").write_text(
+        "from datasette import hookimpl\n"
+        "from datasette.utils.asgi import Response\n\n"
+        "async def hello(request):\n"
+        "    return Response.text('hello from an extra plugin')\n\n"
+        "@hookimpl\n"
+        "def register_routes():\n"
+        "    return [(r'^/-/hello$', hello)]\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    command = archive_serve_command(
+        archive.path, "--plugins-dir", str(plugins), "--setting", "default_page_size", "2",
+        "--host", "127.0.0.1", "--port", str(port),
+    )  # fmt: skip
+    with running(command, port, tmp_path / "serve.log") as server:
+        assert server.text("/-/hello") == "hello from an extra plugin"
+        assert server.json("/-/settings.json")["default_page_size"] == 2
+        assert len(server.json("/extra/articles.json?_shape=array")) == 2
+        # The archive's own plugin still works beside it.
+        assert "<del>Mittwoch</del>" in server.text(f"/-/article/{archive.german_id}")
