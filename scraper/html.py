@@ -6,13 +6,21 @@ so a parser swap is a change to this file alone.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 # Where a link is navigation rather than an article teaser.
 _CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role=contentinfo]"
+
+
+@dataclass(frozen=True)
+class Census:
+    tags: Counter[str]  # descendant elements by tag name
+    link_chars: float  # weighted characters of link text
 
 
 class Node:
@@ -106,6 +114,27 @@ class Node:
                 weight = in_page_weight if href.startswith("#") else 1.0
                 total += len(node.text(deep=True)) * weight
         return total
+
+    def contains_tag(self, tags: frozenset[str]) -> bool:
+        """Whether any element below the node has one of ``tags`` (stops at the first)."""
+        nodes = self._node.traverse(include_text=False)
+        next(nodes, None)
+        return any(node.tag in tags for node in nodes)
+
+    def census(self, in_page_weight: float = 1.0) -> Census:
+        """Tag counts and weighted link text below the node, in one walk."""
+        counts: Counter[str] = Counter()
+        linked = 0.0
+        nodes = self._node.traverse(include_text=False)
+        next(nodes, None)
+        for node in nodes:
+            tag = node.tag
+            counts[tag] += 1
+            if tag == "a":
+                href = node.attributes.get("href") or ""
+                weight = in_page_weight if href.startswith("#") else 1.0
+                linked += len(node.text(deep=True)) * weight
+        return Census(counts, linked)
 
     def elements(self) -> Iterator[Node]:
         """Element descendants in document order, the node itself excluded.

@@ -15,7 +15,6 @@ from scraper.extract.content import (
     HintScan,
     clean_conditionally,
     find_content,
-    remove_chrome,
     remove_noise,
     scan_hints,
 )
@@ -95,7 +94,6 @@ def _content_blocks(
             return html_blocks(roots, url, rules)
     if scan is not None:
         remove_noise(document, rules, scan, remove)
-        remove_chrome(document, rules)
     else:
         document.remove(rules.always_remove)
         for selector in remove:

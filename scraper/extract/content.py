@@ -17,7 +17,12 @@ _PARAGRAPH_SELECTOR = (
     "p, pre, td, h2, h3, h4, h5, h6, blockquote, "
     "div:not(:has(a, blockquote, dl, div, img, ol, p, pre, table, ul, section, article))"
 )
-_COMMAS = re.compile(r"[,，、،]")
+
+
+def _commas(text: str) -> int:
+    return text.count(",") + text.count("，") + text.count("、") + text.count("،")
+
+
 _SENTENCE_END = re.compile(r"[.!?。！？](\s|$)")
 _MIN_PARAGRAPH_CHARS = 25
 _TAG_BASE_SCORE = {
@@ -83,6 +88,7 @@ class HintScan:
 
     unlikely: list[Node]  # noise by its class/id, in document order
     comment_widgets: list[Node]
+    holders: list[Node]  # article, main, itemprop=articleBody: never noise
 
 
 # Containers are what noise comes in; spans, links and list items inside them go along.
@@ -104,17 +110,25 @@ _SCANNED = ", ".join(
     )
 )
 _ARTICLE_INSIDE = "article, main, [itemprop=articleBody]"
+_SCANNED_OR_HOLDER = f"{_SCANNED}, {_ARTICLE_INSIDE}"
 
 
 def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
     """Classify every element with a class or id once (equal hint strings share the verdict)."""
     body = document.body
     if body is None:
-        return HintScan([], [])
+        return HintScan([], [], [])
     verdicts: dict[str, tuple[bool, bool]] = {}
     unlikely: list[Node] = []
     widgets: list[Node] = []
-    for node in body.select(_SCANNED):
+    holders: list[Node] = []
+    for node in body.select(_SCANNED_OR_HOLDER):
+        if (
+            node.tag in ("article", "main")
+            or "articlebody" in (node.attr("itemprop") or "").lower()
+        ):
+            holders.append(node)
+            continue
         hints = node.hints()
         verdict = verdicts.get(hints)
         if verdict is None:
@@ -124,30 +138,31 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
             widgets.append(node)
         if verdict[0]:
             unlikely.append(node)
-    return HintScan(unlikely, widgets)
+    return HintScan(unlikely, widgets, holders)
 
 
 def remove_noise(
     document: Document, rules: NoiseRules, scan: HintScan, extra: Sequence[str] = ()
 ) -> None:
-    """Remove what is never article text: scripts, hidden and unlikely elements, per-site noise."""
-    # An element that holds the article is never noise, whatever its class says.
-    holders = {
-        a.key for node in document.select(_ARTICLE_INSIDE) for a in (node, *node.ancestors())
-    }
+    """Remove what is never article text: scripts, hidden and unlikely elements, page chrome
+    (header, footer, aside) and a source's own noise selectors.
+
+    An element that holds the article (``article``, ``main``, ``itemprop=articleBody``)
+    is kept, whatever its class or tag says.
+    """
+    holders = {a.key for node in scan.holders for a in (node, *node.ancestors())}
+    remove_nodes([n for n in scan.unlikely if n.key not in holders])
+    # Handles from before the removal above are dead now: select afresh.
+    chrome = frozenset(tag.strip() for tag in rules.chrome.split(","))
     remove_nodes(
-        [n for n in scan.unlikely if n.key not in holders]
-    )  # before the CSS passes below: these node handles are still valid
-    document.remove(rules.always_remove)
+        [
+            n
+            for n in document.select(f"{rules.always_remove}, {rules.chrome}")
+            if n.tag not in chrome or n.key not in holders
+        ]
+    )
     for selector in extra:
         document.remove(selector)
-
-
-def remove_chrome(document: Document, rules: NoiseRules) -> None:
-    """Page header, footer and asides go, unless they hold the whole article."""
-    remove_nodes(
-        [n for n in document.select(rules.chrome) if n.select_first(_ARTICLE_INSIDE) is None]
-    )
 
 
 def _ancestor_chain(node: Node, levels: int) -> list[Node]:
@@ -174,7 +189,7 @@ def _score_candidates(body: Node, rules: NoiseRules) -> dict[int, _Candidate]:
         density = link_density(paragraph, len(text))
         if density > _MAX_PARAGRAPH_LINK_DENSITY:
             continue  # a list of links (tags, names, related stories) is not prose
-        score = (1.0 + len(_COMMAS.findall(text)) + min(length / 100.0, 3.0)) * (1.0 - density)
+        score = (1.0 + _commas(text) + min(length / 100.0, 3.0)) * (1.0 - density)
         for level, ancestor in enumerate(chain):
             candidate = candidates.get(ancestor.key)
             if candidate is None:
@@ -278,34 +293,20 @@ def _siblings(
     return chosen
 
 
-_CODE = frozenset({"pre", "code"})
-_EMBEDS = frozenset({"object", "embed", "iframe"})
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
     """Readability's conditional test: link lists, galleries, widgets with little prose."""
     length = len(text.strip())
-    paragraphs = images = items = embeds = headings = 0
-    linked = 0.0
-    for sub in node.elements():
-        sub_tag = sub.tag
-        if sub_tag in _CODE:
-            return False  # code samples are prose for this purpose
-        if sub_tag == "a":
-            href = sub.attr("href") or ""
-            linked += len(sub.text()) * (0.3 if href.startswith("#") else 1.0)
-        elif sub_tag == "p":
-            paragraphs += 1
-        elif sub_tag == "img":
-            images += 1
-        elif sub_tag == "li":
-            items += 1
-        elif sub_tag in _EMBEDS:
-            embeds += 1
-        elif sub_tag in _HEADINGS:
-            headings += 1
-    density = min(linked / length, 1.0) if length else 0.0
+    census = node.census(in_page_weight=0.3)
+    tags = census.tags
+    if tags["pre"] or tags["code"]:
+        return False  # code samples are prose for this purpose
+    paragraphs, images, items = tags["p"], tags["img"], tags["li"]
+    embeds = tags["object"] + tags["embed"] + tags["iframe"]
+    headings = sum(tags[h] for h in _HEADINGS)
+    density = min(census.link_chars / length, 1.0) if length else 0.0
     return (
         (images > 1 and paragraphs / images < 0.5 and length < 200 * images)
         or (tag not in ("ul", "ol") and items > paragraphs and length < 500)
@@ -335,7 +336,7 @@ def clean_conditionally(root: Node, rules: NoiseRules) -> None:
             node.remove()
             continue
         text = node.text()
-        if len(_COMMAS.findall(text)) >= 10:
+        if _commas(text) >= 10:
             continue
         if _looks_like_noise(node, tag, text, weight):
             node.remove()

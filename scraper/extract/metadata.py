@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from scraper.dates import to_iso
 from scraper.extract.blocks import normalise_space
-from scraper.html import Document
+from scraper.html import Document, Node
 from scraper.language import normalise_language
 
 _ARTICLE_TYPES = frozenset(
@@ -196,10 +196,10 @@ def _first(*values: object) -> str | None:
 # ----------------------------------------------------------------------------- JSON-LD
 
 
-def _json_objects(document: Document) -> list[dict[str, Any]]:
+def _json_objects(scripts: list[Node]) -> list[dict[str, Any]]:
     """Every JSON-LD object of the page, flattened out of arrays and ``@graph``."""
     found: list[dict[str, Any]] = []
-    for script in document.select("script[type*='ld+json' i]"):
+    for script in scripts:
         raw = script.text().strip()
         raw = re.sub(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$", "", raw)
         try:
@@ -323,8 +323,8 @@ def _similarity(reference: str, text: str) -> float:
     return 1.0 - len(" ".join(unknown)) / len(" ".join(words))
 
 
-def _read_json_ld(document: Document, page_title: str | None) -> _JsonLd:
-    objects = _json_objects(document)
+def _read_json_ld(scripts: list[Node], page_title: str | None) -> _JsonLd:
+    objects = _json_objects(scripts)
     if not objects:
         return _JsonLd()
     articles = [o for o in objects if _types(o) & _ARTICLE_TYPES]
@@ -363,15 +363,16 @@ def _read_json_ld(document: Document, page_title: str | None) -> _JsonLd:
 # ----------------------------------------------------------------------------- <meta>
 
 
-def _read_meta(document: Document) -> dict[str, list[str]]:
+def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
     """``<meta>`` values by lower-cased name/property, in page order."""
     by_attribute: dict[str, dict[str, list[str]]] = {a: {} for a in _META_ATTRIBUTES}
-    for meta in document.select("meta[content]"):
-        content = _clean(meta.attr("content"))
+    for meta in metas:
+        attributes = meta.attrs()
+        content = _clean(attributes.get("content"))
         if content is None:
             continue
         for attribute, values in by_attribute.items():
-            key = meta.attr(attribute)
+            key = attributes.get(attribute)
             if key:
                 for part in key.lower().split():
                     values.setdefault(_meta_key(part), []).append(content)
@@ -383,6 +384,7 @@ def _read_meta(document: Document) -> dict[str, list[str]]:
 
 
 _META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
+_METADATA_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop]"
 
 
 def _meta_key(name: str) -> str:
@@ -404,12 +406,10 @@ def _meta_first(meta: dict[str, list[str]], keys: tuple[str, ...]) -> str | None
 # ----------------------------------------------------------------------------- visible page
 
 
-def _read_microdata(document: Document) -> dict[str, str]:
+def _read_microdata(nodes: list[Node]) -> dict[str, str]:
     """The first value of each microdata property (``itemprop``), lower-cased names."""
     values: dict[str, str] = {}
-    for node in document.select("[itemprop]"):
-        if node.tag == "meta":
-            continue  # read with the other <meta>
+    for node in nodes:
         for prop in (node.attr("itemprop") or "").lower().split():
             if prop in values or prop not in _MICRODATA_PROPS:
                 continue
@@ -517,16 +517,27 @@ def _section_of(values: list[str]) -> str | None:
 
 def read_metadata(document: Document, url: str | None) -> Metadata:
     """All metadata the page states, before any noise is removed."""
+    scripts: list[Node] = []
+    metas: list[Node] = []
+    itemprops: list[Node] = []
+    for node in document.select(_METADATA_SELECTOR):  # one walk of the page for all three
+        tag = node.tag
+        if tag == "meta":
+            metas.append(node)
+        elif tag == "script":
+            scripts.append(node)
+        else:
+            itemprops.append(node)
     title_node = document.select_first("title")
     page_title = _clean(title_node.text()) if title_node is not None else None
-    ld = _read_json_ld(document, _clean_title(page_title, document))
-    meta = _read_meta(document)
+    ld = _read_json_ld(scripts, _clean_title(page_title, document))
+    meta = _read_meta(metas)
     site_name = _first(
         ld.site_name, _meta_first(meta, ("og:site_name",)), _meta_first(meta, _SITE_KEYS[1:])
     )
     if site_name and site_name.startswith("@"):
         site_name = None
-    micro = _read_microdata(document)
+    micro = _read_microdata(itemprops)
     title = _first(ld.title, _meta_first(meta, _TITLE_KEYS), micro.get("headline"))
     if title is None:
         title = _clean_title(page_title, document)

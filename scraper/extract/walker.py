@@ -67,6 +67,10 @@ _SKIP = frozenset(
     }
 )
 _CAPTION_TABLE_MAX_CHARS = 600
+# Block elements that usually hold only inline text: worth checking for the fast path.
+_LEAF_CANDIDATES = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "dt", "dd", "td", "th", "pre", "blockquote"}
+)
 # Inline elements that sites use as caption or credit containers.
 _MAY_BE_CAPTION = frozenset({"span", "small", "em", "i", "cite", "font", "figcaption"})
 # Elements that make a block more than one run of inline text.
@@ -173,8 +177,10 @@ def _walk(node: Node, kind: Kind, walk: _Walk) -> None:
             _walk(child, kind, walk)  # inline: text joins the current block
             continue
         walk.flush(kind)
-        if child_kind is not Kind.CAPTION and not any(
-            e.tag in _STRUCTURE for e in child.elements()
+        if (
+            child_kind is not Kind.CAPTION
+            and tag in _LEAF_CANDIDATES
+            and not child.contains_tag(_STRUCTURE)
         ):
             # Only inline content below: Lexbor gives its text in one call.
             hints = child.hints()
