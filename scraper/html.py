@@ -128,7 +128,7 @@ class Node:
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
         for node in nodes:
-            tag = node.tag
+            tag = str(node.tag)
             counts[tag] += 1
             if tag == "a":
                 href = node.attributes.get("href") or ""
