@@ -11,6 +11,7 @@ import difflib
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any, Literal
 
 PARAGRAPH = "\n\n"
@@ -71,19 +72,84 @@ def tokens(text: str | None) -> list[str]:
 
 
 def diff_words(old: str | None, new: str | None) -> TextDiff:
+    """Paragraphs are aligned first, then words within each aligned stretch.
+
+    A word-level match over a whole long article is quadratic; edits are local, so
+    aligning paragraphs first keeps each word-level match small.
+    """
     before, after = tokens(old), tokens(new)
-    # autojunk off: common words like "the" must still anchor the alignment.
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
+    starts_before, starts_after = _paragraph_starts(before), _paragraph_starts(after)
+    paragraphs = difflib.SequenceMatcher(
+        None, _paragraphs(before, starts_before), _paragraphs(after, starts_after), autojunk=False
+    )
     chunks: list[Chunk] = []
+    for _, i1, i2, j1, j2 in paragraphs.get_opcodes():
+        chunks.extend(
+            _diff_tokens(
+                before[starts_before[i1] : starts_before[i2]],
+                after[starts_after[j1] : starts_after[j2]],
+            )
+        )
+    return TextDiff(_merge(chunks))
+
+
+def _paragraph_starts(words: list[str]) -> list[int]:
+    """Index of each paragraph's first token, then the end: paragraph k owns its trailing break."""
+    starts = [0]
+    starts.extend(i + 1 for i, word in enumerate(words) if word == PARAGRAPH)
+    if starts[-1] != len(words) or not words:
+        starts.append(len(words))
+    return starts
+
+
+def _paragraphs(words: list[str], starts: list[int]) -> list[str]:
+    return [" ".join(w for w in words[a:b] if w != PARAGRAPH) for a, b in pairwise(starts)]
+
+
+def _diff_tokens(before: list[str], after: list[str]) -> list[Chunk]:
+    # Common ends need no matching (most of an aligned stretch, usually).
+    head = 0
+    limit = min(len(before), len(after))
+    while head < limit and before[head] == after[head]:
+        head += 1
+    tail = 0
+    while tail < limit - head and before[-1 - tail] == after[-1 - tail]:
+        tail += 1
+    chunks: list[Chunk] = [Chunk("equal", tuple(before[:head]))]
+    middle_before = before[head : len(before) - tail]
+    middle_after = after[head : len(after) - tail]
+    # autojunk off: common words like "the" must still anchor the alignment.
+    matcher = difflib.SequenceMatcher(None, middle_before, middle_after, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
-            chunks.append(Chunk("equal", tuple(before[i1:i2])))
+            chunks.append(Chunk("equal", tuple(middle_before[i1:i2])))
             continue
         if i2 > i1:
-            chunks.append(Chunk("delete", tuple(before[i1:i2])))
+            chunks.append(Chunk("delete", tuple(middle_before[i1:i2])))
         if j2 > j1:
-            chunks.append(Chunk("insert", tuple(after[j1:j2])))
-    return TextDiff(tuple(chunks))
+            chunks.append(Chunk("insert", tuple(middle_after[j1:j2])))
+    chunks.append(Chunk("equal", tuple(before[len(before) - tail :])))
+    return chunks
+
+
+def _merge(chunks: list[Chunk]) -> tuple[Chunk, ...]:
+    """Join neighbours of the same kind; keep each replacement as delete-then-insert."""
+    merged: list[Chunk] = []
+    for chunk in chunks:
+        if not chunk.words:
+            continue
+        if merged and merged[-1].op == chunk.op:
+            merged[-1] = Chunk(chunk.op, merged[-1].words + chunk.words)
+        elif (
+            chunk.op == "delete"
+            and len(merged) >= 2
+            and merged[-1].op == "insert"
+            and merged[-2].op == "delete"
+        ):
+            merged[-2] = Chunk("delete", merged[-2].words + chunk.words)
+        else:
+            merged.append(chunk)
+    return tuple(merged)
 
 
 def changed_fields(old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> list[str]:
@@ -132,6 +198,8 @@ def render_terminal(diff: TextDiff, *, colour: bool = False, context: int | None
 def _mark(text: str, start: str, end: str, ansi: str, colour: bool) -> str:
     if not text:
         return ""
+    if not text.strip():
+        text = "¶"  # only a paragraph break was added or removed: show it
     if colour:
         return f"{ansi}{text}{_ANSI_RESET}"
     return f"{start}{text}{end}"

@@ -116,7 +116,10 @@ def reader_view(article: Article) -> ReaderView:
 
 def content_hash(article: Article) -> str:
     """sha256 hex of the reader view; equal hashes mean a reader saw the same article."""
-    view = reader_view(article)
+    return view_hash(reader_view(article))
+
+
+def view_hash(view: ReaderView) -> str:
     canonical = json.dumps(
         [view.title, view.byline, view.published, view.paragraphs, view.captions],
         ensure_ascii=False,

@@ -327,7 +327,8 @@ class Archive:
             return Recorded(Outcome.GONE, version, fetch_id)
 
         assert article is not None  # every other case was handled above
-        new_hash = hashing.content_hash(article)
+        view = hashing.reader_view(article)
+        new_hash = hashing.view_hash(view)
         if latest is None:
             outcome, state = Outcome.NEW, "live"
         elif latest["state"] == "gone":
@@ -344,7 +345,7 @@ class Archive:
 
         version = 1 if latest is None else latest["version"] + 1
         fetch_id = self._insert_fetch(fetch, row["id"], outcome, body_hash, version)
-        fields = _version_fields(article, state)
+        fields = _version_fields(article, state, view)
         previous = self._comparable_previous(row["id"], article.extractor_version)
         self._insert_version(
             row["id"], version, now, fetch, fetch_id, body_hash, new_hash, fields, previous,
@@ -726,8 +727,10 @@ class _Batch:
         self._archive._record_done()
 
 
-def _version_fields(article: Article, state: str) -> dict[str, Any]:
-    view = hashing.reader_view(article)
+def _version_fields(
+    article: Article, state: str, view: hashing.ReaderView | None = None
+) -> dict[str, Any]:
+    view = view or hashing.reader_view(article)
     images = [
         {"src": i.src, "alt": i.alt, "caption": i.caption, "credit": i.credit}
         for i in article.images
