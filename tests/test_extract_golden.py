@@ -1,5 +1,12 @@
 """Golden files: each tests/golden/<case>/page.html must extract to the reviewed expected.json.
 
+There is one page per kind of noise (``noise-*``: navigation, header/footer, share and
+follow bars, related articles, read-more teasers, newsletter prompts, cookie banners,
+ads, author boxes, tag lists, comments and counters, captions and credits, breadcrumbs,
+print/email links) and one per language convention (``lang-*``: en, de, fr, es, vi, zh,
+ja captions, credits, source lines and comment counters). ``absent.txt`` lists noise
+that must never reach the text, whatever the expected file says.
+
 Run with UPDATE_GOLDEN=1 to rewrite expected.json after a deliberate change, then
 review the diff before committing it.
 """
@@ -35,3 +42,35 @@ def test_golden_page_extracts_to_expected(case: str) -> None:
         )
     expected = json.loads(expected_path.read_text(encoding="utf-8"))
     assert actual == expected
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_golden_page_text_has_none_of_its_noise(case: str) -> None:
+    absent_path = GOLDEN / case / "absent.txt"
+    if not absent_path.exists():
+        pytest.skip("no absent.txt for this case")
+    text = "\n".join(_output(case)["paragraphs"])  # type: ignore[arg-type]
+    for phrase in filter(None, absent_path.read_text(encoding="utf-8").splitlines()):
+        assert phrase not in text, f"{case}: noise {phrase!r} reached the text"
+
+
+def test_every_kind_of_noise_and_language_has_a_golden_page() -> None:
+    kinds = {
+        "nav",
+        "header-footer",
+        "share-follow",
+        "related",
+        "read-more",
+        "newsletter",
+        "cookie-banner",
+        "ads",
+        "author-box",
+        "tag-list",
+        "comments",
+        "captions-credits",
+        "breadcrumbs",
+        "print-email",
+    }
+    languages = {"en", "de", "fr", "es", "vi", "zh", "ja"}
+    assert {f"noise-{k}" for k in kinds} <= set(CASES)
+    assert {f"lang-{code}" for code in languages} <= set(CASES)

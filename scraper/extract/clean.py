@@ -119,7 +119,9 @@ def classify(block: Block, rules: TextRules) -> str:
         ):
             return "caption"
     if len(text) <= _MAX_FURNITURE_CHARS and (
-        rules.boilerplate_line.match(text) or rules.boilerplate_prefix.match(text)
+        rules.boilerplate_line.match(text)
+        or rules.boilerplate_prefix.match(text)
+        or rules.byline_line.match(text)
     ):
         return "drop"
     return "keep"
@@ -148,7 +150,9 @@ def clean_blocks(blocks: Iterable[Block], rules: TextRules | None = None) -> Cle
                 collected.add_image(found.group("src"), found.group("alt"))
         elif verdict == "caption":
             if block.kind is Kind.CAPTION and block.credit:
-                collected.add_caption(block.text or None, block.credit)
+                named = rules.credit_line.match(block.credit)
+                credit = _tidy_credit(named.group("credit")) if named else block.credit
+                collected.add_caption(block.text or None, credit or None)
             else:
                 collected.add_caption(*_caption_parts(block.text, rules))
         elif verdict == "credit":

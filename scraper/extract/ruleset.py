@@ -39,6 +39,8 @@ class TextRules:
     comment_counter: re.Pattern[str]
     boilerplate_line: re.Pattern[str]
     boilerplate_prefix: re.Pattern[str]
+    # "By Jane Doe", "Von Max Muster und Erika Muster": a short line of names.
+    byline_line: re.Pattern[str]
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -147,6 +149,7 @@ def text_rules() -> TextRules:
     comment = _alternation(_flatten(data["comment_words"]))
     lines = _alternation(_flatten(data["boilerplate_lines"]))
     prefixes = _alternation(_flatten(data["boilerplate_prefixes"]))
+    bylines = _alternation(_flatten(data["byline_prefixes"]))
     colon = r"\s*[:：]\s*"
     return TextRules(
         trailing_credit=re.compile(
@@ -167,4 +170,8 @@ def text_rules() -> TextRules:
         ),
         boilerplate_line=re.compile(rf"^\s*(?:{lines})\s*[:：|»›>…]*\s*$", re.IGNORECASE),
         boilerplate_prefix=re.compile(rf"^\s*(?:{prefixes})", re.IGNORECASE),
+        # Capitalised words only (names), so "By then the park was full." stays prose.
+        byline_line=re.compile(
+            rf"^\s*(?:{bylines})\s*[:：]?\s+(?:[A-ZÀ-ÖØ-ÞĐ][\w'’.-]*|and|und|et|y|và|&|,|\s)+$"
+        ),
     )
