@@ -413,3 +413,23 @@ def test_archive_serve_passes_plugins_dir_and_settings_to_datasette(tmp_path: Pa
         assert len(server.json("/extra/articles.json?_shape=array")) == 2
         # The archive's own plugin still works beside it.
         assert "<del>Mittwoch</del>" in server.text(f"/-/article/{archive.german_id}")
+
+
+def test_the_page_of_a_disappeared_version_says_so_and_strikes_the_text(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    page = server.text(f"/-/article/{archive.gone_id}?from=1&to=2")
+    assert "The publisher removed this article in version 2." in page
+    assert "<del>This story will be taken down by its publisher.</del>" in page
+    # By default the page shows the last readable text rather than the empty marker.
+    default = server.text(f"/-/article/{archive.gone_id}")
+    assert "Version 1" in default and "removed this article" not in default
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/-/article/999", "/-/article/1?db=nosuchdb", "/-/article?url=", "/-/changes.atom?db=x"],
+)
+def test_unknown_articles_and_databases_are_404(server: Server, path: str) -> None:
+    status, _, _ = server.get(path)
+    assert status == 404
