@@ -1,0 +1,102 @@
+"""Properties of the text cleaner and the extractor on arbitrary input (Hypothesis)."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from scraper.extract import extract_document, extract_html, extract_text
+from scraper.extract.blocks import normalise_space
+from scraper.extract.clean import clean_paragraphs
+
+# Real noise and real prose, mixed with arbitrary text, so the rules actually fire.
+NOISE = [
+    "Foto: WSJ",
+    "Mark Zuckerberg suchte persönlich nach Talenten für Meta. Foto: WSJ . |",
+    "![]() |",
+    "![Bild](https://example.org/a.jpg)",
+    "Quelle: https://znews.vn/a-post1.html",
+    "Nguồn: https://example.vn/b",
+    "Kommentar (0)",
+    "Comments (12)",
+    "Bình luận (3)",
+    "12 Comments",
+    "Teilen",
+    "Read more:",
+    "By Jane Doe",
+    "(Photo: AP)",
+    "Ảnh: Zing",
+    "写真：共同通信",
+]
+PROSE = [
+    "The council voted on Tuesday to turn the old freight yard into a park.",
+    "Der Stadtrat hat am Dienstag beschlossen, den Güterbahnhof umzuwandeln.",
+    "市议会周二投票决定，将旧货运站改建为公共公园。",
+    "By then the park was full of people, and the source of the noise was clear.",
+    "He said: it is a good day for the city.",
+]
+lines = st.one_of(st.sampled_from(NOISE), st.sampled_from(PROSE), st.text(max_size=200))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(lines, max_size=30))
+def test_cleaning_twice_changes_nothing(paragraphs: list[str]) -> None:
+    once = clean_paragraphs(paragraphs)
+    assert clean_paragraphs(once) == once
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(lines, max_size=30))
+def test_cleaner_keeps_the_order_of_the_text_it_keeps(paragraphs: list[str]) -> None:
+    kept = clean_paragraphs(paragraphs)
+    remaining = iter(normalise_space(p) for p in paragraphs)
+    # Each kept paragraph is found, in order, among the (normalised) inputs.
+    assert all(any(p == candidate for candidate in remaining) for p in kept)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(lines, max_size=20))
+def test_cleaner_drops_no_prose(paragraphs: list[str]) -> None:
+    kept = clean_paragraphs(paragraphs)
+    for paragraph in paragraphs:
+        if paragraph in PROSE:
+            assert paragraph in kept
+
+
+html_fragments = st.sampled_from(
+    [
+        "<p>",
+        "</p>",
+        "<div class='share'>",
+        "</div>",
+        "<figure><img src=x>",
+        "<figcaption>",
+        "</figure>",
+        "<br>",
+        "<table><tr><td>",
+        "</td></tr></table>",
+        "<script>",
+        "<!--",
+        "&amp;",
+        "<article>",
+        "<h1>",
+        "<li>",
+        "<a href='#'>",
+        "</a>",
+    ]
+)
+html_documents = st.lists(st.one_of(html_fragments, lines), max_size=40).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(html_documents)
+def test_extract_never_raises_on_any_html(html: str) -> None:
+    article = extract_html(html, "https://news.example/a.html")
+    assert all(p == p.strip() and p for p in article.paragraphs)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=500))
+def test_extract_never_raises_on_any_text(text: str) -> None:
+    extract_text(text)
+    extract_document(text)
