@@ -87,16 +87,22 @@ def serve(path: Path, extra: Sequence[str]) -> int:
         metadata_path = Path(tmp) / "metadata.json"
         metadata_path.write_text(json.dumps(metadata_for(path)), encoding="utf-8")
         child = subprocess.Popen(command(path, metadata_path, extra))
+        stop_requested = False
 
         def forward(signum: int, frame: FrameType | None) -> None:
+            nonlocal stop_requested
+            stop_requested = True
             child.send_signal(signum)
 
         previous = signal.signal(signal.SIGTERM, forward)
         try:
             while True:
                 try:
-                    return child.wait()
+                    code = child.wait()
+                    break
                 except KeyboardInterrupt:  # Ctrl-C reached the child too; wait for it to stop
-                    continue
+                    stop_requested = True
         finally:
             signal.signal(signal.SIGTERM, previous)
+    # Uvicorn ends by re-raising the signal it was stopped with: a stop we asked for is success.
+    return 0 if stop_requested and code < 0 else code

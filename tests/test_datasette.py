@@ -433,3 +433,24 @@ def test_the_page_of_a_disappeared_version_says_so_and_strikes_the_text(
 def test_unknown_articles_and_databases_are_404(server: Server, path: str) -> None:
     status, _, _ = server.get(path)
     assert status == 404
+
+
+def test_stopping_archive_serve_stops_datasette(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    archive = known.build(tmp_path / "stop.db")
+    port = free_port()
+    command = archive_serve_command(archive.path, "--host", "127.0.0.1", "--port", str(port))
+    with running(command, port, tmp_path / "serve.log") as server:
+        children_file = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+        if not children_file.exists():
+            pytest.skip("needs Linux /proc to find the Datasette child process")
+        children = [int(pid) for pid in children_file.read_text().split()]
+        assert len(children) == 1
+        server.process.send_signal(signal.SIGTERM)
+        assert server.process.wait(timeout=15) == 0
+        deadline = time.monotonic() + 5
+        while Path(f"/proc/{children[0]}").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not Path(f"/proc/{children[0]}").exists(), "datasette outlived archive serve"
