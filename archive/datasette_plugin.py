@@ -31,6 +31,11 @@ from archive.diff_html import render_change, render_text
 TEMPLATES = Path(__file__).parent / "templates"
 ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 50
+# Metadata compared between two versions on the article page, besides text and title.
+METADATA_FIELDS = (
+    "byline", "published", "modified", "section", "tags", "description", "language",
+    "canonical_url", "source_url", "top_image",
+)  # fmt: skip
 # Columns that hold a version number, per table or view, that the article page can show.
 _VERSION_COLUMNS = {
     "versions": "version",
@@ -149,6 +154,37 @@ def _default_pair(
     return frm, to
 
 
+@dataclass(frozen=True)
+class FieldChange:
+    name: str
+    before: str
+    after: str
+
+
+def _shown(value: Any) -> str:
+    """A stored value as a reader reads it: JSON lists joined, nothing as an empty string."""
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            items = json.loads(value)
+        except ValueError:
+            return value
+        if isinstance(items, list) and all(isinstance(i, str) for i in items):
+            return ", ".join(items)
+    return "" if value is None else str(value)
+
+
+def _field_changes(old: Any, new: Any) -> list[FieldChange]:
+    """Metadata that differs between the two versions compared (text and title shown apart)."""
+    if old is None:
+        return []
+    changes = []
+    for name in METADATA_FIELDS:
+        before, after = _shown(old[name]), _shown(new[name])
+        if before != after:
+            changes.append(FieldChange(name, before, after))
+    return changes
+
+
 def _safe_link(url: str) -> str | None:
     """The publisher's URL as a link target only when it is http(s)."""
     return url if urlsplit(url).scheme in ("http", "https") else None
@@ -176,7 +212,8 @@ async def article_page(datasette: Any, request: Any) -> Response:
     texts = {
         row["version"]: row
         for row in await database.execute(
-            "SELECT version, text, title FROM versions WHERE article_id = ? AND version IN (?, ?)",
+            f"SELECT version, text, title, {', '.join(METADATA_FIELDS)} FROM versions"
+            " WHERE article_id = ? AND version IN (?, ?)",
             [article_id, frm if frm is not None else -1, to],
         )
     }
@@ -186,6 +223,7 @@ async def article_page(datasette: Any, request: Any) -> Response:
     else:
         body = render_change(texts[frm]["text"], new["text"])
     old_title = texts[frm]["title"] if frm is not None else None
+    to_row = next(v for v in versions if v.version == to)
     context = {
         "database": database.name,
         "article": dict(article),
@@ -193,9 +231,12 @@ async def article_page(datasette: Any, request: Any) -> Response:
         "versions": versions,
         "from_version": frm,
         "to_version": to,
-        "to_row": next(v for v in versions if v.version == to),
+        "to_row": to_row,
         "title_before": old_title if old_title != new["title"] else None,
         "title_after": new["title"],
+        "field_changes": []
+        if to_row.state == "gone"
+        else _field_changes(texts[frm] if frm is not None else None, new),
         "diff_html": Markup(body),  # built from escaped text and sanitised with nh3
         "feed_url": datasette.urls.path("/-/changes.atom"),
         "history_url": datasette.urls.path(

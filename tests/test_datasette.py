@@ -219,6 +219,9 @@ def test_article_page_marks_the_deleted_and_inserted_words_of_the_edit(
     assert "Donnerstag" in inserted
     assert "Die Opposition kündigte eine Verfassungsklage an." in inserted
     assert "Changes from version 1 to version 2" in page
+    # Metadata edits are listed beside the text: here the tags gained "Opposition".
+    assert "<del>Haushalt, Koalition</del>" in page
+    assert "<ins>Haushalt, Koalition, Opposition</ins>" in page
 
 
 def test_any_two_versions_can_be_compared(server: Server, archive: known.KnownArchive) -> None:
