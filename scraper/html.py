@@ -59,6 +59,11 @@ class Node:
         value = self._node.attributes.get(name)
         return None if value is None else str(value)
 
+    def attr_values(self, *names: str) -> tuple[str | None, ...]:
+        """Several attributes at once (one read of the element's attributes)."""
+        attributes = self._node.attributes
+        return tuple(attributes.get(name) if attributes else None for name in names)
+
     def attrs(self) -> dict[str, str]:
         return {str(k): str(v or "") for k, v in self._node.attributes.items()}
 

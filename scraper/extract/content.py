@@ -111,6 +111,7 @@ _SCANNED = ", ".join(
 )
 _ARTICLE_INSIDE = "article, main, [itemprop=articleBody]"
 _SCANNED_OR_HOLDER = f"{_SCANNED}, {_ARTICLE_INSIDE}"
+_HOLDER_TAGS = frozenset({"article", "main"})
 
 
 def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
@@ -123,13 +124,11 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
     widgets: list[Node] = []
     holders: list[Node] = []
     for node in body.select(_SCANNED_OR_HOLDER):
-        if (
-            node.tag in ("article", "main")
-            or "articlebody" in (node.attr("itemprop") or "").lower()
-        ):
+        klass, ident, itemprop = node.attr_values("class", "id", "itemprop")
+        if node.tag in _HOLDER_TAGS or (itemprop and "articlebody" in itemprop.lower()):
             holders.append(node)
             continue
-        hints = node.hints()
+        hints = f"{klass or ''} {ident or ''}".lower()
         verdict = verdicts.get(hints)
         if verdict is None:
             noise = rules.unlikely.search(hints) and not rules.maybe.search(hints)
@@ -177,24 +176,31 @@ def _ancestor_chain(node: Node, levels: int) -> list[Node]:
 
 
 def _score_candidates(body: Node, rules: NoiseRules) -> dict[int, _Candidate]:
+    """Each paragraph's score goes to its ancestors (less with each level up)."""
     candidates: dict[int, _Candidate] = {}
+    chains: dict[int, list[_Candidate]] = {}  # sibling paragraphs share their ancestors
     for paragraph in body.select(_PARAGRAPH_SELECTOR):
         text = paragraph.text()
         length = len(text.strip())
         if length < _MIN_PARAGRAPH_CHARS:
             continue
-        chain = _ancestor_chain(paragraph, 5)
-        if not chain:
-            continue
         density = link_density(paragraph, len(text))
         if density > _MAX_PARAGRAPH_LINK_DENSITY:
             continue  # a list of links (tags, names, related stories) is not prose
+        parent = paragraph.parent
+        if parent is None:
+            continue
+        chain = chains.get(parent.key)
+        if chain is None:
+            chain = chains[parent.key] = []
+            for level, ancestor in enumerate(_ancestor_chain(paragraph, 5)):
+                candidate = candidates.get(ancestor.key)
+                if candidate is None:
+                    base = _TAG_BASE_SCORE.get(ancestor.tag, 0.0) + class_weight(ancestor, rules)
+                    candidate = candidates[ancestor.key] = _Candidate(ancestor, base, level)
+                chain.append(candidate)
         score = (1.0 + _commas(text) + min(length / 100.0, 3.0)) * (1.0 - density)
-        for level, ancestor in enumerate(chain):
-            candidate = candidates.get(ancestor.key)
-            if candidate is None:
-                base = _TAG_BASE_SCORE.get(ancestor.tag, 0.0) + class_weight(ancestor, rules)
-                candidate = candidates[ancestor.key] = _Candidate(ancestor, base, level)
+        for level, candidate in enumerate(chain):
             divider = 1.0 if level == 0 else 2.0 if level == 1 else level * 3.0
             candidate.score += score / divider
     return candidates
