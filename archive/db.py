@@ -62,7 +62,10 @@ def open_writer(path: Path) -> WriterHandle:
     lock_path = lock_path_for(path)
     lock_file = _take_lock(path, lock_path)
     try:
-        conn = _connect(path)
+        try:
+            conn = _connect(path)
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"{path}: cannot open the archive ({exc})") from None
         try:
             _quick_check(conn, path)
             database = sqlite_utils.Database(conn, execute_plugins=False)
@@ -79,6 +82,9 @@ def open_writer(path: Path) -> WriterHandle:
         except schema.SchemaTooNew as exc:
             conn.close()
             raise ArchiveError(f"{path}: {exc}") from None
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            raise ArchiveError(f"{path}: cannot open the archive for writing ({exc})") from None
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise ArchiveDamaged(
@@ -142,8 +148,11 @@ def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
 
 
 def _take_lock(path: Path, lock_path: Path) -> IO[str]:
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    lock_file = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held until close()
+    try:
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        lock_file = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held until close()
+    except OSError as exc:
+        raise ArchiveError(f"{path}: cannot create the lock file {lock_path}: {exc}") from None
     try:
         fcntl.flock(lock_file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

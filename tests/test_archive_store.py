@@ -280,3 +280,14 @@ def test_a_file_written_by_a_newer_program_is_refused(tmp_path: Path, clock: Fak
     conn.execute(f"PRAGMA user_version = {schema.SCHEMA_VERSION}")
     conn.close()
     Archive.open(path, clock).close()
+
+
+def test_an_archive_path_that_cannot_be_created_is_a_clear_error(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("a file where a directory should be")
+    with pytest.raises(ArchiveError) as refused:
+        Archive.open(blocker / "archive.db", clock)
+    assert str(blocker / "archive.db") in str(refused.value)
+    assert "cannot create the lock file" in str(refused.value)
