@@ -131,8 +131,11 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
         hints = f"{klass or ''} {ident or ''}".lower()
         verdict = verdicts.get(hints)
         if verdict is None:
-            noise = rules.unlikely.search(hints) and not rules.maybe.search(hints)
-            verdict = verdicts[hints] = (noise, rules.comment_widget.search(hints))
+            unlikely_words = rules.unlikely.search(hints)
+            noise = unlikely_words and not rules.maybe.search(hints)
+            # Comment widgets are unlikely content too: only those strings need the check.
+            widget = unlikely_words and rules.comment_widget.search(hints)
+            verdict = verdicts[hints] = (noise, widget)
         if verdict[1]:
             widgets.append(node)
         if verdict[0]:

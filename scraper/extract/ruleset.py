@@ -118,7 +118,8 @@ def _flatten(per_language: Mapping[str, list[str]]) -> list[str]:
 
 
 def _alternation(phrases: Iterable[str]) -> str:
-    return "|".join(re.escape(p) for p in phrases)
+    """One group matching any phrase, trie-shaped (fast) and longest-first (greedy)."""
+    return f"(?:{_trie_pattern(phrases)})"
 
 
 @cache
