@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode
+from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
 
 # Where a link is navigation rather than an article teaser.
 _CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role=contentinfo]"
@@ -206,6 +206,21 @@ class Document:
         for node in reversed(nodes):
             node.decompose(recursive=True)
         return len(nodes)
+
+
+class SelectorError(ValueError):
+    """A CSS selector Lexbor cannot parse; the message names the selector."""
+
+
+def check_selector(css: str) -> None:
+    """Raise :class:`SelectorError` if ``css`` is not a selector Lexbor understands.
+
+    For validating per-site selectors (config.toml ``content``/``remove``) up front.
+    """
+    try:
+        LexborHTMLParser("<p></p>").css(css)
+    except (SelectolaxError, ValueError, TypeError) as error:
+        raise SelectorError(f"invalid CSS selector {css!r}: {error}") from error
 
 
 def remove_nodes(nodes: Sequence[Node]) -> None:

@@ -16,7 +16,7 @@ from scraper.extract import (
     extract_jsonl,
     extract_text,
 )
-from scraper.html import page_links
+from scraper.html import SelectorError, check_selector, page_links
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 SEED = SHARED / "fixtures" / "seed"
@@ -129,6 +129,14 @@ def test_site_selectors_override_the_generic_rules() -> None:
         "Dies ist der eigentliche Artikeltext, den die Seite in einem seltsam benannten Kasten "
         "versteckt, lang genug für einen Absatz.",
     )
+
+
+def test_a_bad_site_selector_is_named_in_the_error() -> None:
+    with pytest.raises(SelectorError, match=r"div\[\["):
+        extract_html("<p>Ein Absatz.</p>", content=["div[["])
+    with pytest.raises(SelectorError, match="::bogus"):
+        check_selector("::bogus(")
+    check_selector("article .body > p")  # a good one passes
 
 
 def test_jsonl_stream_answers_every_line_in_order_and_survives_bad_lines() -> None:

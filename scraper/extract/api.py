@@ -22,7 +22,7 @@ from scraper.extract.metadata import Metadata, read_metadata
 from scraper.extract.ruleset import NoiseRules, noise_rules, text_rules
 from scraper.extract.text import text_blocks
 from scraper.extract.walker import html_blocks
-from scraper.html import Document, Node, parse, remove_nodes
+from scraper.html import Document, Node, check_selector, parse, remove_nodes
 from scraper.language import detect_language
 
 # Bump whenever the output for some page may change: it is stored with every version.
@@ -139,6 +139,8 @@ def extract_html(
     ``content`` and ``remove`` are a source's own CSS selectors (from config.toml) for
     the article body and for noise the generic rules miss.
     """
+    for selector in (*content, *remove):
+        check_selector(selector)  # a clear error naming the selector, before any work
     rules = noise_rules()
     document = parse(html)
     meta = read_metadata(document, url)
