@@ -238,7 +238,9 @@ async def article_page(datasette: Any, request: Any) -> Response:
         if to_row.state == "gone"
         else _field_changes(texts[frm] if frm is not None else None, new),
         "diff_html": Markup(body),  # built from escaped text and sanitised with nh3
-        "feed_url": datasette.urls.path("/-/changes.atom"),
+        "feed_url": datasette.urls.path(
+            "/-/changes.atom?" + urlencode({"db": database.name, "article": article_id})
+        ),
         "history_url": datasette.urls.path(
             f"/{database.name}/article_history?" + urlencode({"url": article["url"]})
         ),
@@ -267,12 +269,23 @@ async def article_by_url(datasette: Any, request: Any) -> Response:
 
 
 async def changes_feed(datasette: Any, request: Any) -> Response:
+    """Recent changes as Atom; ``?source=NAME`` or ``?article=ID`` narrows it down."""
     database = await _archive_database(datasette, request.args.get("db"))
+    where, params = [], []
+    if request.args.get("source"):
+        where.append("source = ?")
+        params.append(request.args["source"])
+    if request.args.get("article"):
+        if not request.args["article"].isdigit():
+            raise NotFound(f"article={request.args['article']!r}: expected an article number")
+        where.append("article_id = ?")
+        params.append(int(request.args["article"]))
+    condition = f" WHERE {' AND '.join(where)}" if where else ""
     rows = list(
         await database.execute(
             "SELECT article_id, version, change, title, url, summary, captured_at, version_id"
-            " FROM recent_changes LIMIT ?",
-            [FEED_ENTRIES],
+            f" FROM recent_changes{condition} LIMIT ?",
+            [*params, FEED_ENTRIES],
         )
     )
     previous_texts = {}

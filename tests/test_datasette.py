@@ -457,3 +457,14 @@ def test_stopping_archive_serve_stops_datasette(tmp_path: Path) -> None:
         while Path(f"/proc/{children[0]}").exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not Path(f"/proc/{children[0]}").exists(), "datasette outlived archive serve"
+
+
+def test_the_feed_narrows_to_one_article_or_one_source(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    one = feedparser.parse(server.text(f"/-/changes.atom?article={archive.german_id}"))
+    assert [e.title for e in one.entries] == ["edited: Einigung im Haushaltsstreit"]
+    znews = feedparser.parse(server.text("/-/changes.atom?source=znews"))
+    assert [e.title for e in znews.entries] == ["disappeared: A story that vanished"]
+    page = server.text(f"/-/article/{archive.german_id}")
+    assert f'href="/-/changes.atom?db={DB}&amp;article={archive.german_id}"' in page
