@@ -91,6 +91,10 @@ class Node:
     def select(self, css: str) -> list[Node]:
         return [Node(n) for n in self._node.css(css)]
 
+    def count(self, css: str) -> int:
+        """How many elements below match ``css`` (no handles are made for them)."""
+        return len(self._node.css(css))
+
     def select_first(self, css: str) -> Node | None:
         found = self._node.css_first(css)
         return None if found is None else Node(found)

@@ -62,8 +62,12 @@ class _Candidate:
 
 
 def class_weight(node: Node, rules: NoiseRules) -> float:
-    hints = node.hints()
-    if not hints.strip():
+    return hints_weight(node.hints(), rules)
+
+
+def hints_weight(hints: str, rules: NoiseRules) -> float:
+    """+25 for a positive class/id word (article, content), -25 for a negative (comment, share)."""
+    if not hints:
         return 0.0
     weight = 0.0
     if rules.negative.search(hints):
@@ -305,9 +309,27 @@ def _siblings(
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
+_LONG_CONTAINER_CHARS = 2000
+
+
+def _long_container_is_noise(node: Node, length: int, weight: float) -> bool:
+    """The same test for a long container, where only galleries, embeds and link farms
+    can still fail: Lexbor counts, so deep subtrees are not walked in Python."""
+    if node.count("pre, code"):
+        return False
+    images = node.count("img")
+    if images > 1 and node.count("p") / images < 0.5 and length < 200 * images:
+        return True
+    if node.count("object, embed, iframe") > 1:
+        return True
+    return weight >= 25 and node.link_chars(in_page_weight=0.3) / length > 0.5
+
+
 def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
     """Readability's conditional test: link lists, galleries, widgets with little prose."""
     length = len(text.strip())
+    if length >= _LONG_CONTAINER_CHARS:
+        return _long_container_is_noise(node, length, weight)
     census = node.census(in_page_weight=0.3)
     tags = census.tags
     if tags["pre"] or tags["code"]:
@@ -333,14 +355,21 @@ def clean_conditionally(root: Node, rules: NoiseRules) -> None:
     Inner elements are judged first (reverse document order), as their removal
     changes what their containers look like.
     """
+    verdicts: dict[str, tuple[bool, float]] = {}  # hints -> (is a caption, class weight)
     for node in reversed(root.select(_CLEAN_CONDITIONALLY)):
         tag = node.tag
         if tag == "figure":
             continue
         hints = node.hints()
-        if hints and rules.caption.search(hints):
-            continue  # a caption: the walker files it under images
-        weight = class_weight(node, rules)
+        weight = 0.0
+        if hints:
+            verdict = verdicts.get(hints)
+            if verdict is None:
+                verdict = (bool(rules.caption.search(hints)), hints_weight(hints, rules))
+                verdicts[hints] = verdict
+            if verdict[0]:
+                continue  # a caption: the walker files it under images
+            weight = verdict[1]
         if weight < 0:
             node.remove()
             continue

@@ -196,12 +196,22 @@ def _first(*values: object) -> str | None:
 # ----------------------------------------------------------------------------- JSON-LD
 
 
+def _without_cdata(raw: str) -> str:
+    """``//<![CDATA[ {...} //]]>`` -> ``{...}`` (string operations: scripts can be large)."""
+    start = raw.find("<![CDATA[")
+    raw = raw[start + len("<![CDATA[") :] if start >= 0 else raw
+    end = raw.rfind("]]>")
+    raw = raw[:end] if end >= 0 else raw
+    return raw.strip().removesuffix("//").strip()
+
+
 def _json_objects(scripts: list[Node]) -> list[dict[str, Any]]:
     """Every JSON-LD object of the page, flattened out of arrays and ``@graph``."""
     found: list[dict[str, Any]] = []
     for script in scripts:
         raw = script.text().strip()
-        raw = re.sub(r"^\s*(?://\s*)?<!\[CDATA\[|(?://\s*)?\]\]>\s*$", "", raw)
+        if "CDATA" in raw[:40]:  # an old XHTML wrapper around the JSON
+            raw = _without_cdata(raw)
         try:
             data = json.loads(raw, strict=False)
         except ValueError:
