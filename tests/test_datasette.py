@@ -468,3 +468,19 @@ def test_the_feed_narrows_to_one_article_or_one_source(
     assert [e.title for e in znews.entries] == ["disappeared: A story that vanished"]
     page = server.text(f"/-/article/{archive.german_id}")
     assert f'href="/-/changes.atom?db={DB}&amp;article={archive.german_id}"' in page
+
+
+def test_archive_serve_get_answers_one_json_query_without_a_server(
+    archive: known.KnownArchive,
+) -> None:
+    import subprocess
+
+    path = f"/{DB}/latest_articles.json?_search=dong&_shape=array&_col=title"
+    result = subprocess.run(
+        archive_serve_command(archive.path, "--get", path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"title": "Miền Tây chờ mưa"}]
