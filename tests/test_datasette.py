@@ -484,3 +484,11 @@ def test_archive_serve_get_answers_one_json_query_without_a_server(
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [{"title": "Miền Tây chờ mưa"}]
+
+
+def test_addresses_typed_into_the_plugin_pages_are_escaped_in_errors(server: Server) -> None:
+    script = quote("<script>alert(1)</script>", safe="")
+    for path in (f"/-/article/1?db={script}", f"/-/article?url={script}"):
+        status, body, _ = server.get(path)
+        assert status == 404
+        assert "<script>alert(1)" not in body and "&lt;script&gt;alert(1)" in body
