@@ -149,10 +149,10 @@ def extract_html(
     if widget_count is None:
         widget_count = _comment_count_from_widgets(scan.comment_widgets)
     blocks = _content_blocks(document, url, content, remove, scan, rules)
-    cleaned = clean_blocks(_without_title(blocks, meta.title))
+    cleaned = clean_blocks(_without_title(blocks, meta.title), spaced=True)
     if sum(len(p) for p in cleaned.paragraphs) < _RETRY_BELOW_CHARS and not content:
         gentle_blocks = _content_blocks(parse(html), url, (), remove, None, rules)
-        gentle = clean_blocks(_without_title(gentle_blocks, meta.title))
+        gentle = clean_blocks(_without_title(gentle_blocks, meta.title), spaced=True)
         if sum(map(len, gentle.paragraphs)) > sum(map(len, cleaned.paragraphs)):
             cleaned = gentle
     return _article(meta, cleaned, widget_count)

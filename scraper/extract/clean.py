@@ -127,13 +127,18 @@ def classify(block: Block, rules: TextRules) -> str:
     return "keep"
 
 
-def clean_blocks(blocks: Iterable[Block], rules: TextRules | None = None) -> Cleaned:
-    """Split blocks into article paragraphs and the metadata the noise carried."""
+def clean_blocks(
+    blocks: Iterable[Block], rules: TextRules | None = None, *, spaced: bool = False
+) -> Cleaned:
+    """Split blocks into article paragraphs and the metadata the noise carried.
+
+    ``spaced`` says the blocks' whitespace is already normalised (the HTML walker's are).
+    """
     rules = rules or text_rules()
     collected = _Collector(images=[])
     paragraphs: list[str] = []
     for block in blocks:
-        if block.text and block.kind is not Kind.CODE:
+        if not spaced and block.text and block.kind is not Kind.CODE:
             text = normalise_space(block.text)
             if text != block.text:
                 block = replace(block, text=text)

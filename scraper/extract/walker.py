@@ -150,7 +150,9 @@ def _walk(node: Node, kind: Kind, walk: _Walk) -> None:
     for child in node.children():
         tag = child.tag
         if child.is_text:
-            walk.buffer.append(child.own_text())
+            text = child.own_text()
+            if walk.buffer or not text.isspace():  # layout whitespace before a block is nothing
+                walk.buffer.append(text)
             continue
         if tag in _SKIP or not child.is_element:
             continue
