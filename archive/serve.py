@@ -18,6 +18,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from types import FrameType
 from typing import Any
+from urllib.parse import quote
 
 from archive import db
 
@@ -49,8 +50,13 @@ def database_name(path: Path) -> str:
 def metadata_for(path: Path) -> dict[str, Any]:
     """The shipped metadata with its database section keyed by the served file's name."""
     metadata: dict[str, Any] = json.loads(METADATA.read_text(encoding="utf-8"))
+    name = database_name(path)
     databases = metadata.get("databases", {})
-    databases[database_name(path)] = databases.pop(TEMPLATE_DATABASE)
+    databases[name] = databases.pop(TEMPLATE_DATABASE)
+    # Links on the home page point into the served database.
+    metadata["description_html"] = metadata["description_html"].replace(
+        "{database}", quote(name, safe="")
+    )
     return metadata
 
 

@@ -108,6 +108,8 @@ def test_every_table_view_and_column_is_described(
 ) -> None:
     metadata = server.json("/-/metadata.json")
     assert metadata["title"] and metadata["license"] and metadata["source"]
+    home = server.text("/")
+    assert f'href="/{DB}/latest_articles"' in home and 'href="/-/changes.atom"' in home
     described = metadata["databases"][DB]["tables"]
     conn = sqlite3.connect(archive.path)
     try:
