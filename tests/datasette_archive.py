@@ -123,8 +123,14 @@ def _article(
 
 
 def build(path: Path, start: datetime | None = None) -> KnownArchive:
-    """Write the known archive to ``path``; times start an hour before ``start`` (default now)."""
-    first = (start or datetime.now(UTC)) - timedelta(hours=1)
+    """Write the known archive to ``path``; times start an hour before ``start`` (default now).
+
+    Never before today's midnight UTC, so "what changed today" holds every edit even when
+    the tests run just after midnight (later times are fine for every query).
+    """
+    now = start or datetime.now(UTC)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = max(now - timedelta(hours=1), midnight + timedelta(seconds=1))
     clock = FakeClock(current=first)
     german = _article(
         GERMAN_V1, title="Einigung im Haushaltsstreit", language="de", site="Zeitung",
