@@ -131,6 +131,22 @@ def test_site_selectors_override_the_generic_rules() -> None:
     )
 
 
+def test_a_page_that_renders_with_scripts_falls_back_to_json_ld_article_body() -> None:
+    html = (
+        "<html><head><script type='application/ld+json'>"
+        '{"@context": "https://schema.org", "@type": "NewsArticle", "headline": "Parkbeschluss",'
+        ' "articleBody": "Der Stadtrat hat den Park beschlossen.\\nDie Arbeiten beginnen im '
+        'Frühjahr, sagte die Bürgermeisterin."}'
+        "</script></head><body><div id='app'></div><script>render()</script></body></html>"
+    )
+    article = extract_html(html)
+    assert article.title == "Parkbeschluss"
+    assert article.paragraphs == (
+        "Der Stadtrat hat den Park beschlossen.",
+        "Die Arbeiten beginnen im Frühjahr, sagte die Bürgermeisterin.",
+    )
+
+
 def test_a_bad_site_selector_is_named_in_the_error() -> None:
     with pytest.raises(SelectorError, match=r"div\[\["):
         extract_html("<p>Ein Absatz.</p>", content=["div[["])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, TextIO
 
 from archive.model import Article
@@ -155,6 +155,11 @@ def extract_html(
         gentle = clean_blocks(_without_title(gentle_blocks, meta.title), spaced=True)
         if sum(map(len, gentle.paragraphs)) > sum(map(len, cleaned.paragraphs)):
             cleaned = gentle
+    if sum(map(len, cleaned.paragraphs)) < _RETRY_BELOW_CHARS and meta.article_body and not content:
+        # The page renders its text with scripts, but states it in JSON-LD.
+        stated = clean_blocks(text_blocks(meta.article_body))
+        if sum(map(len, stated.paragraphs)) > sum(map(len, cleaned.paragraphs)):
+            cleaned = replace(stated, images=cleaned.images or stated.images)
     return _article(meta, cleaned, widget_count)
 
 

@@ -176,6 +176,7 @@ class Metadata:
     tags: tuple[str, ...] = ()
     top_image: str | None = None
     comment_count: int | None = None
+    article_body: str | None = None  # JSON-LD articleBody: a fallback for the page text
 
 
 def _clean(value: object) -> str | None:
@@ -301,6 +302,7 @@ class _JsonLd:
     image: str | None = None
     url: str | None = None
     comment_count: int | None = None
+    article_body: str | None = None  # JSON-LD articleBody: a fallback for the page text
 
 
 def _json_ld_title(main: dict[str, Any], page_title: str | None, is_article: bool) -> str | None:
@@ -367,6 +369,7 @@ def _read_json_ld(scripts: list[Node], page_title: str | None) -> _JsonLd:
         image=_url_of(main.get("image")) or _url_of(main.get("thumbnailUrl")),
         url=_url_of(main.get("mainEntityOfPage")) or _clean(main.get("url")),
         comment_count=count if isinstance(count, int) and count >= 0 else None,
+        article_body=main.get("articleBody") if isinstance(main.get("articleBody"), str) else None,
     )
 
 
@@ -625,4 +628,5 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         tags=tags,
         top_image=image,
         comment_count=ld.comment_count,
+        article_body=ld.article_body,
     )
