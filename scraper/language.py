@@ -7,7 +7,7 @@ import re
 import py3langid
 
 # Enough text to judge; more only costs time.
-_SAMPLE_CHARS = 600
+_SAMPLE_CHARS = 400
 _MIN_CHARS = 20
 _TAG = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]+)*$")
 
