@@ -1,0 +1,700 @@
+"""Fetch one URL politely and defensively; every fault becomes a :class:`Fetch` value.
+
+This is the only module that imports httpx (and its transport, httpcore). What it does:
+
+- One shared ``httpx.AsyncClient``; redirects followed here, each hop checked for
+  scheme, address (SSRF, see :mod:`scraper.netguard`) and robots.txt; at most
+  ``MAX_REDIRECTS`` hops, loops detected; secret headers only to the source's host.
+- Connections go through a network backend that resolves the host once, checks
+  every address and connects to a checked one, so DNS rebinding cannot slip past.
+- Per-host politeness (:mod:`scraper.politeness`): one request in flight, a gap,
+  ``Crawl-delay``, ``Retry-After`` holds on the whole host.
+- A total deadline per fetch (httpx's read timeout is per read), which starts when
+  the host's slot is granted: waiting in line for a polite turn is not the server's fault.
+- The body streamed with a cap on decoded bytes, enforced while decompressing
+  (gzip, deflate, br are decoded here with bounded output; only those are advertised).
+- Retries on 408, 429, 5xx and transport errors with exponential backoff and jitter.
+
+Outcomes decided here: ``None`` for a usable 2xx body, NOT_MODIFIED (304 to a
+conditional request), GONE (404/410), REJECTED (robots.txt, address policy, scheme:
+we refused to fetch), FAILED (everything else, including a 2xx whose content is not
+what was expected, e.g. a PDF where an article was expected: recorded with type,
+size and SHA-256, body dropped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import random
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any, Literal
+from urllib.parse import urldefrag, urljoin, urlsplit
+
+import brotli
+import httpcore
+import httpx
+
+from archive.clock import Clock, iso
+from archive.model import Fetch, Outcome
+from scraper.config import FetchSettings, Source
+from scraper.netguard import (
+    AddressPolicy,
+    AddressRefused,
+    Resolver,
+    SystemResolver,
+    check_scheme,
+    literal_address,
+)
+from scraper.politeness import HostHeld, HostSlots
+from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
+from scraper.secrets import SecretError, SecretStore, mask_headers
+
+MAX_REDIRECTS = 10
+MAX_RETRY_AFTER_S = 6 * 3600.0
+BACKOFF_BASE_S = 0.5
+DECODE_CHUNK = 64 * 1024  # decompressed output is produced at most this much at a time
+ACCEPT_ENCODING = "gzip, deflate, br"  # only what we decode with bounded output
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+NON_FEED_MAJOR_TYPES = frozenset({"image", "audio", "video", "font", "model"})
+NON_FEED_TYPES = frozenset({"application/pdf", "application/zip", "application/octet-stream"})
+
+Expect = Literal["article", "feed", "any"]
+HostHoldCallback = Callable[[str, datetime, str], None]
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What the last successful fetch of a URL said about its version."""
+
+    etag: str | None
+    last_modified: str | None
+
+
+class _Failure(Exception):
+    """Ends a fetch with an outcome and a sentence for the user."""
+
+    def __init__(self, outcome: Outcome, error: str, status: int | None = None) -> None:
+        super().__init__(error)
+        self.outcome = outcome
+        self.error = error
+        self.status = status
+
+
+@dataclass
+class _Run:
+    """One fetch in progress: what the deadline message and the retries need to know."""
+
+    url: str
+    timeout: asyncio.Timeout
+    deadline: float
+    deadline_at: float | None = None
+    received: int = 0  # raw bytes read from the network over all attempts
+
+    def start_deadline(self) -> None:
+        if self.deadline_at is None:
+            self.deadline_at = asyncio.get_running_loop().time() + self.deadline
+            self.timeout.reschedule(self.deadline_at)
+
+    def remaining(self) -> float:
+        if self.deadline_at is None:
+            return self.deadline
+        return max(self.deadline_at - asyncio.get_running_loop().time(), 0.0)
+
+
+@dataclass(frozen=True)
+class _Exchange:
+    url: str
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key.lower() == name:
+                return value
+        return None
+
+
+class _GuardedBackend(httpcore.AsyncNetworkBackend):
+    """Resolve once, check every address, connect to a checked address."""
+
+    def __init__(self, policy: AddressPolicy, resolver: Resolver) -> None:
+        self.policy = policy
+        self.resolver = resolver
+        self.inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        literal = literal_address(host)
+        if literal is not None:
+            addresses = [str(literal)]
+        else:
+            try:
+                addresses = await asyncio.wait_for(self.resolver.resolve(host, port), timeout)
+            except (OSError, UnicodeError) as exc:
+                raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
+            except TimeoutError as exc:
+                raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout}s") from exc
+        allowed = self.policy.check(host, addresses)  # raises AddressRefused, before any socket
+        failure: Exception | None = None
+        for address in allowed:
+            try:
+                return await self.inner.connect_tcp(
+                    address, port, timeout, local_address, socket_options
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(
+        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
+    ) -> httpcore.AsyncNetworkStream:
+        raise AddressRefused(f"unix socket {path} refused")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+class Fetcher:
+    """Fetches URLs for the daemon; one instance shares the client, slots and robots cache."""
+
+    def __init__(
+        self,
+        settings: FetchSettings,
+        clock: Clock,
+        *,
+        trusted_hosts: Iterable[str],
+        resolver: Resolver | None = None,
+        host_holds: Mapping[str, datetime] | None = None,
+        on_host_hold: HostHoldCallback | None = None,
+        secrets: SecretStore | None = None,
+        backoff_base: float = BACKOFF_BASE_S,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.rng = rng or random.Random()
+        self.backoff_base = backoff_base
+        self.on_host_hold = on_host_hold
+        self.policy = AddressPolicy(trusted_hosts, settings.allow_networks, settings.allow_hosts)
+        self.slots = HostSlots(clock, settings.host_gap, holds=host_holds, rng=self.rng)
+        self.robots = RobotsCache(clock, settings.user_agent, self._fetch_robots)
+        self._secrets = secrets
+        self._in_flight = asyncio.Semaphore(settings.concurrency)
+        self.client = self._client(resolver or SystemResolver())
+
+    def _client(self, resolver: Resolver) -> httpx.AsyncClient:
+        s = self.settings
+        limits = httpx.Limits(
+            max_connections=max(s.concurrency * 2, 10),
+            max_keepalive_connections=max(s.concurrency * 2, 10),
+            keepalive_expiry=30.0,
+        )
+        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
+        # httpx 0.28 has no parameter for the network backend; its pool takes one. Swapping
+        # the pool keeps httpx's request and error mapping while every connection is checked.
+        transport._pool = httpcore.AsyncConnectionPool(
+            ssl_context=httpx.create_ssl_context(trust_env=False),
+            max_connections=limits.max_connections,
+            max_keepalive_connections=limits.max_keepalive_connections,
+            keepalive_expiry=limits.keepalive_expiry,
+            network_backend=_GuardedBackend(self.policy, resolver),
+        )
+        timeout = httpx.Timeout(
+            connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None
+        )
+        return httpx.AsyncClient(
+            transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
+        )
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    def secrets(self) -> SecretStore:
+        if self._secrets is None:
+            self._secrets = SecretStore.from_settings(self.settings)
+        return self._secrets
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        validators: Validators | None = None,
+        source: Source | None = None,
+        expect: Expect = "article",
+    ) -> Fetch:
+        """Fetch ``url``; never raises for anything the network or the server does."""
+        started = self.clock.now()
+        began = self.clock.monotonic()
+        use_robots = self.settings.robots and (source is None or source.robots)
+        result = await self._guarded(
+            url,
+            lambda run: self._follow(
+                run,
+                validators=validators,
+                source=source,
+                expect=expect,
+                use_robots=use_robots,
+                limit=self.settings.max_bytes,
+                truncate=False,
+            ),
+        )
+        elapsed_ms = int((self.clock.monotonic() - began) * 1000)
+        secret_names = self._secret_names(source)
+        return Fetch(
+            url=url,
+            started_at=iso(started),
+            outcome_hint=result.outcome_hint,
+            final_url=result.final_url,
+            status=result.status,
+            error=result.error,
+            elapsed_ms=elapsed_ms,
+            content_type=result.content_type,
+            headers=mask_headers(result.headers, secret_names),
+            body=result.body,
+            etag=result.etag,
+            last_modified=result.last_modified,
+            source=source.name if source else None,
+        )
+
+    def _secret_names(self, source: Source | None) -> frozenset[str]:
+        try:
+            return self.secrets().names_for(source)
+        except SecretError:
+            return SecretStore().names_for(source)
+
+    async def _guarded(self, url: str, work: Callable[[_Run], Any]) -> Fetch:
+        """Run ``work`` under the total deadline and turn every fault into a Fetch."""
+        started_at = iso(self.clock.now())
+        run: _Run | None = None
+        try:
+            async with asyncio.timeout(None) as timeout:
+                run = _Run(url=url, timeout=timeout, deadline=self.settings.deadline)
+                result: Fetch = await work(run)
+                return result
+        except TimeoutError:
+            assert run is not None
+            return Fetch(
+                url,
+                started_at,
+                Outcome.FAILED,
+                error=f"deadline of {self.settings.deadline:g}s exceeded after "
+                f"{run.received} bytes fetching {run.url}",
+            )
+        except _Failure as failure:
+            return Fetch(
+                url, started_at, failure.outcome, status=failure.status, error=failure.error
+            )
+        except AddressRefused as exc:
+            return Fetch(url, started_at, Outcome.REJECTED, error=str(exc))
+        except HostHeld as exc:
+            return Fetch(url, started_at, Outcome.FAILED, error=f"{url} not fetched: {exc}")
+        except SecretError as exc:
+            return Fetch(url, started_at, Outcome.FAILED, error=str(exc))
+        except Exception as exc:  # a fault we did not foresee must cost one fetch, not the daemon
+            return Fetch(
+                url,
+                started_at,
+                Outcome.FAILED,
+                error=f"unexpected {type(exc).__name__} fetching {url}: {exc}",
+            )
+
+    async def _follow(
+        self,
+        run: _Run,
+        *,
+        validators: Validators | None,
+        source: Source | None,
+        expect: Expect,
+        use_robots: bool,
+        limit: int,
+        truncate: bool,
+        max_redirects: int = MAX_REDIRECTS,
+    ) -> Fetch:
+        """Follow redirects by hand; each hop checked for scheme, address and robots.txt."""
+        start_url = run.url
+        check_scheme(start_url)
+        seen = {urldefrag(start_url)[0]}
+        hop_url = start_url
+        secrets = self.secrets().headers_for(source) if source is not None else ()
+        source_host = (urlsplit(source.url).hostname or "").lower() if source else ""
+        for _hop in range(max_redirects + 1):
+            run.url = hop_url
+            if use_robots:
+                await self._check_robots(hop_url)
+            headers = self._request_headers(validators)
+            if secrets and (urlsplit(hop_url).hostname or "").lower() == source_host:
+                headers.extend(secrets)  # never to another host, e.g. after a redirect
+            exchange = await self._with_retries(run, hop_url, headers, limit, truncate)
+            if exchange.status in (301, 302, 303, 307, 308):
+                location = exchange.header("location")
+                if not location:
+                    raise _Failure(
+                        Outcome.FAILED,
+                        f"HTTP {exchange.status} redirect without a Location from {hop_url}",
+                        exchange.status,
+                    )
+                target = urljoin(hop_url, location.strip())
+                try:
+                    check_scheme(target)
+                except AddressRefused as exc:
+                    raise _Failure(
+                        Outcome.REJECTED, f"redirect from {hop_url}: {exc}", exchange.status
+                    ) from None
+                key = urldefrag(target)[0]
+                if key in seen:
+                    raise _Failure(
+                        Outcome.FAILED,
+                        f"redirect loop: {hop_url} leads back to {target}",
+                        exchange.status,
+                    )
+                seen.add(key)
+                hop_url = target
+                continue
+            return self._finish(start_url, exchange, validators, expect)
+        raise _Failure(
+            Outcome.FAILED, f"too many redirects (>{max_redirects}) starting at {start_url}"
+        )
+
+    def _request_headers(self, validators: Validators | None) -> list[tuple[str, str]]:
+        headers = [
+            ("User-Agent", self.settings.user_agent),
+            ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+            ("Accept-Encoding", ACCEPT_ENCODING),
+        ]
+        if validators is not None and validators.etag:
+            headers.append(("If-None-Match", validators.etag))
+        if validators is not None and validators.last_modified:
+            headers.append(("If-Modified-Since", validators.last_modified))
+        return headers
+
+    async def _check_robots(self, url: str) -> None:
+        verdict = await self.robots.check(url)
+        host = urlsplit(url).hostname or ""
+        if verdict.crawl_delay is not None:
+            self.slots.set_crawl_delay(host, verdict.crawl_delay)
+        if not verdict.allowed:
+            raise _Failure(Outcome.REJECTED, verdict.reason or f"robots.txt disallows {url}")
+
+    async def _with_retries(
+        self, run: _Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
+    ) -> _Exchange:
+        attempts = 0
+        while True:
+            attempts += 1
+            last_try = attempts > self.settings.max_retries
+            try:
+                exchange = await self._exchange(run, url, headers, limit, truncate)
+            except HostHeld as exc:
+                raise _Failure(Outcome.FAILED, f"{url} not fetched: {exc}") from None
+            except httpx.TransportError as exc:
+                if isinstance(exc, httpx.UnsupportedProtocol):
+                    raise _Failure(Outcome.REJECTED, f"{url}: {exc}") from None
+                if last_try:
+                    raise _Failure(Outcome.FAILED, _describe(exc, url, run, attempts)) from None
+                await self._backoff(attempts, run)
+                continue
+            if exchange.status != 408 and exchange.status != 429 and exchange.status < 500:
+                return exchange
+            held = self._apply_retry_after(url, exchange)
+            if last_try or (held is not None and held > run.remaining()):
+                tried = f" after {attempts} attempts" if attempts > 1 else ""
+                wait = f"; Retry-After holds the host for {held:g}s" if held else ""
+                raise _Failure(
+                    Outcome.FAILED,
+                    f"HTTP {exchange.status} {exchange.reason} from {url}{tried}{wait}".replace(
+                        "  ", " "
+                    ),
+                    exchange.status,
+                )
+            if held is None:
+                await self._backoff(attempts, run)
+            # With a hold, the host slot itself waits until the hold ends.
+
+    def _apply_retry_after(self, url: str, exchange: _Exchange) -> float | None:
+        value = exchange.header("retry-after")
+        seconds = retry_after_seconds(value, self.clock.now()) if value else None
+        if seconds is None:
+            return None
+        host = urlsplit(url).hostname or ""
+        until = self.clock.now() + timedelta(seconds=seconds)
+        self.slots.hold(host, until)
+        if self.on_host_hold is not None:
+            self.on_host_hold(host, until, f"HTTP {exchange.status} Retry-After: {value}")
+        return seconds
+
+    async def _backoff(self, attempt: int, run: _Run) -> None:
+        delay = self.backoff_base * (2 ** (attempt - 1)) * (1.0 + self.rng.random())
+        await asyncio.sleep(min(delay, run.remaining()))
+
+    async def _exchange(
+        self, run: _Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
+    ) -> _Exchange:
+        """One request in the host's slot; the body is read only for a 2xx answer."""
+        host = urlsplit(url).hostname or ""
+        async with self.slots.slot(host, max_wait=run.remaining()):
+            run.start_deadline()
+            async with self._in_flight:
+                request = self.client.build_request("GET", url, headers=headers)
+                response = await self.client.send(request, stream=True)
+                try:
+                    body = None
+                    if 200 <= response.status_code < 300:
+                        body = await _read_body(response, limit, truncate, run)
+                    return _Exchange(
+                        url=url,
+                        status=response.status_code,
+                        reason=response.reason_phrase,
+                        headers=tuple(response.headers.multi_items()),
+                        body=body,
+                    )
+                finally:
+                    await response.aclose()
+
+    def _finish(
+        self, url: str, exchange: _Exchange, validators: Validators | None, expect: Expect
+    ) -> Fetch:
+        status = exchange.status
+        content_type = exchange.header("content-type")
+        base = Fetch(
+            url=url,
+            started_at="",
+            final_url=exchange.url,
+            status=status,
+            content_type=content_type,
+            headers=exchange.headers,
+            etag=exchange.header("etag"),
+            last_modified=exchange.header("last-modified"),
+        )
+
+        def ending(outcome: Outcome | None, error: str | None, body: bytes | None = None) -> Fetch:
+            return Fetch(
+                url=base.url,
+                started_at=base.started_at,
+                outcome_hint=outcome,
+                final_url=base.final_url,
+                status=status,
+                error=error,
+                content_type=content_type,
+                headers=base.headers,
+                body=body,
+                etag=base.etag,
+                last_modified=base.last_modified,
+            )
+
+        if status == 304:
+            if validators is None or not (validators.etag or validators.last_modified):
+                return ending(
+                    Outcome.FAILED,
+                    f"{exchange.url} answered 304 Not Modified to a request without validators",
+                )
+            return ending(Outcome.NOT_MODIFIED, None)
+        if status in (404, 410):
+            return ending(Outcome.GONE, f"HTTP {status} {exchange.reason} for {exchange.url}")
+        if not 200 <= status < 300:
+            return ending(Outcome.FAILED, f"HTTP {status} {exchange.reason} from {exchange.url}")
+        body = exchange.body or b""
+        problem = content_problem(content_type, body, expect)
+        if problem is not None:
+            digest = hashlib.sha256(body).hexdigest()
+            return ending(
+                Outcome.FAILED,
+                f"{problem} (sha256 {digest}, {len(body)} bytes) at {exchange.url}",
+            )
+        return ending(None, None, body)
+
+    async def _fetch_robots(self, url: str) -> RobotsAnswer:
+        """robots.txt of an origin: same limits and checks as a page, 512 KiB read at most."""
+        result = await self._guarded(
+            url,
+            lambda run: self._follow(
+                run,
+                validators=None,
+                source=None,
+                expect="any",
+                use_robots=False,
+                limit=MAX_ROBOTS_BYTES,
+                truncate=True,
+                max_redirects=5,
+            ),
+        )
+        if result.status is not None and result.outcome_hint != Outcome.REJECTED:
+            return RobotsAnswer(result.status, result.body)
+        return RobotsAnswer(None, None, result.error)
+
+
+def retry_after_seconds(value: str, now: datetime) -> float | None:
+    """``Retry-After`` in seconds (either form), capped at six hours; None if unreadable."""
+    text = value.strip()
+    if text.isdigit():
+        seconds = float(text)
+    else:
+        try:
+            moment = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if moment.tzinfo is None:
+            return None
+        seconds = (moment - now).total_seconds()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def media_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def looks_like_html(body: bytes) -> bool:
+    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head or b"<body" in head
+
+
+def content_problem(content_type: str | None, body: bytes, expect: Expect) -> str | None:
+    """Why a 2xx body is not what the caller expected, or None when it is fine."""
+    kind = media_type(content_type)
+    if expect == "any":
+        return None
+    if expect == "article":
+        if kind in HTML_TYPES:
+            return None
+        if kind is None:
+            if looks_like_html(body):
+                return None
+            return "missing content type and the body does not look like HTML"
+        return f"non-HTML content {kind} where an article was expected"
+    if kind is not None and (kind in NON_FEED_TYPES or kind.split("/")[0] in NON_FEED_MAJOR_TYPES):
+        return f"content {kind} where a feed was expected"
+    return None
+
+
+def _describe(exc: httpx.TransportError, url: str, run: _Run, attempts: int) -> str:
+    host = urlsplit(url).hostname or url
+    tried = f" ({attempts} attempts)" if attempts > 1 else ""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return f"could not connect to {host} within the connect timeout fetching {url}{tried}"
+    if isinstance(exc, httpx.ConnectError):
+        return f"cannot connect to {host} fetching {url}: {exc}{tried}"
+    if isinstance(exc, httpx.ReadTimeout):
+        return (
+            f"read timeout: {host} sent nothing for too long after {run.received} bytes "
+            f"fetching {url}{tried}"
+        )
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return (
+            f"broken or incomplete response from {host} after {run.received} bytes "
+            f"fetching {url}: {exc}{tried}"
+        )
+    if isinstance(exc, httpx.ReadError):
+        return f"connection to {host} broke after {run.received} bytes fetching {url}: {exc}{tried}"
+    return f"{type(exc).__name__} fetching {url}: {exc}{tried}"
+
+
+class _Decoder:
+    """Undo one content-encoding, producing output in bounded pieces."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._zlib: Any = None
+        self._brotli: Any = None
+        self._raw_deflate_tried = False
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._zlib = zlib.decompressobj()
+        elif encoding == "br":
+            self._brotli = brotli.Decompressor()
+        elif encoding not in ("identity", ""):
+            raise _Failure(Outcome.FAILED, f"unsupported content-encoding {encoding}")
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        try:
+            if self._zlib is not None:
+                yield from self._feed_zlib(data)
+            elif self._brotli is not None:
+                yield from self._feed_brotli(data)
+            else:
+                yield data
+        except (zlib.error, brotli.error) as exc:
+            raise _Failure(Outcome.FAILED, f"corrupt {self.encoding} body: {exc}") from None
+
+    def _feed_zlib(self, data: bytes) -> Iterator[bytes]:
+        pending = data
+        while pending:
+            try:
+                out = self._zlib.decompress(pending, DECODE_CHUNK)
+            except zlib.error:
+                # "deflate" is often raw deflate without the zlib header.
+                if self.encoding != "deflate" or self._raw_deflate_tried:
+                    raise
+                self._raw_deflate_tried = True
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                continue
+            self._raw_deflate_tried = True
+            if out:
+                yield out
+            pending = self._zlib.unconsumed_tail
+            if self._zlib.eof:
+                rest = self._zlib.unused_data
+                if rest and self.encoding != "deflate":
+                    self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
+                    pending = rest
+                else:
+                    return
+
+    def _feed_brotli(self, data: bytes) -> Iterator[bytes]:
+        out = self._brotli.process(data, output_buffer_limit=DECODE_CHUNK)
+        if out:
+            yield out
+        while not self._brotli.can_accept_more_data():
+            out = self._brotli.process(b"", output_buffer_limit=DECODE_CHUNK)
+            if not out:
+                return
+            yield out
+
+
+async def _read_body(response: httpx.Response, limit: int, truncate: bool, run: _Run) -> bytes:
+    """Stream the body, undoing its content-encoding, never holding more than ``limit`` bytes."""
+    encodings = [
+        e.strip().lower()
+        for e in response.headers.get("content-encoding", "").split(",")
+        if e.strip() and e.strip().lower() != "identity"
+    ]
+    if len(encodings) > 1:
+        raise _Failure(
+            Outcome.FAILED,
+            f"unsupported stacked content-encoding {', '.join(encodings)} from {response.url}",
+        )
+    encoding = encodings[0] if encodings else ""
+    decoder = _Decoder(encoding)
+    chunks: list[bytes] = []
+    total = 0
+    async for raw in response.aiter_raw():
+        run.received += len(raw)
+        for piece in decoder.feed(raw):
+            total += len(piece)
+            if total > limit:
+                if truncate:
+                    chunks.append(piece[: len(piece) - (total - limit)])
+                    return b"".join(chunks)
+                after = f" after {encoding} decoding" if encoding else ""
+                raise _Failure(
+                    Outcome.FAILED,
+                    f"body larger than {limit} bytes{after} at {response.url}",
+                    response.status_code,
+                )
+            chunks.append(piece)
+    return b"".join(chunks)

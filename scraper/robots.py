@@ -1,0 +1,126 @@
+"""robots.txt per RFC 9309, parsed by protego, fetched once per origin and cached.
+
+- 2xx: the rules apply (at most ``MAX_ROBOTS_BYTES`` are read; the rest is ignored).
+- 4xx (other than 429): no usable robots.txt, everything is allowed.
+- 5xx, 429 or a network error: the site is "unreachable"; everything is disallowed
+  and robots.txt is fetched again after ``retry_after_error`` seconds.
+
+The cache keeps an answer ``ttl`` seconds (24 h at most, as the RFC asks).
+This module does no I/O itself: the fetcher hands it a function that fetches a
+robots.txt URL politely, with the same limits and address checks as any page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from protego import Protego
+
+from archive.clock import Clock
+
+MAX_ROBOTS_BYTES = 512 * 1024
+MAX_TTL_S = 24 * 3600.0
+RETRY_AFTER_ERROR_S = 600.0
+
+
+@dataclass(frozen=True)
+class RobotsAnswer:
+    """What fetching a robots.txt gave: a status and body, or the network error."""
+
+    status: int | None
+    body: bytes | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    reason: str | None = None
+    crawl_delay: float | None = None
+
+
+FetchRobots = Callable[[str], Awaitable[RobotsAnswer]]
+
+
+@dataclass
+class _Entry:
+    expires: float  # monotonic
+    parser: Protego | None = None  # None with allow_all False means "unreachable"
+    allow_all: bool = False
+    problem: str | None = None
+
+
+@dataclass
+class _Origin:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    entry: _Entry | None = None
+
+
+def product_token(user_agent: str) -> str:
+    """The name robots.txt groups match against: ``newsarchive/0.1 (...)`` -> ``newsarchive``."""
+    first = user_agent.strip().split()[0] if user_agent.strip() else "*"
+    return first.split("/", 1)[0]
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+class RobotsCache:
+    """robots.txt verdicts for every origin one fetcher talks to."""
+
+    def __init__(
+        self,
+        clock: Clock,
+        user_agent: str,
+        fetch_robots: FetchRobots,
+        *,
+        ttl: float = MAX_TTL_S,
+        retry_after_error: float = RETRY_AFTER_ERROR_S,
+    ) -> None:
+        self.clock = clock
+        self.token = product_token(user_agent)
+        self.fetch_robots = fetch_robots
+        self.ttl = min(ttl, MAX_TTL_S)
+        self.retry_after_error = retry_after_error
+        self._origins: dict[str, _Origin] = {}
+
+    async def check(self, url: str) -> Verdict:
+        origin = origin_of(url)
+        entry = await self._entry(origin)
+        if entry.allow_all:
+            return Verdict(True)
+        if entry.parser is None:
+            return Verdict(
+                False,
+                f"robots.txt of {origin} is unreachable ({entry.problem}); "
+                f"{url} is not fetched until it can be read",
+            )
+        delay = entry.parser.crawl_delay(self.token)
+        crawl_delay = float(delay) if delay is not None else None
+        if entry.parser.can_fetch(url, self.token):
+            return Verdict(True, crawl_delay=crawl_delay)
+        path = urlsplit(url).path or "/"
+        return Verdict(False, f"robots.txt disallows {path} for {self.token} ({url})", crawl_delay)
+
+    async def _entry(self, origin: str) -> _Entry:
+        state = self._origins.setdefault(origin, _Origin())
+        async with state.lock:  # one fetch of robots.txt per origin, however many wait
+            if state.entry is None or state.entry.expires <= self.clock.monotonic():
+                state.entry = self._read(await self.fetch_robots(f"{origin}/robots.txt"))
+            return state.entry
+
+    def _read(self, answer: RobotsAnswer) -> _Entry:
+        now = self.clock.monotonic()
+        status = answer.status
+        if status is not None and 200 <= status < 300:
+            text = (answer.body or b"")[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace")
+            return _Entry(now + self.ttl, parser=Protego.parse(text))
+        if status is not None and 400 <= status < 500 and status != 429:
+            return _Entry(now + self.ttl, allow_all=True)
+        problem = f"HTTP {status}" if status is not None else (answer.error or "network error")
+        return _Entry(now + self.retry_after_error, problem=problem)
