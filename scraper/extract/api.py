@@ -30,6 +30,8 @@ EXTRACTOR_VERSION = "2026.11.29.2"
 
 # Below this much text the strict pass threw the article away with the noise: retry gently.
 _RETRY_BELOW_CHARS = 250
+# ... and the retry's text must be clearly longer to be taken: more noise is not more article.
+_RETRY_MUST_GAIN = 1.5
 _HTML_SNIFF = re.compile(
     r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|article)\b",
     re.IGNORECASE | re.DOTALL,
@@ -82,27 +84,25 @@ def _content_blocks(
     url: str | None,
     content: Sequence[str],
     remove: Sequence[str],
-    scan: HintScan | None,
+    scan: HintScan,
     rules: NoiseRules,
 ) -> list[Block]:
-    """Blocks of the article; with ``scan`` the strict pass, without it the gentle one."""
+    """Blocks of the article: noise removed, main content found and cleaned, walked."""
     if content:
         remove_nodes([n for selector in remove for n in document.select(selector)])
         document.remove(rules.always_remove)
         roots = [node for selector in content for node in document.select(selector)]
         if roots:
             return html_blocks(roots, url, rules)
-    if scan is not None:
-        remove_noise(document, rules, scan, remove)
-    else:
-        document.remove(rules.always_remove)
-        for selector in remove:
-            document.remove(selector)
+    remove_noise(document, rules, scan, remove)
     roots = find_content(document, rules)
-    if scan is not None:
-        for root in roots:
-            clean_conditionally(root, rules)
+    for root in roots:
+        clean_conditionally(root, rules)
     return html_blocks(roots, url, rules)
+
+
+def _length(cleaned: Cleaned) -> int:
+    return sum(map(len, cleaned.paragraphs))
 
 
 def _article(meta: Metadata, cleaned: Cleaned, comment_count: int | None) -> Article:
@@ -150,15 +150,18 @@ def extract_html(
         widget_count = _comment_count_from_widgets(scan.comment_widgets)
     blocks = _content_blocks(document, url, content, remove, scan, rules)
     cleaned = clean_blocks(_without_title(blocks, meta.title), spaced=True)
-    if sum(len(p) for p in cleaned.paragraphs) < _RETRY_BELOW_CHARS and not content:
-        gentle_blocks = _content_blocks(parse(html), url, (), remove, None, rules)
+    if _length(cleaned) < _RETRY_BELOW_CHARS and not content:
+        # Class names may have misled the strict pass: retry trusting no class/id hints.
+        fresh = parse(html)
+        gentle_scan = replace(scan_hints(fresh, rules), unlikely=[])
+        gentle_blocks = _content_blocks(fresh, url, (), remove, gentle_scan, rules)
         gentle = clean_blocks(_without_title(gentle_blocks, meta.title), spaced=True)
-        if sum(map(len, gentle.paragraphs)) > sum(map(len, cleaned.paragraphs)):
+        if _length(gentle) > _length(cleaned) * _RETRY_MUST_GAIN:
             cleaned = gentle
-    if sum(map(len, cleaned.paragraphs)) < _RETRY_BELOW_CHARS and meta.article_body and not content:
+    if _length(cleaned) < _RETRY_BELOW_CHARS and meta.article_body and not content:
         # The page renders its text with scripts, but states it in JSON-LD.
         stated = clean_blocks(text_blocks(meta.article_body))
-        if sum(map(len, stated.paragraphs)) > sum(map(len, cleaned.paragraphs)):
+        if _length(stated) > _length(cleaned):
             cleaned = replace(stated, images=cleaned.images or stated.images)
     return _article(meta, cleaned, widget_count)
 
