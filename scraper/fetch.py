@@ -216,6 +216,7 @@ class Fetcher:
         timeout = httpx.Timeout(
             connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None
         )
+        self._transport = transport
         return httpx.AsyncClient(
             transport=transport, timeout=timeout, follow_redirects=False, trust_env=False
         )
@@ -449,7 +450,10 @@ class Fetcher:
             run.start_deadline()
             async with self._in_flight:
                 request = self.client.build_request("GET", url, headers=headers)
-                response = await self.client.send(request, stream=True)
+                # Straight to the transport: the client would parse Location (and raise on a
+                # malformed one) and keep a cookie jar across sites, neither of which we want.
+                response = await self._transport.handle_async_request(request)
+                response.request = request
                 try:
                     body = None
                     if 200 <= response.status_code < 300:

@@ -13,10 +13,13 @@ from __future__ import annotations
 import contextlib
 import socket
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from scraper.config import FetchSettings
 
 REASONS = {
     200: "OK",
@@ -215,3 +218,69 @@ def _parse(head: bytes) -> Request:
         name, _, value = line.partition(":")
         headers[name.strip().lower()] = value.strip()
     return Request(method, path, headers, time.monotonic())
+
+
+# --- helpers shared by the fetcher's tests and bench ---------------------------------------
+
+
+def fetch_settings(**overrides: object) -> FetchSettings:
+    """Short timeouts and no gap, so fault tests stay fast; override per test."""
+    values: dict[str, object] = {
+        "user_agent": "newsarchive-test/1.0",
+        "connect_timeout": 1.0,
+        "read_timeout": 1.0,
+        "deadline": 2.0,
+        "max_bytes": 10 * 1024 * 1024,
+        "concurrency": 8,
+        "host_gap": 0.0,
+        "max_retries": 0,
+        "robots": False,
+        "allow_networks": (),
+        "allow_hosts": (),
+        "secrets_file": None,
+    }
+    values.update(overrides)
+    return FetchSettings(**values)  # type: ignore[arg-type]
+
+
+class MapResolver:
+    """A resolver answering from a table, recording every name it was asked for."""
+
+    def __init__(self, table: dict[str, list[str]]) -> None:
+        self.table = table
+        self.asked: list[str] = []
+
+    async def resolve(self, host: str, port: int) -> list[str]:
+        self.asked.append(host)
+        if host not in self.table:
+            raise OSError(f"test resolver: no such host {host}")
+        return list(self.table[host])
+
+
+class ConnectRecorder:
+    """Every socket.connect() this process makes while recording (a sys audit hook)."""
+
+    _installed = False
+    _active: list[list[object]] = []  # noqa: RUF012  (the hook is process-wide, so is this)
+
+    def __init__(self) -> None:
+        self.addresses: list[object] = []
+        if not ConnectRecorder._installed:
+            sys.addaudithook(ConnectRecorder._hook)
+            ConnectRecorder._installed = True
+
+    @staticmethod
+    def _hook(event: str, args: tuple[object, ...]) -> None:
+        if event == "socket.connect" and ConnectRecorder._active:
+            for sink in ConnectRecorder._active:
+                sink.append(args[1])
+
+    def __enter__(self) -> ConnectRecorder:
+        ConnectRecorder._active.append(self.addresses)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        ConnectRecorder._active.remove(self.addresses)
+
+    def hosts(self) -> list[str]:
+        return [str(a[0]) for a in self.addresses if isinstance(a, tuple)]
