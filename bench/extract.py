@@ -166,6 +166,10 @@ def run_all(
         # Warm-up: lazy imports and model loading are once per process, not page work.
         extract(pages[0].html)
         extract(WARM_UP_PAGE)
+    # What is alive now (the pages, libraries, their caches) stays alive: keep it out of
+    # the collector's scans, so one extractor's leftovers do not slow down the next.
+    gc.collect()
+    gc.freeze()
     best: dict[str, Run] = {}
     for _ in range(repeat):
         for name, extract in chosen.items():

@@ -72,7 +72,7 @@ def _without_title(blocks: list[Block], title: str | None) -> list[Block]:
     for index, block in enumerate(blocks):
         if block.kind is Kind.IMAGE or block.kind is Kind.CAPTION:
             continue
-        if block.kind is Kind.HEADING and block.text.casefold() == wanted:
+        if block.kind in (Kind.HEADING, Kind.PARAGRAPH) and block.text.casefold() == wanted:
             return blocks[:index] + blocks[index + 1 :]
         if index > 3:
             break
