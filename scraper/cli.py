@@ -69,9 +69,17 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
     config = _load(config_path)
     _setup_logging(verbose)
     from scraper.daemon import run_daemon  # after the config check: errors come first
+    from scraper.secrets import SecretError, SecretStore
 
     try:
-        summary = asyncio.run(run_daemon(config, SystemClock(), once=once))
+        secrets = SecretStore.from_settings(config.fetch)
+        for source in config.sources:
+            secrets.headers_for(source)  # a missing variable stops us before any fetch
+    except SecretError as exc:
+        click.echo(f"error: {config_path}: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    try:
+        summary = asyncio.run(run_daemon(config, SystemClock(), once=once, secrets=secrets))
     except ArchiveError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
@@ -81,6 +89,48 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
             f"{summary.failed_sources} sources failed",
             err=True,
         )
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("config.toml"),
+    show_default=True,
+    help="The configuration file (for the archive path and per-site selectors).",
+)
+@click.option(
+    "--all", "everything", is_flag=True, help="Also re-read pages today's extractor already read."
+)
+@click.option("--no-progress", is_flag=True, help="No progress bar.")
+def reparse(config_path: Path, everything: bool, no_progress: bool) -> None:
+    """Re-extract every stored raw page with today's extractor.
+
+    A different result is recorded as a parser change; the publisher's history of
+    versions stays as it was.
+    """
+    config = _load(config_path)
+    from scraper.daemon import site_selectors
+    from scraper.reparse import reparse as reparse_archive
+
+    try:
+        report = reparse_archive(
+            config.archive.path,
+            selectors=site_selectors(config),
+            everything=everything,
+            show_progress=not no_progress,
+        )
+    except ArchiveError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    for failure in report.failed:
+        click.echo(f"failed: {failure}", err=True)
+    click.echo(
+        f"extractor {report.extractor_version}: {report.read} versions re-read, "
+        f"{report.changed} read differently (recorded as parser changes), "
+        f"{len(report.failed)} failed"
+    )
 
 
 @main.command()

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -22,7 +22,9 @@ from archive.store import Archive, SourceInfo
 from scraper.config import Config, Schedule, Source, format_duration
 from scraper.fetch import Fetcher
 from scraper.pipeline import Stages, archive_article, run_source
+from scraper.reparse import Selectors, reextractor
 from scraper.schedule import Scheduler, trigger_for
+from scraper.secrets import SecretStore
 
 SHUTDOWN_GRACE_S = 10.0  # well inside the 15 s a service manager waits before SIGKILL
 DISPATCH_EVERY_S = 30.0
@@ -42,10 +44,28 @@ def open_archive(config: Config, clock: Clock) -> Archive:
         max_interval=config.revisit.max_interval,
         budget_per_hour=config.revisit.budget_per_hour,
     )
-    archive = Archive.open(config.archive.path, clock, revisit=policy)
+    # Re-reading the previous raw page with today's extractor keeps a parser upgrade from
+    # looking like a publisher edit.
+    archive = Archive.open(
+        config.archive.path, clock, revisit=policy, reextract=reextractor(site_selectors(config))
+    )
     archive.sync_sources(SourceInfo(s.name, s.url, s.kind, describe(s)) for s in config.sources)
     archive.commit()
     return archive
+
+
+def site_selectors(config: Config) -> Selectors:
+    """Per-site ``content``/``remove`` selectors of the config, looked up by the URL's host."""
+    by_host = {
+        urlsplit(s.url).hostname or "": (s.content, s.remove)
+        for s in config.sources
+        if s.content or s.remove
+    }
+
+    def selectors(url: str) -> tuple[Sequence[str], Sequence[str]]:
+        return by_host.get(urlsplit(url).hostname or "", ((), ()))
+
+    return selectors
 
 
 def describe(source: Source) -> str:
@@ -62,7 +82,9 @@ def trusted_hosts(sources: Iterable[Source]) -> set[str]:
 class Daemon:
     """Holds the stages and the tasks in flight, so shutdown can wait for or abandon them."""
 
-    def __init__(self, config: Config, clock: Clock, archive: Archive) -> None:
+    def __init__(
+        self, config: Config, clock: Clock, archive: Archive, secrets: SecretStore | None = None
+    ) -> None:
         self.config = config
         self.clock = clock
         self.archive = archive
@@ -72,6 +94,7 @@ class Daemon:
             trusted_hosts=trusted_hosts(config.sources),
             host_holds=archive.host_holds(),
             on_host_hold=self._save_hold,
+            secrets=secrets,
         )
         self.stages = Stages(self.fetcher, archive, LOG)
         self._by_name = {s.name: s for s in config.sources}
@@ -188,10 +211,12 @@ class Daemon:
         await self.fetcher.aclose()
 
 
-async def run_daemon(config: Config, clock: Clock, *, once: bool) -> RunSummary:
+async def run_daemon(
+    config: Config, clock: Clock, *, once: bool, secrets: SecretStore | None = None
+) -> RunSummary:
     """Open the archive, run the sources, and always commit and close the archive."""
     archive = open_archive(config, clock)
-    daemon = Daemon(config, clock, archive)
+    daemon = Daemon(config, clock, archive, secrets)
     try:
         if once:
             return await daemon.run_once()

@@ -25,6 +25,7 @@ class NewsSite:
     base_url: str = ""
     routes: dict[str, Route] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
+    headers: dict[str, dict[str, str]] = field(default_factory=dict)  # last request's, per path
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set(self, path: str, body: str | bytes, **options: object) -> None:
@@ -43,6 +44,7 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
             with site.lock:
                 route = site.routes.get(path)
                 site.hits[path] = site.hits.get(path, 0) + 1
+                site.headers[path] = {k.lower(): v for k, v in self.headers.items()}
             if route is None:
                 self.send_response(404)
                 self.send_header("Content-Type", "text/plain")
@@ -56,7 +58,10 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", route.content_type)
             self.send_header("Content-Length", str(len(route.body)))
             self.end_headers()
-            self.wfile.write(route.body)
+            try:
+                self.wfile.write(route.body)
+            except (BrokenPipeError, ConnectionResetError):
+                return  # the client gave up (a daemon stopping mid-fetch); nothing to answer
 
         def log_message(self, format: str, *args: object) -> None:
             """Quiet: the tests assert on what the archive recorded."""
