@@ -24,6 +24,52 @@ _SITEMAP_ROOT = re.compile(rb"<(urlset|sitemapindex)[\s>]", re.IGNORECASE)
 _HTML_ROOT = re.compile(rb"<(!doctype html|html|head|body|article|div|p)[\s>]", re.IGNORECASE)
 _TRACKING_PARAMS = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ocid$|cmpid$|at_)")
 _SECTION_MIN_LINKS = 15
+# Path parts of listing and service pages that a section page links to besides articles.
+_NOT_ARTICLE_PARTS = frozenset(
+    (
+        "tag",
+        "tags",
+        "topic",
+        "topics",
+        "author",
+        "authors",
+        "category",
+        "categories",
+        "section",
+        "sections",
+        "search",
+        "login",
+        "signin",
+        "register",
+        "subscribe",
+        "subscription",
+        "newsletter",
+        "newsletters",
+        "account",
+        "about",
+        "contact",
+        "privacy",
+        "terms",
+        "impressum",
+        "datenschutz",
+        "kontakt",
+        "rss",
+        "feed",
+        "feeds",
+        "sitemap",
+        "page",
+        "archive",
+        "archives",
+        "help",
+        "faq",
+        "jobs",
+        "careers",
+        "advertise",
+        "shop",
+    )
+)
+_SLUG_WORDS = re.compile(r"[a-z0-9\u00c0-\uffff]+", re.IGNORECASE)
+_LONG_NUMBER = re.compile(r"\d{4,}")
 _SECTION_MAX_TEXT = 1500
 
 
@@ -65,6 +111,35 @@ def looks_like_section(url: str, text_chars: int, article_links: int) -> bool:
     if path in ("", "/"):
         return True
     return article_links >= _SECTION_MIN_LINKS and text_chars < _SECTION_MAX_TEXT
+
+
+def article_links(links: Iterable[str], section_url: str) -> list[str]:
+    """The links of a section page that look like articles of the same site.
+
+    An article path ends in a slug of several words (``/2026/11/harbour-wall-rebuilt``)
+    or carries an id (``/post1563107.html``, ``/story/48213``); listings, tags,
+    authors and service pages do not.
+    """
+    site = _site_host(section_url)
+    section_path = urlsplit(section_url).path.rstrip("/")
+    found = []
+    for link in links:
+        parts = urlsplit(link)
+        path = parts.path.rstrip("/")
+        if _site_host(link) != site or path == section_path or not path:
+            continue
+        segments = [segment.lower() for segment in path.split("/") if segment]
+        if any(segment in _NOT_ARTICLE_PARTS for segment in segments):
+            continue
+        last = re.sub(r"\.(html?|php|aspx?)$", "", segments[-1])
+        if len(_SLUG_WORDS.findall(last)) >= 3 or _LONG_NUMBER.search(last):
+            found.append(link)
+    return unique(found)
+
+
+def _site_host(url: str) -> str:
+    host = (urlsplit(url).hostname or "").lower()
+    return host.removeprefix("www.")
 
 
 def feed_links(body: bytes, url: str) -> list[str]:

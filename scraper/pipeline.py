@@ -16,6 +16,7 @@ from scraper.decode import DecodeError, decode_html
 from scraper.discover import (
     DiscoveryError,
     Kind,
+    article_links,
     feed_links,
     looks_like_section,
     normalise_url,
@@ -192,7 +193,7 @@ def _run_html(source: Source, stages: Stages, fetch: Fetch, configured: Kind | N
     links: list[str] = []
     if configured is not Kind.ARTICLE:
         base = fetch.final_url or fetch.url
-        links = unique(normalise_url(link) for link in page_links(html, base))
+        links = article_links((normalise_url(link) for link in page_links(html, base)), base)
         text_chars = sum(len(p) for p in article.paragraphs)
         if configured is Kind.SECTION or looks_like_section(base, text_chars, len(links)):
             kind = Kind.SECTION

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from newsserver import NewsSite, article_page, rss_feed, serve_site
@@ -79,12 +80,17 @@ def site() -> Iterator[NewsSite]:
         site.set("/feed.xml", "", content_type="application/rss+xml")
         site.set(
             "/feed.xml",
-            rss_feed(site, ["/news/harbour", "/news/library"]),
+            rss_feed(
+                site, ["/news/harbour-wall-to-be-rebuilt", "/news/new-library-opens-its-doors"]
+            ),
             content_type="application/rss+xml",
         )
-        site.set("/news/harbour", article_page("Harbour wall to be rebuilt", FIRST, comments=0))
         site.set(
-            "/news/library",
+            "/news/harbour-wall-to-be-rebuilt",
+            article_page("Harbour wall to be rebuilt", FIRST, comments=0),
+        )
+        site.set(
+            "/news/new-library-opens-its-doors",
             article_page("A new library", SECOND, comments=2, related=["Old story", "Other story"]),
         )
         yield site
@@ -102,16 +108,22 @@ def test_edits_make_versions_and_noise_does_not(tmp_path: Path, site: NewsSite) 
             " ON v.article_id = a.id GROUP BY a.url",
         )
     )
-    assert versions == {site.url("/news/harbour"): 1, site.url("/news/library"): 1}
+    assert versions == {
+        site.url("/news/harbour-wall-to-be-rebuilt"): 1,
+        site.url("/news/new-library-opens-its-doors"): 1,
+    }
     stored = rows(db, "SELECT title, text FROM versions ORDER BY id")
     assert any("eleven weeks" in str(text) for _, text in stored)
     assert all("Share on Facebook" not in str(text) for _, text in stored)
     assert all("Related articles" not in str(text) for _, text in stored)
 
     # The publisher edits one article; the other only gets new comments, views and teasers.
-    site.set("/news/harbour", article_page("Harbour wall to be rebuilt", EDITED, comments=0))
     site.set(
-        "/news/library",
+        "/news/harbour-wall-to-be-rebuilt",
+        article_page("Harbour wall to be rebuilt", EDITED, comments=0),
+    )
+    site.set(
+        "/news/new-library-opens-its-doors",
         article_page(
             "A new library",
             SECOND,
@@ -130,12 +142,15 @@ def test_edits_make_versions_and_noise_does_not(tmp_path: Path, site: NewsSite) 
             " ON v.article_id = a.id GROUP BY a.url",
         )
     )
-    assert versions == {site.url("/news/harbour"): 2, site.url("/news/library"): 1}
+    assert versions == {
+        site.url("/news/harbour-wall-to-be-rebuilt"): 2,
+        site.url("/news/new-library-opens-its-doors"): 1,
+    }
     latest = rows(
         db,
         "SELECT v.text, v.changed_fields FROM versions v JOIN articles a"
         " ON a.id = v.article_id WHERE a.url = ? ORDER BY v.version DESC LIMIT 1",
-        site.url("/news/harbour"),
+        site.url("/news/harbour-wall-to-be-rebuilt"),
     )
     assert "nine weeks" in str(latest[0][0])
     assert "text" in json.loads(str(latest[0][1]))
@@ -143,11 +158,13 @@ def test_edits_make_versions_and_noise_does_not(tmp_path: Path, site: NewsSite) 
         db, "SELECT url, outcome FROM fetches WHERE url LIKE '%/news/%' ORDER BY id DESC LIMIT 2"
     )
     assert dict(outcomes) == {
-        site.url("/news/harbour"): "changed",
-        site.url("/news/library"): "unchanged",
+        site.url("/news/harbour-wall-to-be-rebuilt"): "changed",
+        site.url("/news/new-library-opens-its-doors"): "unchanged",
     }
     # One log line per fetch with URL, status, outcome, bytes and milliseconds.
-    log_lines = [line for line in second.stderr.splitlines() if "/news/harbour" in line]
+    log_lines = [
+        line for line in second.stderr.splitlines() if "/news/harbour-wall-to-be-rebuilt" in line
+    ]
     assert any(" 200 changed " in line and line.rstrip().endswith("ms") for line in log_lines)
 
 
@@ -161,7 +178,7 @@ every = "1h"
 
 [[sources]]
 name = "single article"
-url = "{site.url("/news/library")}"
+url = "{site.url("/news/new-library-opens-its-doors")}"
 kind = "article"
 every = "1h"
 """
@@ -178,7 +195,9 @@ every = "1h"
 
 def test_sigterm_stops_cleanly_with_the_archive_intact(tmp_path: Path, site: NewsSite) -> None:
     # A slow article keeps a fetch in flight when the signal arrives.
-    site.set("/news/library", article_page("A new library", SECOND), delay_s=3.0)
+    site.set(
+        "/news/new-library-opens-its-doors", article_page("A new library", SECOND), delay_s=3.0
+    )
     config = write_config(tmp_path, site, every="1h")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "scraper", "run", "--config", str(config)],
@@ -189,9 +208,14 @@ def test_sigterm_stops_cleanly_with_the_archive_intact(tmp_path: Path, site: New
     )
     try:
         deadline = time.monotonic() + 30
-        while site.hits.get("/news/library", 0) == 0 and time.monotonic() < deadline:
+        while (
+            site.hits.get("/news/new-library-opens-its-doors", 0) == 0
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
-        assert site.hits.get("/news/library"), "the daemon never fetched the slow article"
+        assert site.hits.get("/news/new-library-opens-its-doors"), (
+            "the daemon never fetched the slow article"
+        )
         started = time.monotonic()
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=20)
@@ -234,3 +258,55 @@ def test_secret_headers_are_sent_but_never_stored_or_logged(tmp_path: Path, site
     assert "s3cr3t" not in result.stderr
     for path in tmp_path.glob("archive.db*"):
         assert b"s3cr3t" not in path.read_bytes()
+
+
+def test_section_pages_and_sitemaps_are_sniffed_and_followed(
+    tmp_path: Path, site: NewsSite
+) -> None:
+    harbour = site.url("/news/harbour-wall-to-be-rebuilt")
+    library = site.url("/news/new-library-opens-its-doors")
+    teasers = "".join(
+        f'<li><a href="{path}">{title}</a></li>'
+        for path, title in [
+            ("/news/harbour-wall-to-be-rebuilt", "Harbour wall"),
+            ("/world", "World"),
+            ("/tag/harbour-news-today", "Tag page"),
+        ]
+    )
+    site.set(
+        "/", f"<html><body><nav><a href='/about'>About</a></nav><ul>{teasers}</ul></body></html>"
+    )
+    site.set(
+        "/sitemap.xml",
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        f"<url><loc>{library}</loc></url><url><loc>{harbour}</loc></url></urlset>",
+        content_type="application/xml",
+    )
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[fetch]
+host_gap = "0s"
+max_retries = 0
+
+[[sources]]
+name = "front page"
+url = "{site.url("/")}"
+every = "1h"
+
+[[sources]]
+name = "sitemap"
+url = "{site.url("/sitemap.xml")}"
+every = "1h"
+""",
+        encoding="utf-8",
+    )
+    result = run_once(config)
+    assert result.returncode == 0, result.stderr
+    db = tmp_path / "archive.db"
+    archived = rows(db, "SELECT a.url, count(v.id) FROM articles a JOIN versions v"
+                        " ON v.article_id = a.id GROUP BY a.url")  # fmt: skip
+    # Both found, each archived once although two sources list it; listings are not articles.
+    assert dict(archived) == {harbour: 1, library: 1}
+    assert site.hits.get("/world") is None and site.hits.get("/tag/harbour-news-today") is None
+    assert site.hits[urlsplit(harbour).path] == 1

@@ -10,6 +10,7 @@ import pytest
 from scraper.discover import (
     DiscoveryError,
     Kind,
+    article_links,
     feed_links,
     looks_like_section,
     normalise_url,
@@ -98,3 +99,19 @@ def test_section_pages_are_recognised() -> None:
     assert looks_like_section("https://paper.test/", text_chars=5000, article_links=3)
     assert looks_like_section("https://paper.test/world", text_chars=400, article_links=40)
     assert not looks_like_section("https://paper.test/world/story-1", 4000, article_links=40)
+
+
+def test_section_pages_yield_only_article_links_of_the_same_site() -> None:
+    links = [
+        "https://www.paper.test/2026/11/28/harbour-wall-to-be-rebuilt",
+        "https://paper.test/world/story/48213",
+        "https://znews.vn/hanh-dong-ky-la-cua-mark-zuckerberg-post1563107.html",
+        "https://paper.test/world",
+        "https://paper.test/tag/harbour-wall-news",
+        "https://paper.test/author/jane-reporter-smith",
+        "https://other.test/2026/11/28/someone-elses-long-story",
+        "https://paper.test/about-us",
+    ]
+    found = article_links(links, "https://paper.test/world")
+    assert found == links[:2]
+    assert article_links(links[2:3], "https://znews.vn/cong-nghe.html") == links[2:3]
