@@ -183,6 +183,20 @@ def test_empty_and_garbage_input_gives_an_empty_article_not_an_error() -> None:
     assert extract_document("\x00\x01 <<<>>>").text == "\x00\x01 <<<>>>"  # text stays text
 
 
+def test_absurdly_deep_pages_are_read_without_hitting_the_recursion_limit() -> None:
+    sentence = "Deep text, with commas, and enough characters to count as a paragraph."
+    nested_blocks = "<html><body>" + "<div>" * 3000 + f"<p>{sentence}</p>" + "</div>" * 3000
+    nested_inline = "<html><body><p>" + "<span>" * 3000 + sentence + "</span>" * 3000
+    nested_json = (
+        "<html><head><script type='application/ld+json'>"
+        + "[" * 5000
+        + "]" * 5000
+        + f"</script></head><body><p>{sentence}</p></body></html>"
+    )
+    for html in (nested_blocks, nested_inline, nested_json):
+        assert extract_html(html).paragraphs == (sentence,)
+
+
 def test_unparseable_dates_are_left_empty() -> None:
     html = (
         "<html><head><meta property='article:published_time' content='gestern'>"

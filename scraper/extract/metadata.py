@@ -215,7 +215,7 @@ def _json_objects(scripts: list[Node]) -> list[dict[str, Any]]:
             raw = _without_cdata(raw)
         try:
             data = json.loads(raw, strict=False)
-        except ValueError:
+        except (ValueError, RecursionError):  # broken or absurdly nested: not metadata
             continue
         found.extend(_flatten_json(data))
     return found
@@ -543,7 +543,10 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
             itemprops.append(node)
     title_node = document.select_first("title")
     page_title = _clean(title_node.text()) if title_node is not None else None
-    ld = _read_json_ld(scripts, _clean_title(page_title, document))
+    try:
+        ld = _read_json_ld(scripts, _clean_title(page_title, document))
+    except RecursionError:  # nesting deeper than any real JSON-LD
+        ld = _JsonLd()
     meta = _read_meta(metas)
     site_name = _first(
         ld.site_name, _meta_first(meta, ("og:site_name",)), _meta_first(meta, _SITE_KEYS[1:])

@@ -6,7 +6,7 @@ caption tables become image and caption blocks for the cleaner.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
@@ -146,77 +146,95 @@ def _inner_kind(outer: Kind, own: Kind) -> Kind:
     return outer if own is Kind.PARAGRAPH and outer in (Kind.QUOTE, Kind.ITEM) else own
 
 
-def _walk(node: Node, kind: Kind, walk: _Walk) -> None:
-    for child in node.children():
-        tag = child.tag
-        if child.is_text:
-            text = child.own_text()
-            if walk.buffer or not text.isspace():  # layout whitespace before a block is nothing
-                walk.buffer.append(text)
+def _walk(root: Node, root_kind: Kind, walk: _Walk) -> None:
+    """Depth-first over ``root``'s children with an explicit stack: pages nest deeper
+    than Python's recursion limit (thousands of unclosed ``<div>`` are not rare)."""
+    # Each level: its children still to visit, the block kind text there belongs to,
+    # and the kind to flush when the level ends (None for inline elements).
+    stack: list[tuple[Iterator[Node], Kind, Kind | None]] = [(root.children(), root_kind, None)]
+    while stack:
+        children, kind, flush_on_exit = stack[-1]
+        child = next(children, None)
+        if child is None:
+            stack.pop()
+            if flush_on_exit is not None:
+                walk.flush(flush_on_exit)
             continue
-        if tag in _SKIP or not child.is_element:
-            continue
-        if tag == "br":
-            walk.flush(kind)
-            continue
-        if tag == "img":
-            walk.flush(kind)
-            walk.image(child)
-            continue
-        if tag == "figure" or (tag == "table" and _is_caption_table(child)):
-            walk.flush(kind)
-            _figure(child, walk)
-            continue
-        child_kind = _BLOCK_KIND.get(tag)
-        if child_kind is None:
-            hints = child.hints() if tag in _MAY_BE_CAPTION else ""
-            if hints and walk.rules.caption.search(hints) and child.select_first("img") is None:
-                walk.flush(kind)
-                text, credit = _caption_blocks(child, walk.rules)
-                if text or credit:
-                    walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
-                continue
-            _walk(child, kind, walk)  # inline: text joins the current block
-            continue
+        nested = _visit(child, kind, walk)
+        if nested is not None:
+            stack.append((child.children(), *nested))
+
+
+def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | None:
+    """Handle one child; returns (kind, kind to flush at its end) when its children follow."""
+    tag = child.tag
+    if child.is_text:
+        text = child.own_text()
+        if walk.buffer or not text.isspace():  # layout whitespace before a block is nothing
+            walk.buffer.append(text)
+        return None
+    if tag in _SKIP or not child.is_element:
+        return None
+    if tag == "br":
         walk.flush(kind)
-        if (
-            child_kind is not Kind.CAPTION
-            and tag in _LEAF_CANDIDATES
-            and not child.contains_tag(_STRUCTURE)
-        ):
-            # Only inline content below: Lexbor gives its text in one call.
-            hints = child.hints()
-            text = child.text()
-            if child_kind is Kind.CODE:
-                walk.blocks.append(Block(text.strip("\n"), Kind.CODE))
-            elif hints and walk.rules.caption.search(hints):
-                caption, credit = _caption_blocks(child, walk.rules)
-                if caption or credit:
-                    walk.blocks.append(Block(caption, Kind.CAPTION, credit=credit))
-            else:
-                text = normalise_space(text)
-                if text:
-                    inner = _inner_kind(kind, child_kind)
-                    walk.blocks.append(Block(text, inner))
-            continue
-        if child_kind is Kind.CODE:
-            walk.buffer.append(child.text())
-            walk.flush(Kind.CODE)
-            continue
-        if child_kind is Kind.CAPTION or (
-            child_kind is Kind.PARAGRAPH
-            and walk.rules.caption.search(child.hints())
-            and child.select_first("img") is None
-        ):
+        return None
+    if tag == "img":
+        walk.flush(kind)
+        walk.image(child)
+        return None
+    if tag == "figure" or (tag == "table" and _is_caption_table(child)):
+        walk.flush(kind)
+        _figure(child, walk)
+        return None
+    child_kind = _BLOCK_KIND.get(tag)
+    if child_kind is None:
+        hints = child.hints() if tag in _MAY_BE_CAPTION else ""
+        if hints and walk.rules.caption.search(hints) and child.select_first("img") is None:
+            walk.flush(kind)
             text, credit = _caption_blocks(child, walk.rules)
             if text or credit:
                 walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
-            continue
-        inner = (
-            kind if child_kind is Kind.PARAGRAPH and kind in (Kind.QUOTE, Kind.ITEM) else child_kind
-        )
-        _walk(child, inner, walk)
-        walk.flush(inner)
+            return None
+        return (kind, None)  # inline: its text joins the current block
+    walk.flush(kind)
+    if (
+        child_kind is not Kind.CAPTION
+        and tag in _LEAF_CANDIDATES
+        and not child.contains_tag(_STRUCTURE)
+    ):
+        _leaf(child, kind, child_kind, walk)
+        return None
+    if child_kind is Kind.CODE:
+        walk.buffer.append(child.text())
+        walk.flush(Kind.CODE)
+        return None
+    if child_kind is Kind.CAPTION or (
+        child_kind is Kind.PARAGRAPH
+        and walk.rules.caption.search(child.hints())
+        and child.select_first("img") is None
+    ):
+        text, credit = _caption_blocks(child, walk.rules)
+        if text or credit:
+            walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
+        return None
+    inner = _inner_kind(kind, child_kind)
+    return (inner, inner)
+
+
+def _leaf(child: Node, kind: Kind, child_kind: Kind, walk: _Walk) -> None:
+    """A block with only inline content below: Lexbor gives its text in one call."""
+    hints = child.hints()
+    text = child.text()
+    if child_kind is Kind.CODE:
+        walk.blocks.append(Block(text.strip("\n"), Kind.CODE))
+    elif hints and walk.rules.caption.search(hints):
+        caption, credit = _caption_blocks(child, walk.rules)
+        if caption or credit:
+            walk.blocks.append(Block(caption, Kind.CAPTION, credit=credit))
+    else:
+        text = normalise_space(text)
+        if text:
+            walk.blocks.append(Block(text, _inner_kind(kind, child_kind)))
 
 
 def _figure(node: Node, walk: _Walk) -> None:
