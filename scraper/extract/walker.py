@@ -160,6 +160,11 @@ def _walk(root: Node, root_kind: Kind, walk: _Walk) -> None:
             if flush_on_exit is not None:
                 walk.flush(flush_on_exit)
             continue
+        if child.is_text:  # the commonest case, kept out of the call below
+            text = child.own_text()
+            if walk.buffer or not text.isspace():  # layout whitespace before a block is nothing
+                walk.buffer.append(text)
+            continue
         nested = _visit(child, kind, walk)
         if nested is not None:
             stack.append((child.children(), *nested))
@@ -168,11 +173,6 @@ def _walk(root: Node, root_kind: Kind, walk: _Walk) -> None:
 def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | None:
     """Handle one child; returns (kind, kind to flush at its end) when its children follow."""
     tag = child.tag
-    if child.is_text:
-        text = child.own_text()
-        if walk.buffer or not text.isspace():  # layout whitespace before a block is nothing
-            walk.buffer.append(text)
-        return None
     if tag in _SKIP or not child.is_element:
         return None
     if tag == "br":
