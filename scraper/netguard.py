@@ -76,6 +76,8 @@ def literal_address(host: str) -> IPAddress | None:
 
 
 def describe_address(ip: IPAddress) -> str:
+    if ip.is_unspecified:
+        return "unspecified"
     if ip.is_loopback:
         return "loopback"
     if ip.is_link_local:
@@ -86,7 +88,7 @@ def describe_address(ip: IPAddress) -> str:
         return "carrier-grade NAT"
     if ip.is_private:
         return "private"
-    if ip.is_reserved or ip.is_unspecified:
+    if ip.is_reserved:
         return "reserved"
     return "non-global"
 

@@ -1,0 +1,219 @@
+"""robots.txt per RFC 9309 as the fetcher applies it, against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from faultserver import Conn, FaultServer, Request, fetch_settings, fixed, html, response
+
+from archive.model import Fetch, Outcome
+from scraper.config import Schedule, Source
+from scraper.fetch import Fetcher
+from scraper.politeness import MAX_CRAWL_DELAY_S, HostSlots
+
+PAGE = b"<html><body><p>ok</p></body></html>"
+
+
+class ShiftedClock:
+    """The system clock, plus an offset a test can advance."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=self.offset)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.offset
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    srv = FaultServer()
+    for path in ("/page", "/early", "/late", "/private/x", "/mine", "/a", "/b"):
+        srv.route(path, html(PAGE))
+    yield srv
+    srv.stop()
+
+
+def robots(text: str | bytes, status: int = 200) -> Any:
+    body = text.encode() if isinstance(text, str) else text
+    return fixed(response(status, body, {"Content-Type": "text/plain"}), keep=True)
+
+
+def fetch_paths(
+    server: FaultServer,
+    paths: list[str],
+    *,
+    clock: Any = None,
+    between: Any = None,
+    source: Source | None = None,
+    **settings: Any,
+) -> list[Fetch]:
+    settings = fetch_settings(**{"robots": True, **settings})
+
+    async def go() -> list[Fetch]:
+        fetcher = Fetcher(settings, clock or ShiftedClock(), trusted_hosts={"127.0.0.1"})
+        results = []
+        try:
+            for path in paths:
+                began = time.monotonic()
+                results.append(await fetcher.fetch(server.url(path), source=source))
+                assert time.monotonic() - began <= settings.deadline + 1.0
+                if between:
+                    between()
+        finally:
+            await fetcher.aclose()
+        return results
+
+    return asyncio.run(go())
+
+
+def test_disallowed_path_is_rejected_with_the_reason(server: FaultServer) -> None:
+    server.route("/robots.txt", robots("User-agent: *\nDisallow: /private\n"))
+    page, private = fetch_paths(server, ["/page", "/private/x"])
+    assert page.outcome_hint is None
+    assert private.outcome_hint == Outcome.REJECTED
+    assert private.error == (
+        f"robots.txt disallows /private/x for newsarchive-test ({server.url('/private/x')})"
+    )
+    assert server.paths() == ["/robots.txt", "/page"]  # fetched once, then cached
+
+
+@pytest.mark.parametrize("status", [401, 403, 404, 410])
+def test_robots_4xx_allows_everything(server: FaultServer, status: int) -> None:
+    server.route("/robots.txt", robots("User-agent: *\nDisallow: /\n", status))
+    (page,) = fetch_paths(server, ["/page"])
+    assert page.outcome_hint is None
+    assert server.paths() == ["/robots.txt", "/page"]
+
+
+@pytest.mark.parametrize("status", [500, 503, 429])
+def test_robots_5xx_disallows_everything(server: FaultServer, status: int) -> None:
+    server.route("/robots.txt", robots("", status))
+    (page,) = fetch_paths(server, ["/page"])
+    assert page.outcome_hint == Outcome.REJECTED
+    assert page.error == (
+        f"robots.txt of {server.url('')} is unreachable (HTTP {status}); "
+        f"{server.url('/page')} is not fetched until it can be read"
+    )
+    assert server.paths() == ["/robots.txt"]
+
+
+def test_robots_network_error_disallows(server: FaultServer) -> None:
+    server.route("/robots.txt", fixed(b""))
+    (page,) = fetch_paths(server, ["/page"])
+    assert page.outcome_hint == Outcome.REJECTED
+    assert page.error is not None and "is unreachable (broken or incomplete response" in page.error
+
+
+def test_unreachable_robots_is_tried_again_later(server: FaultServer) -> None:
+    answers = [response(503, b""), response(200, b"User-agent: *\nAllow: /\n")]
+
+    def route(conn: Conn, _req: Request) -> bool:
+        conn.send(answers.pop(0))
+        return True
+
+    server.route("/robots.txt", route)
+    clock = ShiftedClock()
+
+    def later() -> None:
+        clock.offset += 601
+
+    first, second = fetch_paths(server, ["/page", "/page"], clock=clock, between=later)
+    assert first.outcome_hint == Outcome.REJECTED
+    assert second.outcome_hint is None
+    assert server.paths() == ["/robots.txt", "/robots.txt", "/page"]
+
+
+def test_robots_is_cached_at_most_a_day(server: FaultServer) -> None:
+    answers = [b"User-agent: *\nAllow: /\n", b"User-agent: *\nDisallow: /\n"]
+
+    def route(conn: Conn, _req: Request) -> bool:
+        conn.send(response(200, answers.pop(0)))
+        return True
+
+    server.route("/robots.txt", route)
+    clock = ShiftedClock()
+    steps = iter([3600.0, 23 * 3600.0 + 1])
+
+    def later() -> None:
+        clock.offset += next(steps, 0.0)
+
+    first, second, third = fetch_paths(
+        server, ["/page", "/page", "/page"], clock=clock, between=later
+    )
+    assert (first.outcome_hint, second.outcome_hint) == (None, None)
+    assert third.outcome_hint == Outcome.REJECTED
+    assert server.paths() == ["/robots.txt", "/page", "/page", "/robots.txt"]
+
+
+def test_huge_robots_is_read_up_to_512_kib(server: FaultServer) -> None:
+    filler = b"# " + b"x" * 98 + b"\n"
+    body = (
+        b"User-agent: *\nDisallow: /early\n"
+        + filler * (2 * 1024 * 1024 // len(filler) + 1)
+        + b"Disallow: /late\n"
+    )
+    assert len(body) > 2 * 1024 * 1024
+    server.route("/robots.txt", robots(body))
+    early, late = fetch_paths(server, ["/early", "/late"])
+    assert early.outcome_hint == Outcome.REJECTED
+    assert late.outcome_hint is None  # the rule past 512 KiB was never read
+
+
+def test_rules_for_our_product_token_apply(server: FaultServer) -> None:
+    server.route(
+        "/robots.txt",
+        robots("User-agent: newsarchive-test\nDisallow: /mine\n\nUser-agent: *\nAllow: /\n"),
+    )
+    mine, page = fetch_paths(server, ["/mine", "/page"])
+    assert mine.outcome_hint == Outcome.REJECTED and page.outcome_hint is None
+
+
+def test_robots_redirect_is_followed(server: FaultServer) -> None:
+    server.route("/robots.txt", fixed(response(301, b"", {"Location": "/real-robots"}), keep=True))
+    server.route("/real-robots", robots("User-agent: *\nDisallow: /private\n"))
+    private, page = fetch_paths(server, ["/private/x", "/page"])
+    assert private.outcome_hint == Outcome.REJECTED and page.outcome_hint is None
+
+
+def test_crawl_delay_raises_the_gap(server: FaultServer) -> None:
+    server.route("/robots.txt", robots("User-agent: *\nCrawl-delay: 0.4\n"))
+    fetch_paths(server, ["/a", "/b", "/page"])
+    pages = server.records[1:]
+    gaps = [b.request.received_at - a.finished_at for a, b in itertools.pairwise(pages)]
+    assert len(gaps) == 2 and min(gaps) >= 0.4
+
+
+def test_crawl_delay_is_capped() -> None:
+    class Fixed:
+        def now(self) -> datetime:
+            return datetime(2026, 1, 1, tzinfo=UTC)
+
+        def monotonic(self) -> float:
+            return 0.0
+
+    slots = HostSlots(Fixed(), gap=1.0)
+    slots.set_crawl_delay("example.org", 3600)
+    assert slots.gap_for("example.org") == MAX_CRAWL_DELAY_S == 30.0
+    assert slots.gap_for("EXAMPLE.org") == 30.0 and slots.gap_for("other.org") == 1.0
+
+
+def test_source_may_opt_out_of_robots(server: FaultServer) -> None:
+    server.route("/robots.txt", robots("User-agent: *\nDisallow: /\n"))
+    own = Source("mine", server.url("/"), "article", Schedule(every=60), robots=False)
+    (page,) = fetch_paths(server, ["/page"], source=own)
+    assert page.outcome_hint is None and server.paths() == ["/page"]
+
+
+def test_robots_can_be_switched_off_globally(server: FaultServer) -> None:
+    server.route("/robots.txt", robots("User-agent: *\nDisallow: /\n"))
+    (page,) = fetch_paths(server, ["/page"], robots=False)
+    assert page.outcome_hint is None and server.paths() == ["/page"]
