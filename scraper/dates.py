@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
+from typing import Any
 
 from dateutil import parser as dateutil_parser
 
@@ -15,6 +17,63 @@ from dateutil import parser as dateutil_parser
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|2[01]\d\d)(?!\d)")
 _EPOCH = re.compile(r"^\d{10}(\d{3})?$")
 _MIN_YEAR = 1900
+_NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})([/.])(\d{1,2})[/.](\d{2,4})(?![\d.])")
+_CLOCK = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:h](\d\d)(?!\d)")
+# 2025年3月4日 (zh, ja), 2025년 3월 4일 (ko): year, month, day spelled with characters.
+_CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?")
+# "4 tháng 3, 2025" / "ngày 4 tháng 3 năm 2025" (vi).
+_VI_DATE = re.compile(r"(\d{1,2})\s+tháng\s+(\d{1,2})(?:\s*,?\s*(?:năm\s+)?(\d{4}))", re.I)
+
+
+# Month and weekday names dateutil should know, per month/day: en, de, fr, es.
+_MONTH_NAMES: list[Any] = [
+    ("Jan", "January", "Januar", "Jänner", "janvier", "janv", "enero", "ene"),
+    ("Feb", "February", "Februar", "février", "févr", "febrero"),
+    ("Mar", "March", "März", "Maerz", "mars", "marzo"),
+    ("Apr", "April", "avril", "avr", "abril", "abr"),
+    ("May", "Mai", "mayo"),
+    ("Jun", "June", "Juni", "juin", "junio"),
+    ("Jul", "July", "Juli", "juillet", "juil", "julio"),
+    ("Aug", "August", "août", "agosto", "ago"),
+    ("Sep", "Sept", "September", "septembre", "septiembre", "setiembre"),
+    ("Oct", "October", "Oktober", "Okt", "octobre", "octubre"),
+    ("Nov", "November", "novembre", "noviembre"),
+    ("Dec", "December", "Dezember", "Dez", "décembre", "déc", "diciembre", "dic"),
+]
+_WEEKDAY_NAMES: list[Any] = [
+    ("Mon", "Monday", "Montag", "lundi", "lunes"),
+    ("Tue", "Tuesday", "Dienstag", "mardi", "martes"),
+    ("Wed", "Wednesday", "Mittwoch", "mercredi", "miércoles"),
+    ("Thu", "Thursday", "Donnerstag", "jeudi", "jueves"),
+    ("Fri", "Friday", "Freitag", "vendredi", "viernes"),
+    ("Sat", "Saturday", "Samstag", "Sonnabend", "samedi", "sábado"),
+    ("Sun", "Sunday", "Sonntag", "dimanche", "domingo"),
+]
+
+
+class _ManyLanguages(dateutil_parser.parserinfo):
+    """Month and weekday names in English, German, French and Spanish."""
+
+    MONTHS = _MONTH_NAMES
+    WEEKDAYS = _WEEKDAY_NAMES
+    JUMP = [  # noqa: RUF012
+        *dateutil_parser.parserinfo.JUMP,
+        "um",
+        "Uhr",
+        "à",
+        "h",
+        "de",
+        "del",
+        "le",
+        "el",
+        "am",
+        "den",
+    ]
+
+
+@cache
+def _parser_info() -> _ManyLanguages:
+    return _ManyLanguages()
 
 
 def parse_date(value: str | None) -> datetime | None:
@@ -32,13 +91,41 @@ def parse_date(value: str | None) -> datetime | None:
         pass
     if not _YEAR.search(text):
         return None
+    spelled = _CJK_DATE.search(text) or _VI_DATE.search(text)
+    if spelled is not None:
+        return _from_parts(spelled, text)
+    numeric = _NUMERIC_DATE.search(text)
+    day_first = numeric is not None and numeric.group(2) == "."  # 04.03.2025 is European
+    if numeric is not None and not day_first:
+        first, second = int(numeric.group(1)), int(numeric.group(3))
+        if first != second and first <= 12 and second <= 12:
+            return None  # 4/3/2025: April or March depends on the country; not guessed
     try:
-        parsed = dateutil_parser.parse(text, fuzzy=False)
+        parsed = dateutil_parser.parse(
+            text.replace(". ", " "), parserinfo=_parser_info(), dayfirst=day_first
+        )
     except (ValueError, OverflowError, TypeError):
         return None
     if parsed.year < _MIN_YEAR:
         return None
     return parsed
+
+
+def _from_parts(match: re.Match[str], text: str) -> datetime | None:
+    """A date spelled with characters, and the ``HH:MM`` that follows it, if any."""
+    numbers = [int(g) for g in match.groups() if g]
+    if match.re is _VI_DATE:
+        if len(numbers) < 3:
+            return None
+        day, month, year = numbers
+    else:
+        year, month, day = numbers
+    clock = _CLOCK.search(text, match.end()) or _CLOCK.search(text, 0, match.start())
+    hour, minute = (int(clock.group(1)), int(clock.group(2))) if clock else (0, 0)
+    try:
+        return datetime(year, month, day, hour, minute)
+    except ValueError:
+        return None
 
 
 def to_iso(value: str | None) -> str | None:

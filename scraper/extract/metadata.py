@@ -255,6 +255,35 @@ def _time_element(document: Document) -> str | None:
     return None
 
 
+def _visible_date(document: Document) -> str | None:
+    """The date line a reader sees (``<p class="date">March 25, 2015</p>``), when it is
+    the only statement of the date; a leading label (``Published:``) is dropped."""
+    for node in document.select(_DATE_LINE_SELECTOR)[:_MAX_DATE_LINES]:
+        if _NOT_PUBLISHED.search(node.hints()):
+            continue
+        text = normalise_space(node.text(" "))
+        if not text or len(text) > _MAX_DATE_LINE_CHARS:
+            continue
+        iso = to_iso(_DATE_LABEL.sub("", text))
+        if iso:
+            return iso
+    return None
+
+
+_DATE_LINE_SELECTOR = (
+    "time, [class*=publish i], [class*=dateline i], [class*=date i], [class*=posted i]"
+)
+_MAX_DATE_LINES = 12
+_MAX_DATE_LINE_CHARS = 60
+_NOT_PUBLISHED = re.compile(r"updat|modif|comment|event|archive|picker|calendar")
+# "Published:", "Veröffentlicht am", "Publié le", "Posted on" before the date itself.
+_DATE_LABEL = re.compile(
+    r"^(?:[^\d:：]{0,30}[:：]\s*|(?:published|posted|veröffentlicht|publié|publicado|"
+    r"đăng|am|le|el|on)(?:\s+(?:on|am|le|el|lúc|ngày))?\s+)",
+    re.IGNORECASE,
+)
+
+
 _SEPARATOR = re.compile(r" [|\-–—\\/>»] ")
 _HIERARCHICAL = re.compile(r" [\\/>»] ")
 
@@ -347,6 +376,7 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         or to_iso(_meta_first(meta, _PUBLISHED_KEYS))
         or to_iso(micro.get("datepublished"))
         or _time_element(document)
+        or _visible_date(document)
     )
     modified = (
         to_iso(ld.modified)
