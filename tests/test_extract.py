@@ -147,6 +147,26 @@ def test_a_page_that_renders_with_scripts_falls_back_to_json_ld_article_body() -
     )
 
 
+def test_a_refetch_that_changes_only_counters_and_relative_times_reads_the_same() -> None:
+    """View counts, "3 hours ago" and comment counters must not look like an edit."""
+
+    def page(views: str, age: str, comments: int) -> str:
+        return (
+            "<html lang='de'><body><article><h1>Parkbeschluss</h1>"
+            f"<p class='meta'>{age}</p><p>{views}</p>"
+            "<p>Der Stadtrat hat am Dienstag beschlossen, den alten Güterbahnhof in einen "
+            "öffentlichen Park umzuwandeln, und damit einen langen Streit beendet.</p>"
+            "<p>Der erste Abschnitt soll im kommenden Frühjahr eröffnen, sagte die Stadt.</p>"
+            f"<div class='comment-count'>Kommentare ({comments})</div></article></body></html>"
+        )
+
+    first = extract_html(page("12 Aufrufe", "vor 3 Stunden", 0))
+    later = extract_html(page("1.204 Aufrufe", "vor 2 Tagen", 5))
+    assert first.paragraphs == later.paragraphs
+    assert len(first.paragraphs) == 2
+    assert (first.comment_count, later.comment_count) == (0, 5)
+
+
 def test_a_bad_site_selector_is_named_in_the_error() -> None:
     with pytest.raises(SelectorError, match=r"div\[\["):
         extract_html("<p>Ein Absatz.</p>", content=["div[["])

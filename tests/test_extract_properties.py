@@ -27,6 +27,9 @@ NOISE = [
     "(Photo: AP)",
     "Ảnh: Zing",
     "写真：共同通信",
+    "1.204 Aufrufe",
+    "3 hours ago",
+    "3 giờ trước",
 ]
 PROSE = [
     "The council voted on Tuesday to turn the old freight yard into a park.",

@@ -122,6 +122,7 @@ def classify(block: Block, rules: TextRules) -> str:
         rules.boilerplate_line.match(text)
         or rules.boilerplate_prefix.match(text)
         or rules.byline_line.match(text)
+        or rules.volatile_line.match(text)
     ):
         return "drop"
     return "keep"

@@ -41,6 +41,8 @@ class TextRules:
     boilerplate_prefix: re.Pattern[str]
     # "By Jane Doe", "Von Max Muster und Erika Muster": a short line of names.
     byline_line: re.Pattern[str]
+    # "1.234 Aufrufe", "3 hours ago": text that changes on every fetch.
+    volatile_line: re.Pattern[str]
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -171,6 +173,10 @@ def text_rules() -> TextRules:
         ),
         boilerplate_line=re.compile(rf"^\s*(?:{lines})\s*[:：|»›>…]*\s*$", re.IGNORECASE),
         boilerplate_prefix=re.compile(rf"^\s*(?:{prefixes})", re.IGNORECASE),
+        volatile_line=re.compile(
+            r"^\s*(?:" + "|".join(data["volatile_lines"]["patterns"]) + r")\s*[.·|]?\s*$",
+            re.IGNORECASE,
+        ),
         # Capitalised words only (names), so "By then the park was full." stays prose.
         byline_line=re.compile(
             rf"^\s*(?:{bylines})\s*[:：]?\s+(?:[A-ZÀ-ÖØ-ÞĐ][\w'’.-]*|and|und|et|y|và|&|,|\s)+$"
