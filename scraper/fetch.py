@@ -331,14 +331,14 @@ class Fetcher:
         seen = {urldefrag(start_url)[0]}
         hop_url = start_url
         secrets = self.secrets().headers_for(source) if source is not None else ()
-        source_host = (urlsplit(source.url).hostname or "").lower() if source else ""
+        source_origin = origin(source.url) if source is not None else None
         for _hop in range(max_redirects + 1):
             run.url = hop_url
             if use_robots:
                 await self._check_robots(hop_url)
             headers = self._request_headers(validators)
-            if secrets and (urlsplit(hop_url).hostname or "").lower() == source_host:
-                headers.extend(secrets)  # never to another host, e.g. after a redirect
+            if secrets and origin(hop_url) == source_origin:
+                headers.extend(secrets)  # never to another origin, e.g. after a redirect
             exchange = await self._with_retries(run, hop_url, headers, limit, truncate)
             if exchange.status in (301, 302, 303, 307, 308):
                 location = exchange.header("location")
@@ -554,6 +554,17 @@ def retry_after_seconds(value: str, now: datetime) -> float | None:
             return None
         seconds = (moment - now).total_seconds()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port: secrets go only where the source itself lives."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    except ValueError:
+        port = None
+    return scheme, (parts.hostname or "").lower(), port
 
 
 def media_type(content_type: str | None) -> str | None:

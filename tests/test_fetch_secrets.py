@@ -135,3 +135,22 @@ def test_masking() -> None:
     assert masked == (("Cookie", "***"), ("X-Api-Key", "***"), ("Content-Type", "text/html"))
     store = SecretStore({"s": (("X", "hunter2"),)}, environ={"E": "env-hunter3"})
     assert "hunter" not in repr(store) and "hunter" not in str(store)
+
+
+def test_secrets_are_dropped_when_only_the_port_changes() -> None:
+    home, other = FaultServer(), FaultServer()
+    try:
+        other.route("/b", html(PAGE))
+        home.route(
+            "/a",
+            fixed(response(302, b"", {"Location": f"http://news.test:{other.port}/b"}), keep=True),
+        )
+        url = f"http://news.test:{home.port}/a"
+        src = source(url, secret_headers=(("Cookie", "NEWS_COOKIE"),))
+        result = fetch_with(url, src, SecretStore(environ={"NEWS_COOKIE": "sid=1"}))
+        assert result.outcome_hint is None
+        assert home.records[0].request.headers["cookie"] == "sid=1"
+        assert "cookie" not in other.records[0].request.headers
+    finally:
+        home.stop()
+        other.stop()
