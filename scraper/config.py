@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from scraper.schedule import validate_cron
+from scraper.html import SelectorError, check_selector
+from scraper.schedule import ScheduleError, validate_cron
 
 SOURCE_KINDS = ("auto", "article", "feed", "sitemap", "section")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
@@ -200,9 +201,11 @@ class _Reader:
             return default
         try:
             return convert(table[name])
-        except (ValueError, TypeError):
+        except (ValueError, TypeError) as exc:
+            # Cron and selector errors know what exactly is wrong; say it too.
+            detail = f" ({exc})" if isinstance(exc, ScheduleError | SelectorError) else ""
             raise self.fail(
-                f"{prefix}.{name}", f"{table[name]!r} is not valid; expected {expected}"
+                f"{prefix}.{name}", f"{table[name]!r} is not valid{detail}; expected {expected}"
             ) from None
 
     def archive(self, table: Mapping[str, Any]) -> ArchiveSettings:
@@ -334,8 +337,8 @@ class _Reader:
             kind=kind,
             schedule=Schedule(every=every, cron=cron, jitter=jitter),
             robots=self.get(t, prefix, "robots", True, _bool, "true or false"),
-            content=self.get(t, prefix, "content", (), _strings, "a list of CSS selectors"),
-            remove=self.get(t, prefix, "remove", (), _strings, "a list of CSS selectors"),
+            content=self.get(t, prefix, "content", (), _selectors, "a list of CSS selectors"),
+            remove=self.get(t, prefix, "remove", (), _selectors, "a list of CSS selectors"),
             secret_headers=self.get(
                 t,
                 prefix,
@@ -412,6 +415,13 @@ def _strings(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise TypeError(value)
     return tuple(v.strip() for v in value)
+
+
+def _selectors(value: Any) -> tuple[str, ...]:
+    selectors = _strings(value)
+    for css in selectors:
+        check_selector(css)  # SelectorError is a ValueError naming the selector
+    return selectors
 
 
 def _networks(value: Any) -> tuple[str, ...]:

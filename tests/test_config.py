@@ -116,3 +116,9 @@ def test_relative_archive_path_is_beside_the_config(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="duplicate source name"):
         (tmp_path / "d.toml").write_text(GOOD_SOURCE + GOOD_SOURCE)
         load_config(tmp_path / "d.toml")
+
+
+def test_bad_css_selector(tmp_path: Path) -> None:
+    code, output = run_with(tmp_path, GOOD_SOURCE + 'content = ["article >> p["]\n')
+    assert code == 2
+    assert_one_line_error(output, "sources[0].content", "line 5", "CSS selector")
