@@ -646,6 +646,16 @@ class _Decoder:
         except (zlib.error, brotli.error) as exc:
             raise _Failure(Outcome.FAILED, f"corrupt {self.encoding} body: {exc}") from None
 
+    def check_complete(self, url: object) -> None:
+        """A compressed body must end where its format says; a cut one is not a page."""
+        finished = True
+        if self._zlib is not None:
+            finished = bool(self._zlib.eof)
+        elif self._brotli is not None:
+            finished = bool(self._brotli.is_finished())
+        if not finished:
+            raise _Failure(Outcome.FAILED, f"{self.encoding} body from {url} is cut short")
+
     def _feed_zlib(self, data: bytes) -> Iterator[bytes]:
         pending = data
         while pending:
@@ -712,4 +722,5 @@ async def _read_body(response: httpx.Response, limit: int, truncate: bool, run: 
                     response.status_code,
                 )
             chunks.append(piece)
+    decoder.check_complete(response.url)
     return b"".join(chunks)

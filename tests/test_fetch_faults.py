@@ -268,6 +268,18 @@ CASES = [
         r"corrupt gzip body",
     ),
     Case(
+        "gzip body cut short",
+        {"/page": fixed(encoded(gzip.compress(PAGE * 50)[:-30], "gzip"))},
+        Outcome.FAILED,
+        r"^gzip body from http://127\.0\.0\.1:\d+/page is cut short$",
+    ),
+    Case(
+        "brotli body cut short",
+        {"/page": fixed(encoded(brotli.compress(PAGE * 50)[:-5], "br"))},
+        Outcome.FAILED,
+        r"^br body from http://127\.0\.0\.1:\d+/page is cut short$",
+    ),
+    Case(
         "stacked content encodings",
         {"/page": fixed(encoded(gzip.compress(gzip.compress(PAGE)), "gzip, gzip"))},
         Outcome.FAILED,
