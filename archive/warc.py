@@ -27,7 +27,7 @@ from warcio.recordloader import ArcWarcRecord
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
-from archive.compress import decompress
+from archive.bodies import read_body
 
 WARC_VERSION = "1.1"
 GZIP_LEVEL = 6
@@ -201,7 +201,7 @@ def write_warc(
 
 _STORED_EXCHANGES = """
 SELECT f.id, coalesce(f.final_url, f.url), f.started_at, f.status, f.headers, f.body_hash,
-       b.size, b.compression
+       b.size
 FROM fetches f JOIN bodies b ON b.hash = f.body_hash
 WHERE f.status IS NOT NULL
 ORDER BY f.id
@@ -219,12 +219,10 @@ def stored_exchanges(conn: sqlite3.Connection) -> Iterator[StoredExchange]:
         headers_json,
         body_hash,
         size,
-        compression,
     ) in conn.execute(_STORED_EXCHANGES):
         body = None
         if body_hash not in seen:
-            stored = conn.execute("SELECT content FROM bodies WHERE hash = ?", (body_hash,))
-            body = decompress(stored.fetchone()[0], compression)
+            body = read_body(conn, body_hash)  # also unpacks bodies stored as deltas
             seen.add(body_hash)
         headers = json.loads(headers_json) if headers_json else {}
         yield StoredExchange(

@@ -153,7 +153,7 @@ def build(path: Path, start: datetime | None = None) -> KnownArchive:
         language="en", site="News", section="World", tags=("World",),
     )  # fmt: skip
 
-    with Archive.open(path, clock) as archive:
+    with Archive.open(path, clock, delta_bodies=True) as archive:  # as the daemon writes
         archive.sync_sources(
             [
                 SourceInfo("zeitung", "https://www.zeitung.example/feed.xml", "feed", "every 15m"),

@@ -13,8 +13,8 @@ import pytest
 from click.testing import CliRunner
 from warcio.archiveiterator import ArchiveIterator
 
+from archive.bodies import read_body
 from archive.cli import main
-from archive.compress import decompress
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,8 @@ def stored(archive: known.KnownArchive) -> tuple[dict[int, sqlite3.Row], dict[st
             for row in conn.execute("SELECT * FROM fetches WHERE body_hash IS NOT NULL")
         }
         bodies = {
-            row["hash"]: decompress(row["content"], row["compression"])
-            for row in conn.execute("SELECT * FROM bodies")
+            body_hash: read_body(conn, body_hash)
+            for (body_hash,) in conn.execute("SELECT hash FROM bodies")
         }
     finally:
         conn.close()
@@ -154,3 +154,45 @@ def test_warc_export_needs_an_output_file(archive: known.KnownArchive) -> None:
     )
     assert result.exit_code == 2
     assert "-o FILE" in result.output
+
+
+def test_bodies_stored_as_deltas_export_whole(tmp_path: Path) -> None:
+    """The daemon stores a near-copy re-fetch against the URL's earlier body; WARC gets it whole."""
+    from datetime import UTC, datetime
+
+    from archive_helpers import FakeClock
+
+    from archive.clock import iso
+    from archive.model import Fetch
+    from archive.store import Archive
+
+    page = "".join(
+        f"<p>Paragraph {i} of a long report on the harbour works.</p>" for i in range(400)
+    )
+    raws = [
+        f"<html><body>{page}<span>{views} views</span></body></html>".encode() for views in (3, 9)
+    ]
+    path = tmp_path / "delta.db"
+    clock = FakeClock(current=datetime(2026, 11, 1, tzinfo=UTC))
+    with Archive.open(path, clock, delta_bodies=True) as archive:
+        for raw in raws:
+            clock.advance(600)
+            archive.record(
+                Fetch(url="https://paper.test/a", started_at=iso(clock.now()), status=200,
+                      final_url="https://paper.test/a", content_type="text/html", body=raw),
+                None,
+            )  # fmt: skip
+    with sqlite3.connect(path) as conn:
+        packing = [row[0] for row in conn.execute("SELECT compression FROM bodies ORDER BY rowid")]
+    assert packing[0] == "zstd" and packing[1] != "zstd"  # the second is stored as a delta
+    out = tmp_path / "delta.warc.gz"
+    result = CliRunner().invoke(
+        main, ["export", "--archive", str(path), "--format", "warc", "-o", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    payloads = []
+    with out.open("rb") as stream:
+        for record in ArchiveIterator(stream, check_digests="raise"):
+            if record.rec_type == "response":
+                payloads.append(record.content_stream().read())
+    assert payloads == raws
