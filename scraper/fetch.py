@@ -40,6 +40,7 @@ import httpcore
 import httpx
 
 from archive.clock import Clock, iso
+from archive.compress import CorruptStream, decompress_bounded
 from archive.model import Fetch, Outcome
 from scraper.config import FetchSettings, Source
 from scraper.netguard import (
@@ -58,7 +59,7 @@ MAX_REDIRECTS = 10
 MAX_RETRY_AFTER_S = 6 * 3600.0
 BACKOFF_BASE_S = 0.5
 DECODE_CHUNK = 64 * 1024  # decompressed output is produced at most this much at a time
-ACCEPT_ENCODING = "gzip, deflate, br"  # only what we decode with bounded output
+ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # only what we decode with bounded output
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 NON_FEED_MAJOR_TYPES = frozenset({"image", "audio", "video", "font", "model"})
 NON_FEED_TYPES = frozenset({"application/pdf", "application/zip", "application/octet-stream"})
@@ -621,17 +622,22 @@ def _describe(exc: httpx.TransportError, url: str, run: _Run, attempts: int) -> 
 class _Decoder:
     """Undo one content-encoding, producing output in bounded pieces."""
 
-    def __init__(self, encoding: str) -> None:
+    def __init__(self, encoding: str, limit: int) -> None:
         self.encoding = encoding
+        self.limit = limit
         self._zlib: Any = None
         self._brotli: Any = None
         self._raw_deflate_tried = False
+        self._zstd: list[bytes] | None = None
+        self._zstd_bytes = 0
         if encoding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
         elif encoding == "deflate":
             self._zlib = zlib.decompressobj()
         elif encoding == "br":
             self._brotli = brotli.Decompressor()
+        elif encoding == "zstd":
+            self._zstd = []  # gathered, then decoded in bounded pieces by finish()
         elif encoding not in ("identity", ""):
             raise _Failure(Outcome.FAILED, f"unsupported content-encoding {encoding}")
 
@@ -641,10 +647,33 @@ class _Decoder:
                 yield from self._feed_zlib(data)
             elif self._brotli is not None:
                 yield from self._feed_brotli(data)
+            elif self._zstd is not None:
+                self._gather_zstd(data)
             else:
                 yield data
         except (zlib.error, brotli.error) as exc:
             raise _Failure(Outcome.FAILED, f"corrupt {self.encoding} body: {exc}") from None
+
+    def _gather_zstd(self, data: bytes) -> None:
+        assert self._zstd is not None
+        self._zstd_bytes += len(data)
+        if self._zstd_bytes > self.limit:
+            raise _Failure(
+                Outcome.FAILED, f"zstd body larger than {self.limit} bytes even compressed"
+            )
+        self._zstd.append(data)
+
+    def finish(self, url: object) -> Iterator[bytes]:
+        """What is left once the body has arrived: all of a zstd body, in bounded form."""
+        if self._zstd is None:
+            return
+        try:
+            body, complete = decompress_bounded(b"".join(self._zstd), self.limit)
+        except CorruptStream as exc:
+            raise _Failure(Outcome.FAILED, f"corrupt zstd body: {exc}") from None
+        if not complete and len(body) <= self.limit:
+            raise _Failure(Outcome.FAILED, f"zstd body from {url} is cut short")
+        yield body
 
     def check_complete(self, url: object) -> None:
         """A compressed body must end where its format says; a cut one is not a page."""
@@ -704,23 +733,34 @@ async def _read_body(response: httpx.Response, limit: int, truncate: bool, run: 
             f"unsupported stacked content-encoding {', '.join(encodings)} from {response.url}",
         )
     encoding = encodings[0] if encodings else ""
-    decoder = _Decoder(encoding)
+    decoder = _Decoder(encoding, limit)
     chunks: list[bytes] = []
     total = 0
+
+    def keep(piece: bytes) -> bool:
+        """Keep a decoded piece; False once the cap is reached and the rest is dropped."""
+        nonlocal total
+        total += len(piece)
+        if total <= limit:
+            chunks.append(piece)
+            return True
+        if truncate:
+            chunks.append(piece[: len(piece) - (total - limit)])
+            return False
+        after = f" after {encoding} decoding" if encoding else ""
+        raise _Failure(
+            Outcome.FAILED,
+            f"body larger than {limit} bytes{after} at {response.url}",
+            response.status_code,
+        )
+
     async for raw in response.aiter_raw():
         run.received += len(raw)
         for piece in decoder.feed(raw):
-            total += len(piece)
-            if total > limit:
-                if truncate:
-                    chunks.append(piece[: len(piece) - (total - limit)])
-                    return b"".join(chunks)
-                after = f" after {encoding} decoding" if encoding else ""
-                raise _Failure(
-                    Outcome.FAILED,
-                    f"body larger than {limit} bytes{after} at {response.url}",
-                    response.status_code,
-                )
-            chunks.append(piece)
+            if not keep(piece):
+                return b"".join(chunks)
+    for piece in decoder.finish(response.url):
+        if not keep(piece):
+            return b"".join(chunks)
     decoder.check_complete(response.url)
     return b"".join(chunks)

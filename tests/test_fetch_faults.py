@@ -545,7 +545,7 @@ def test_success_records_validators_and_headers(server: FaultServer) -> None:
     assert (result.etag, result.last_modified) == ('"v2"', "Sat, 28 Nov 2026 10:00:00 GMT")
     assert result.status == 200 and result.content_type == "text/html; charset=utf-8"
     assert ("ETag", '"v2"') in result.headers or ("etag", '"v2"') in result.headers
-    assert server.records[0].request.headers["accept-encoding"] == "gzip, deflate, br"
+    assert server.records[0].request.headers["accept-encoding"] == "gzip, deflate, br, zstd"
 
 
 # --- decompression bombs ---------------------------------------------------------------------
@@ -555,8 +555,7 @@ BOMB_CASES = [
     ("deflate", "deflate", r"^body larger than 10485760 bytes after deflate decoding"),
     ("raw-deflate", "deflate", r"^body larger than 10485760 bytes after deflate decoding"),
     ("br", "br", r"^body larger than 10485760 bytes after br decoding"),
-    # zstd is not advertised (its decoder cannot be bounded here yet), so it is not decoded.
-    ("zstd", "zstd", r"^unsupported content-encoding zstd"),
+    ("zstd", "zstd", r"^body larger than 10485760 bytes after zstd decoding"),
 ]
 
 
@@ -581,9 +580,22 @@ def test_small_compressed_bodies_are_decoded(server: FaultServer) -> None:
     server.route("/gz", fixed(encoded(gzip.compress(PAGE), "gzip")))
     server.route("/br", fixed(encoded(brotli.compress(PAGE), "br")))
     server.route("/raw", fixed(encoded(zlib.compress(PAGE)[2:-4], "deflate")))
+    server.route("/zst", fixed(encoded(BodyCodec().compress(PAGE), "zstd")))
     server.route(
         "/two", fixed(encoded(gzip.compress(PAGE[:20]) + gzip.compress(PAGE[20:]), "gzip"))
     )
-    for path in ("/gz", "/br", "/raw", "/two"):
+    for path in ("/gz", "/br", "/raw", "/two", "/zst"):
         result = run_fetch(server.url(path))
         assert (path, result.body) == (path, PAGE), result.error
+
+
+def test_cut_short_and_corrupt_zstd_bodies_fail(server: FaultServer) -> None:
+    whole = BodyCodec().compress(PAGE * 50)
+    server.route("/cut", fixed(encoded(whole[: len(whole) // 2], "zstd")))
+    server.route("/junk", fixed(encoded(b"certainly not zstd" * 10, "zstd")))
+    cut = run_fetch(server.url("/cut"))
+    assert cut.outcome_hint == Outcome.FAILED
+    assert cut.error is not None and re.search(r"^zstd body from .* is cut short", cut.error)
+    junk = run_fetch(server.url("/junk"))
+    assert junk.outcome_hint == Outcome.FAILED
+    assert junk.error is not None and junk.error.startswith("corrupt zstd body")
