@@ -120,6 +120,11 @@ class Daemon:
             self._tasks.add(task)
             try:
                 return await job()
+            except asyncio.CancelledError:
+                # Only drain() cancels jobs, at shutdown: an abandoned fetch, not a failure
+                # for the scheduler to report with a traceback.
+                LOG.info("abandoned an in-flight job at shutdown")
+                return None
             finally:
                 self._tasks.discard(task)
                 self.archive.commit()
@@ -195,8 +200,9 @@ class Daemon:
         try:
             await stop.wait()
         finally:
-            scheduler.stop()
+            scheduler.pause()
             await self.drain()
+            scheduler.stop()
 
     async def drain(self) -> None:
         """Let in-flight jobs finish within the grace period, then abandon them."""

@@ -107,7 +107,13 @@ class Scheduler:
     def start(self) -> None:
         self._scheduler.start()
 
+    def pause(self) -> None:
+        """Start no more jobs; the running ones go on."""
+        if self._scheduler.running:
+            self._scheduler.pause()
+
     def stop(self) -> None:
+        """Shut down; APScheduler cancels jobs still running, so drain them first."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
 

@@ -33,7 +33,9 @@ SECOND = [
 ]
 
 
-def write_config(tmp_path: Path, site: NewsSite, *, every: str = "1h", extra: str = "") -> Path:
+def write_config(
+    tmp_path: Path, site: NewsSite, *, every: str = "1h", extra: str = "", deadline: str = "10s"
+) -> Path:
     config = tmp_path / "config.toml"
     config.write_text(
         f"""
@@ -42,7 +44,7 @@ path = "archive.db"
 
 [fetch]
 host_gap = "0s"
-deadline = "10s"
+deadline = "{deadline}"
 max_retries = 0
 
 [revisit]
@@ -193,12 +195,16 @@ every = "1h"
     assert "/missing-feed.xml 404" in result.stderr
 
 
-def test_sigterm_stops_cleanly_with_the_archive_intact(tmp_path: Path, site: NewsSite) -> None:
-    # A slow article keeps a fetch in flight when the signal arrives.
+@pytest.mark.parametrize(("delay_s", "finished"), [(2.0, True), (40.0, False)])
+def test_sigterm_stops_cleanly_with_the_archive_intact(
+    tmp_path: Path, site: NewsSite, delay_s: float, finished: bool
+) -> None:
+    # A slow article is in flight when the signal arrives: it either finishes within the
+    # grace period and is archived, or is abandoned; either way the daemon exits 0 within 15 s.
     site.set(
-        "/news/new-library-opens-its-doors", article_page("A new library", SECOND), delay_s=3.0
+        "/news/new-library-opens-its-doors", article_page("A new library", SECOND), delay_s=delay_s
     )
-    config = write_config(tmp_path, site, every="1h")
+    config = write_config(tmp_path, site, every="1h", deadline="60s")
     daemon = subprocess.Popen(
         [sys.executable, "-m", "scraper", "run", "--config", str(config)],
         stdout=subprocess.PIPE,
@@ -208,14 +214,9 @@ def test_sigterm_stops_cleanly_with_the_archive_intact(tmp_path: Path, site: New
     )
     try:
         deadline = time.monotonic() + 30
-        while (
-            site.hits.get("/news/new-library-opens-its-doors", 0) == 0
-            and time.monotonic() < deadline
-        ):
+        while site.hits.get("/news/new-library-opens-its-doors", 0) == 0:
+            assert time.monotonic() < deadline, "the daemon never fetched the slow article"
             time.sleep(0.05)
-        assert site.hits.get("/news/new-library-opens-its-doors"), (
-            "the daemon never fetched the slow article"
-        )
         started = time.monotonic()
         daemon.send_signal(signal.SIGTERM)
         _, stderr = daemon.communicate(timeout=20)
@@ -224,10 +225,15 @@ def test_sigterm_stops_cleanly_with_the_archive_intact(tmp_path: Path, site: New
         if daemon.poll() is None:
             daemon.kill()
     assert daemon.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert ("abandoned" in stderr) is not finished, stderr
     db = tmp_path / "archive.db"
     assert rows(db, "PRAGMA integrity_check") == [("ok",)]
     assert rows(db, "SELECT count(*) FROM versions WHERE title LIKE 'Harbour%'")[0][0] == 1
+    library = rows(db, "SELECT count(*) FROM versions WHERE title = 'A new library'")[0][0]
+    assert library == (1 if finished else 0)
     # The lock is released: another writer can open the archive now.
+    site.set("/news/new-library-opens-its-doors", article_page("A new library", SECOND))
     again = run_once(config)
     assert again.returncode == 0, again.stderr
 
