@@ -172,7 +172,11 @@ def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
 
 
 _META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
-_METADATA_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop]"
+_CANONICAL_SELECTOR = "link[rel~=canonical i][href]"
+# Each whole-page query costs a walk of the tree: one query finds everything read here.
+_METADATA_SELECTOR = (
+    f"script[type*='ld+json' i], meta[content], [itemprop], title, {_CANONICAL_SELECTOR}"
+)
 
 
 def _meta_key(name: str) -> str:
@@ -333,15 +337,22 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     scripts: list[Node] = []
     metas: list[Node] = []
     itemprops: list[Node] = []
-    for node in document.select(_METADATA_SELECTOR):  # one walk of the page for all three
+    title_node: Node | None = None
+    link: Node | None = None
+    for node in document.select(_METADATA_SELECTOR):  # one walk of the page for all
         tag = node.tag
         if tag == "meta":
             metas.append(node)
-        elif tag == "script":
+            continue
+        if tag == "script":
             scripts.append(node)
-        else:
+            continue
+        if tag == "title" and title_node is None:
+            title_node = node
+        elif tag == "link" and link is None and node.matches(_CANONICAL_SELECTOR):
+            link = node
+        if node.attr("itemprop") is not None:
             itemprops.append(node)
-    title_node = document.select_first("title")
     page_title = _clean(title_node.text()) if title_node is not None else None
     try:
         ld = read_json_ld(scripts, _clean_title(page_title, document))
@@ -384,8 +395,7 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         or to_iso(micro.get("datemodified"))
     )
 
-    root = document.root
-    html_node = document.select_first("html")
+    html_node = document.root
     language = normalise_language(
         _first(
             html_node.attr("lang") if html_node else None,
@@ -394,10 +404,8 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
             _meta_first(meta, _LANGUAGE_KEYS),
         )
     )
-    del root
 
     canonical = None
-    link = document.select_first("link[rel~=canonical i][href]")
     if link is not None:
         canonical = _clean(link.attr("href"))
     canonical = canonical or _meta_first(meta, ("og:url",)) or ld.url
