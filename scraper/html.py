@@ -62,7 +62,10 @@ class Node:
     def attr_values(self, *names: str) -> tuple[str | None, ...]:
         """Several attributes at once (one read of the element's attributes)."""
         attributes = self._node.attributes
-        return tuple(attributes.get(name) if attributes else None for name in names)
+        if not attributes:
+            return (None,) * len(names)
+        get = attributes.get
+        return tuple([get(name) for name in names])
 
     def attrs(self) -> dict[str, str]:
         return {str(k): str(v or "") for k, v in self._node.attributes.items()}
@@ -144,6 +147,21 @@ class Node:
                 weight = in_page_weight if href.startswith("#") else 1.0
                 linked += len(node.text(deep=True)) * weight
         return Census(counts, linked)
+
+    def elements_by_tag(self, tags: frozenset[str]) -> list[tuple[int, Node]]:
+        """Elements below the node whose tag is in ``tags``, each with its position in
+        document order (the node itself excluded).
+
+        One walk in Python beats a long CSS list of tag names, which Lexbor matches
+        in one pass over the tree per name.
+        """
+        found: list[tuple[int, Node]] = []
+        nodes = self._node.traverse(include_text=False)
+        next(nodes, None)
+        for index, node in enumerate(nodes):
+            if node.tag in tags:
+                found.append((index, Node(node)))
+        return found
 
     def elements(self) -> Iterator[Node]:
         """Element descendants in document order, the node itself excluded.

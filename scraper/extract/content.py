@@ -88,49 +88,46 @@ def link_density(node: Node, text_length: int | None = None) -> float:
 
 @dataclass(frozen=True)
 class HintScan:
-    """What one pass over the class/id of every element found."""
+    """What one walk over the page's elements found, each with its document position."""
 
-    unlikely: list[Node]  # noise by its class/id, in document order
+    unlikely: list[tuple[int, Node]]  # noise by its class/id
     comment_widgets: list[Node]
     holders: list[Node]  # article, main, itemprop=articleBody: never noise
+    by_tag: list[tuple[int, Node]]  # noise by its tag name (script, nav, header, ...)
 
 
 # Containers are what noise comes in; spans, links and list items inside them go along.
-_SCANNED = ", ".join(
-    f"{tag}[class], {tag}[id]"
-    for tag in (
-        "div",
-        "section",
-        "aside",
-        "ul",
-        "ol",
-        "dl",
-        "p",
-        "table",
-        "form",
-        "header",
-        "footer",
-        "figure",
-    )
+_SCANNED = frozenset(
+    {"div", "section", "aside", "ul", "ol", "dl", "p", "table", "form", "header", "footer"}
+    | {"figure"}
 )
-_ARTICLE_INSIDE = "article, main, [itemprop=articleBody]"
-_SCANNED_OR_HOLDER = f"{_SCANNED}, {_ARTICLE_INSIDE}"
 _HOLDER_TAGS = frozenset({"article", "main"})
+_ARTICLE_BODY = "[itemprop=articleBody]"
 
 
 def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
-    """Classify every element with a class or id once (equal hint strings share the verdict)."""
+    """Classify every container with a class or id once (equal hint strings share the
+    verdict), and list the elements whose tag alone makes them noise: one walk."""
     body = document.body
     if body is None:
-        return HintScan([], [], [])
+        return HintScan([], [], [], [])
     verdicts: dict[str, tuple[bool, bool]] = {}
-    unlikely: list[Node] = []
+    unlikely: list[tuple[int, Node]] = []
     widgets: list[Node] = []
-    holders: list[Node] = []
-    for node in body.select(_SCANNED_OR_HOLDER):
+    holders: list[Node] = body.select(_ARTICLE_BODY)
+    by_tag: list[tuple[int, Node]] = []
+    noise_tags = rules.always_tags | rules.chrome_tags
+    for index, node in body.elements_by_tag(_SCANNED | _HOLDER_TAGS | noise_tags):
+        tag = node.tag
+        if tag in noise_tags:
+            by_tag.append((index, node))
+        if tag not in _SCANNED and tag not in _HOLDER_TAGS:
+            continue
         klass, ident, itemprop = node.attr_values("class", "id", "itemprop")
-        if node.tag in _HOLDER_TAGS or (itemprop and "articlebody" in itemprop.lower()):
+        if tag in _HOLDER_TAGS or (itemprop and "articlebody" in itemprop.lower()):
             holders.append(node)
+            continue
+        if not klass and not ident:
             continue
         hints = f"{klass or ''} {ident or ''}".lower()
         verdict = verdicts.get(hints)
@@ -143,8 +140,8 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
         if verdict[1]:
             widgets.append(node)
         if verdict[0]:
-            unlikely.append(node)
-    return HintScan(unlikely, widgets, holders)
+            unlikely.append((index, node))
+    return HintScan(unlikely, widgets, holders, by_tag)
 
 
 def remove_noise(
@@ -157,16 +154,23 @@ def remove_noise(
     is kept, whatever its class or tag says.
     """
     holders = {a.key for node in scan.holders for a in (node, *node.ancestors())}
-    remove_nodes([n for n in scan.unlikely if n.key not in holders])
+    found = [item for item in scan.unlikely if item[1].key not in holders]
+    found += [
+        item
+        for item in scan.by_tag
+        if item[1].tag not in rules.chrome_tags or item[1].key not in holders
+    ]
+    # One list in document order (an element may be there twice), removed deepest first.
+    found.sort(key=lambda item: item[0])
+    ordered: list[Node] = []
+    last = -1
+    for index, node in found:
+        if index != last:
+            ordered.append(node)
+            last = index
+    remove_nodes(ordered)
     # Handles from before the removal above are dead now: select afresh.
-    chrome = frozenset(tag.strip() for tag in rules.chrome.split(","))
-    remove_nodes(
-        [
-            n
-            for n in document.select(f"{rules.always_remove}, {rules.chrome}")
-            if n.tag not in chrome or n.key not in holders
-        ]
-    )
+    document.remove(rules.always_other)
     for selector in extra:
         document.remove(selector)
 

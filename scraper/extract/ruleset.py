@@ -16,6 +16,9 @@ _RULES_PACKAGE = "scraper.extract"
 @dataclass(frozen=True)
 class NoiseRules:
     always_remove: str  # one CSS selector list
+    always_tags: frozenset[str]  # the bare tag names of `always_remove`
+    always_other: str  # the rest of `always_remove` (attribute selectors), one CSS list
+    chrome_tags: frozenset[str]
     chrome: str
     unlikely: HintMatcher
     maybe: HintMatcher
@@ -124,12 +127,21 @@ def _alternation(phrases: Iterable[str]) -> str:
     return f"(?:{_trie_pattern(phrases)})"
 
 
+_BARE_TAG = re.compile(r"^[a-z][a-z0-9]*$")
+
+
 @cache
 def noise_rules() -> NoiseRules:
     data = _load("noise.toml")
+    odd = [s for s in data["remove"]["chrome"] if not _BARE_TAG.match(s)]
+    if odd:
+        raise ValueError(f"{_RULES_PACKAGE}/rules/noise.toml: [remove] chrome: not tags: {odd}")
     hints = data["hints"]
     return NoiseRules(
         always_remove=", ".join(data["remove"]["always"]),
+        always_tags=frozenset(s for s in data["remove"]["always"] if _BARE_TAG.match(s)),
+        always_other=", ".join(s for s in data["remove"]["always"] if not _BARE_TAG.match(s)),
+        chrome_tags=frozenset(tag.strip() for tag in data["remove"]["chrome"]),
         chrome=", ".join(data["remove"]["chrome"]),
         unlikely=HintMatcher(hints["unlikely"]),
         maybe=HintMatcher(hints["maybe"]),
