@@ -25,6 +25,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -87,7 +88,7 @@ async def bare_httpx(urls: list[str], concurrency: int) -> float:
                 response = await client.get(url)
                 response.raise_for_status()
 
-        return await timed([lambda u=u: get(u) for u in urls])
+        return await timed([partial(get, u) for u in urls])
 
 
 async def ours(urls: list[str], concurrency: int, hosts: set[str]) -> float:
@@ -108,7 +109,7 @@ async def ours(urls: list[str], concurrency: int, hosts: set[str]) -> float:
             failures.append(f"{url}: {result.error}")
 
     try:
-        seconds = await timed([lambda u=u: get(u) for u in urls])
+        seconds = await timed([partial(get, u) for u in urls])
     finally:
         await fetcher.aclose()
     if failures:
@@ -132,7 +133,7 @@ async def full_path(urls: list[str], concurrency: int, hosts: set[str], db: Path
     log.setLevel(logging.ERROR)
     stages = Stages(fetcher, archive, log)
     try:
-        seconds = await timed([lambda u=u: archive_article(u, None, stages) for u in urls])
+        seconds = await timed([partial(archive_article, u, None, stages) for u in urls])
         archive.commit()
     finally:
         await fetcher.aclose()

@@ -73,7 +73,7 @@ def _fetch(
     body: bytes | None,
     *,
     source: str,
-    status: int = 200,
+    status: int | None = 200,
     hint: Outcome | None = None,
     error: str | None = None,
 ) -> Fetch:

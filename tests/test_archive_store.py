@@ -7,8 +7,10 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from archive_helpers import FakeClock, page, story
@@ -30,13 +32,14 @@ def clock() -> FakeClock:
 
 
 @pytest.fixture
-def archive(tmp_path: Path, clock: FakeClock) -> Archive:
+def archive(tmp_path: Path, clock: FakeClock) -> Iterator[Archive]:
     opened = Archive.open(tmp_path / "archive.db", clock)
     yield opened
     opened.close()
 
 
-def rows(path: Path, sql: str) -> list[tuple[object, ...]]:
+def rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
+    """Rows as SQLite returns them: column types depend on the query, so Any."""
     conn = sqlite3.connect(path)
     try:
         return conn.execute(sql).fetchall()

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -71,7 +72,8 @@ def run_once(config: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def rows(db: Path, sql: str, *args: object) -> list[tuple[object, ...]]:
+def rows(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    """Rows as SQLite returns them: column types depend on the query, so Any."""
     with sqlite3.connect(db) as conn:
         return list(conn.execute(sql, args))
 

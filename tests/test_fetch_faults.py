@@ -20,7 +20,16 @@ from typing import Any
 
 import brotli
 import pytest
-from faultserver import Conn, FaultServer, Request, fetch_settings, fixed, html, response
+from faultserver import (
+    Conn,
+    FaultServer,
+    Request,
+    Route,
+    fetch_settings,
+    fixed,
+    html,
+    response,
+)
 
 from archive.clock import SystemClock
 from archive.compress import BodyCodec
@@ -72,7 +81,7 @@ def run_fetch(
 # --- the misbehaviours -----------------------------------------------------------------
 
 
-def slow(seconds: float, then: bytes) -> Callable[[Conn, Request], bool]:
+def slow(seconds: float, then: bytes) -> Route:
     def route(conn: Conn, _req: Request) -> bool:
         conn.pause(seconds)
         conn.send(then)
@@ -81,7 +90,7 @@ def slow(seconds: float, then: bytes) -> Callable[[Conn, Request], bool]:
     return route
 
 
-def drip(head: bytes, body: bytes, every: float) -> Callable[[Conn, Request], bool]:
+def drip(head: bytes, body: bytes, every: float) -> Route:
     def route(conn: Conn, _req: Request) -> bool:
         conn.send(head)
         conn.drip(body, every)
@@ -90,7 +99,7 @@ def drip(head: bytes, body: bytes, every: float) -> Callable[[Conn, Request], bo
     return route
 
 
-def reset_after(data: bytes) -> Callable[[Conn, Request], bool]:
+def reset_after(data: bytes) -> Route:
     def route(conn: Conn, _req: Request) -> bool:
         conn.send(data)
         time.sleep(0.05)
@@ -100,7 +109,7 @@ def reset_after(data: bytes) -> Callable[[Conn, Request], bool]:
     return route
 
 
-def redirect(location: str, status: int = 302) -> Callable[[Conn, Request], bool]:
+def redirect(location: str, status: int = 302) -> Route:
     return fixed(response(status, b"", {"Location": location}), keep=True)
 
 
@@ -143,7 +152,7 @@ def bombs() -> dict[str, bytes]:
 @dataclass
 class Case:
     name: str
-    routes: dict[str, Callable[[Conn, Request], bool | None]]
+    routes: dict[str, Route]
     outcome: Outcome | None
     error: str | None  # a regex the recorded error must match
     path: str = "/page"
@@ -154,9 +163,7 @@ class Case:
 
 
 def chain(n: int) -> dict[str, Callable[[Conn, Request], bool | None]]:
-    routes: dict[str, Callable[[Conn, Request], bool | None]] = {
-        f"/hop{i}": redirect(f"/hop{i + 1}") for i in range(n)
-    }
+    routes: dict[str, Route] = {f"/hop{i}": redirect(f"/hop{i + 1}") for i in range(n)}
     routes[f"/hop{n}"] = html(PAGE)
     return routes
 
@@ -517,7 +524,7 @@ def test_503_retried_then_served(server: FaultServer) -> None:
 
 
 def test_reset_is_retried(server: FaultServer) -> None:
-    answers: list[Callable[[Conn, Request], bool]] = [
+    answers: list[Route] = [
         reset_after(HEAD_1000 + b"x" * 10),
         fixed(response(200, PAGE, {"Content-Type": "text/html"})),
     ]

@@ -5,13 +5,23 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from faultserver import Conn, FaultServer, Request, fetch_settings, fixed, html, response
+from faultserver import (
+    Conn,
+    FaultServer,
+    Request,
+    Route,
+    fetch_settings,
+    fixed,
+    html,
+    response,
+)
 
+from archive.clock import Clock
 from archive.model import Fetch, Outcome
 from scraper.config import Schedule, Source
 from scraper.fetch import Fetcher
@@ -42,7 +52,7 @@ def server() -> Iterator[FaultServer]:
     srv.stop()
 
 
-def robots(text: str | bytes, status: int = 200) -> Any:
+def robots(text: str | bytes, status: int = 200) -> Route:
     body = text.encode() if isinstance(text, str) else text
     return fixed(response(status, body, {"Content-Type": "text/plain"}), keep=True)
 
@@ -51,21 +61,21 @@ def fetch_paths(
     server: FaultServer,
     paths: list[str],
     *,
-    clock: Any = None,
-    between: Any = None,
+    clock: Clock | None = None,
+    between: Callable[[], None] | None = None,
     source: Source | None = None,
     **settings: Any,
 ) -> list[Fetch]:
-    settings = fetch_settings(**{"robots": True, **settings})
+    config = fetch_settings(**{"robots": True, **settings})
 
     async def go() -> list[Fetch]:
-        fetcher = Fetcher(settings, clock or ShiftedClock(), trusted_hosts={"127.0.0.1"})
+        fetcher = Fetcher(config, clock or ShiftedClock(), trusted_hosts={"127.0.0.1"})
         results = []
         try:
             for path in paths:
                 began = time.monotonic()
                 results.append(await fetcher.fetch(server.url(path), source=source))
-                assert time.monotonic() - began <= settings.deadline + 1.0
+                assert time.monotonic() - began <= config.deadline + 1.0
                 if between:
                     between()
         finally:

@@ -128,13 +128,13 @@ def test_unicode_forms_of_the_same_text_are_not_versions(path: Path, clock: Fake
     ],
 )
 def test_volatile_parts_never_make_a_version(
-    path: Path, clock: FakeClock, noise: dict[str, object]
+    path: Path, clock: FakeClock, noise: dict[str, str | int]
 ) -> None:
     original = story(*BASE, "Comments (3)", "2 minutes ago", comment_count=3)
-    paragraphs = (*BASE, "Comments (3)", "2 minutes ago")
+    paragraphs: tuple[str, ...] = (*BASE, "Comments (3)", "2 minutes ago")
     if "tail" in noise:
         paragraphs = (*BASE, str(noise["tail"]))
-    noisy = story(*paragraphs, comment_count=int(noise.get("comment_count", 3)))  # type: ignore[call-overload]
+    noisy = story(*paragraphs, comment_count=int(noise.get("comment_count", 3)))
     assert record_all(path, clock, [original, noisy]) == [Outcome.NEW, Outcome.UNCHANGED]
 
 
