@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
@@ -19,8 +20,67 @@ _CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role
 
 @dataclass(frozen=True)
 class Census:
-    tags: Counter[str]  # descendant elements by tag name
+    tags: Counter[str]  # descendant elements by tag name (the tags in _CENSUS_TAGS)
     link_chars: float  # weighted characters of link text
+
+
+# Table parts only parse inside a table.
+_PROBE_CONTEXTS = ("<body>{}", "<table>{}</table>", "<table><tr>{}</tr></table>")
+
+
+@cache
+def _tag_names_by_id(tags: frozenset[str]) -> dict[int, str]:
+    """Lexbor's numbers for standard HTML tag names (the same in every document)."""
+    found: dict[str, int] = {}
+    for context in _PROBE_CONTEXTS:
+        missing = sorted(tags - found.keys())
+        if not missing:
+            break
+        probe = LexborHTMLParser(context.format("".join(f"<{t}></{t}>" for t in missing)))
+        root = probe.root
+        for node in root.traverse(include_text=False) if root is not None else ():
+            if node.tag in tags:
+                found.setdefault(str(node.tag), node.tag_id)
+    unknown = tags - found.keys()
+    if unknown:
+        raise ValueError(f"not standard HTML tag names: {sorted(unknown)}")
+    return {tag_id: tag for tag, tag_id in found.items()}
+
+
+@cache
+def _tag_ids(tags: frozenset[str]) -> frozenset[int]:
+    return frozenset(_tag_names_by_id(tags))
+
+
+@cache
+def _anchor_id() -> int:
+    return next(iter(_tag_names_by_id(frozenset({"a"}))))
+
+
+# Every tag a census may be asked about; others are not counted.
+_CENSUS_TAGS = frozenset(
+    [
+        "a",
+        "p",
+        "img",
+        "li",
+        "ul",
+        "ol",
+        "pre",
+        "code",
+        "object",
+        "embed",
+        "iframe",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "div",
+        "table",
+    ]
+)
 
 
 class Node:
@@ -45,7 +105,7 @@ class Node:
     @property
     def tag(self) -> str:
         """Lower-case tag name; ``-text`` for text nodes, ``_comment`` for comments."""
-        return str(self._node.tag or "")
+        return self._node.tag or ""
 
     @property
     def is_text(self) -> bool:
@@ -120,8 +180,9 @@ class Node:
     def link_chars(self, in_page_weight: float = 1.0) -> float:
         """Characters of link text below the node; in-page (``#``) links weighted apart."""
         total = 0.0
+        anchor = _anchor_id()
         for node in self._node.traverse(include_text=False):
-            if node.tag == "a":
+            if node.tag_id == anchor:
                 href = node.attributes.get("href") or ""
                 weight = in_page_weight if href.startswith("#") else 1.0
                 total += len(node.text(deep=True)) * weight
@@ -129,23 +190,31 @@ class Node:
 
     def contains_tag(self, tags: frozenset[str]) -> bool:
         """Whether any element below the node has one of ``tags`` (stops at the first)."""
+        wanted = _tag_ids(tags)
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
-        return any(node.tag in tags for node in nodes)
+        return any(node.tag_id in wanted for node in nodes)
 
     def census(self, in_page_weight: float = 1.0) -> Census:
         """Tag counts and weighted link text below the node, in one walk."""
-        counts: Counter[str] = Counter()
+        by_id: Counter[int] = Counter()
         linked = 0.0
+        anchor = _anchor_id()
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
         for node in nodes:
-            tag = str(node.tag)
-            counts[tag] += 1
-            if tag == "a":
+            tag_id = node.tag_id
+            by_id[tag_id] += 1
+            if tag_id == anchor:
                 href = node.attributes.get("href") or ""
                 weight = in_page_weight if href.startswith("#") else 1.0
                 linked += len(node.text(deep=True)) * weight
+        names = _tag_names_by_id(_CENSUS_TAGS)
+        counts: Counter[str] = Counter()
+        for tag_id, count in by_id.items():
+            name = names.get(tag_id)
+            if name is not None:
+                counts[name] = count
         return Census(counts, linked)
 
     def elements_by_tag(self, tags: frozenset[str]) -> list[tuple[int, Node]]:
@@ -155,11 +224,12 @@ class Node:
         One walk in Python beats a long CSS list of tag names, which Lexbor matches
         in one pass over the tree per name.
         """
+        wanted = _tag_ids(tags)  # comparing Lexbor's tag numbers spares a string per element
         found: list[tuple[int, Node]] = []
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
         for index, node in enumerate(nodes):
-            if node.tag in tags:
+            if node.tag_id in wanted:
                 found.append((index, Node(node)))
         return found
 
