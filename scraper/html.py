@@ -197,24 +197,22 @@ class Node:
 
     def census(self, in_page_weight: float = 1.0) -> Census:
         """Tag counts and weighted link text below the node, in one walk."""
-        by_id: Counter[int] = Counter()
+        by_id: dict[int, int] = {}
         linked = 0.0
         anchor = _anchor_id()
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
         for node in nodes:
             tag_id = node.tag_id
-            by_id[tag_id] += 1
+            by_id[tag_id] = by_id.get(tag_id, 0) + 1
             if tag_id == anchor:
                 href = node.attributes.get("href") or ""
                 weight = in_page_weight if href.startswith("#") else 1.0
                 linked += len(node.text(deep=True)) * weight
         names = _tag_names_by_id(_CENSUS_TAGS)
-        counts: Counter[str] = Counter()
-        for tag_id, count in by_id.items():
-            name = names.get(tag_id)
-            if name is not None:
-                counts[name] = count
+        counts: Counter[str] = Counter(
+            {names[tag_id]: count for tag_id, count in by_id.items() if tag_id in names}
+        )
         return Census(counts, linked)
 
     def elements_by_tag(self, tags: frozenset[str]) -> list[tuple[int, Node]]:
