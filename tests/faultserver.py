@@ -17,7 +17,8 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from scraper.config import FetchSettings
 
@@ -223,24 +224,23 @@ def _parse(head: bytes) -> Request:
 # --- helpers shared by the fetcher's tests and bench ---------------------------------------
 
 
-def fetch_settings(**overrides: object) -> FetchSettings:
+def fetch_settings(**overrides: Any) -> FetchSettings:
     """Short timeouts and no gap, so fault tests stay fast; override per test."""
-    values: dict[str, object] = {
-        "user_agent": "newsarchive-test/1.0",
-        "connect_timeout": 1.0,
-        "read_timeout": 1.0,
-        "deadline": 2.0,
-        "max_bytes": 10 * 1024 * 1024,
-        "concurrency": 8,
-        "host_gap": 0.0,
-        "max_retries": 0,
-        "robots": False,
-        "allow_networks": (),
-        "allow_hosts": (),
-        "secrets_file": None,
-    }
-    values.update(overrides)
-    return FetchSettings(**values)  # type: ignore[arg-type]
+    defaults = FetchSettings(
+        user_agent="newsarchive-test/1.0",
+        connect_timeout=1.0,
+        read_timeout=1.0,
+        deadline=2.0,
+        max_bytes=10 * 1024 * 1024,
+        concurrency=8,
+        host_gap=0.0,
+        max_retries=0,
+        robots=False,
+        allow_networks=(),
+        allow_hosts=(),
+        secrets_file=None,
+    )
+    return replace(defaults, **overrides)
 
 
 class MapResolver:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -28,10 +28,18 @@ class NewsSite:
     headers: dict[str, dict[str, str]] = field(default_factory=dict)  # last request's, per path
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def set(self, path: str, body: str | bytes, **options: object) -> None:
+    def set(
+        self,
+        path: str,
+        body: str | bytes,
+        *,
+        content_type: str = "text/html; charset=utf-8",
+        status: int = 200,
+        delay_s: float = 0.0,
+    ) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
         with self.lock:
-            self.routes[path] = Route(data, **options)  # type: ignore[arg-type]
+            self.routes[path] = Route(data, content_type, status, delay_s)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -89,7 +97,7 @@ def article_page(
     paragraphs: list[str],
     *,
     comments: int = 0,
-    related: list[str] = (),  # type: ignore[assignment]
+    related: Sequence[str] = (),
     views: int = 0,
 ) -> str:
     """A news page with the usual noise around the article: nav, share bar, related box,

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import datasette_archive as known
 import pytest
@@ -98,7 +99,7 @@ def test_repeated_bodies_are_revisits_pointing_at_the_first_copy(exported: Path)
 
 
 def test_requests_pair_with_responses_and_headers_are_the_originals(exported: Path) -> None:
-    responses: dict[str, object] = {}
+    responses: dict[str, Any] = {}  # warcio's StatusAndHeaders, untyped
     requests = []
     with exported.open("rb") as stream:
         for record in ArchiveIterator(stream):
@@ -116,10 +117,10 @@ def test_requests_pair_with_responses_and_headers_are_the_originals(exported: Pa
     assert all(concurrent in responses for concurrent, _, _ in requests)
     assert ("GET", "www.zeitung.example") in [(proto, host) for _, proto, host in requests]
     german = next(iter(responses.values()))
-    assert german.get_header("content-type") == "text/html; charset=utf-8"  # type: ignore[attr-defined]
+    assert german.get_header("content-type") == "text/html; charset=utf-8"
     # The body is stored decoded, so the wire encoding is kept only for the record.
-    assert german.get_header("content-encoding") is None  # type: ignore[attr-defined]
-    assert german.get_header("X-Archive-Orig-content-encoding") == "gzip"  # type: ignore[attr-defined]
+    assert german.get_header("content-encoding") is None
+    assert german.get_header("X-Archive-Orig-content-encoding") == "gzip"
 
 
 def test_the_warcio_command_line_tool_accepts_the_file(exported: Path) -> None:
