@@ -6,7 +6,6 @@ so a parser swap is a change to this file alone.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -20,7 +19,7 @@ _CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role
 
 @dataclass(frozen=True)
 class Census:
-    tags: Counter[str]  # descendant elements by tag name (the tags in _CENSUS_TAGS)
+    tags: dict[str, int]  # descendant elements by tag name (those in _CENSUS_TAGS only)
     link_chars: float  # weighted characters of link text
 
 
@@ -210,9 +209,7 @@ class Node:
                 weight = in_page_weight if href.startswith("#") else 1.0
                 linked += len(node.text(deep=True)) * weight
         names = _tag_names_by_id(_CENSUS_TAGS)
-        counts: Counter[str] = Counter(
-            {names[tag_id]: count for tag_id, count in by_id.items() if tag_id in names}
-        )
+        counts = {names[tag_id]: count for tag_id, count in by_id.items() if tag_id in names}
         return Census(counts, linked)
 
     def elements_by_tag(self, tags: frozenset[str]) -> list[tuple[int, Node]]:

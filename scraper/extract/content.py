@@ -335,17 +335,18 @@ def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
     if length >= _LONG_CONTAINER_CHARS:
         return _long_container_is_noise(node, length, weight)
     census = node.census(in_page_weight=0.3)
-    tags = census.tags
-    if tags["pre"] or tags["code"]:
+    count = census.tags.get
+    if count("pre") or count("code"):
         return False  # code samples are prose for this purpose
-    paragraphs, images, items = tags["p"], tags["img"], tags["li"]
-    embeds = tags["object"] + tags["embed"] + tags["iframe"]
-    headings = sum(tags[h] for h in _HEADINGS)
+    paragraphs, images, items = count("p", 0), count("img", 0), count("li", 0)
+    embeds = count("object", 0) + count("embed", 0) + count("iframe", 0)
+    # The census lists only tags that occur, so a heading is there or not.
+    headings = not _HEADINGS.isdisjoint(census.tags)
     density = min(census.link_chars / length, 1.0) if length else 0.0
     return (
         (images > 1 and paragraphs / images < 0.5 and length < 200 * images)
         or (tag not in ("ul", "ol") and items > paragraphs and length < 500)
-        or (length < 25 and images == 0 and headings == 0 and tag != "table")
+        or (length < 25 and images == 0 and not headings and tag != "table")
         or (weight < 25 and density > 0.33 and length < 2000)
         or (weight >= 25 and density > 0.5)
         or (embeds == 1 and length < 75)
