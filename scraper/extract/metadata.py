@@ -8,6 +8,7 @@ and the visible byline. For each field the first source that states it wins.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -243,15 +244,29 @@ def visible_byline(document: Document) -> tuple[str, ...]:
     return ()
 
 
+def _in_publish_block(node: Node) -> bool:
+    return any("publish" in (a.attr("class") or "").lower() for a in node.ancestors())
+
+
+def _in_article(node: Node) -> bool:
+    return any(a.tag == "article" for a in node.ancestors())
+
+
+# In order of trust; for each, the first <time> that fits is tried. One query finds all
+# <time> elements and these tests pick among them, instead of a query per rule.
+_TIME_RULES: tuple[Callable[[Node], bool], ...] = (
+    lambda n: n.attr("pubdate") is not None and n.attr("datetime") is not None,
+    lambda n: "datePublished" in (n.attr("itemprop") or "").split(),
+    lambda n: n.attr("datetime") is not None and _in_publish_block(n),
+    lambda n: n.attr("datetime") is not None and _in_article(n),
+    lambda n: n.attr("datetime") is not None,
+)
+
+
 def _time_element(document: Document) -> str | None:
-    for selector in (
-        "time[pubdate][datetime]",
-        "time[itemprop~=datePublished]",
-        "[class*=publish i] time[datetime]",
-        "article time[datetime]",
-        "time[datetime]",
-    ):
-        node = document.select_first(selector)
+    times = document.select("time")
+    for rule in _TIME_RULES:
+        node = next((n for n in times if rule(n)), None)
         if node is not None:
             iso = to_iso(node.attr("datetime"))
             if iso:
