@@ -101,9 +101,11 @@ _IMAGE_KEYS = (
 _LANGUAGE_KEYS = ("content-language", "og:locale", "language", "dc.language", "dcterms.language")
 
 _MICRODATA_PROPS = frozenset({"headline", "author", "datepublished", "datemodified"})
+# Lexbor makes one pass over the page per alternative: none may be implied by another
+# (``[class*=p-author i]`` is in ``[class*=author i]``, ``dateline`` in ``date``).
 _BYLINE_SELECTOR = (
     "[rel=author], [itemprop~=author], [class*=byline i], [id*=byline i], [class*=author i], "
-    "[class*=dateline i], [class*=writtenby i], [class*=p-author i]"
+    "[class*=dateline i], [class*=writtenby i]"
 )
 _AUTHOR_NAME_SELECTOR = (
     "[rel~=author], [itemprop~=name], [class*=author-name i], "
@@ -290,7 +292,7 @@ def _visible_date(document: Document) -> str | None:
 
 
 _DATE_LINE_SELECTOR = (
-    "time, [class*=publish i], [class*=dateline i], [class*=date i], [class*=posted i]"
+    "time, [class*=publish i], [class*=date i], [class*=posted i]"
 )
 _MAX_DATE_LINES = 12
 _MAX_DATE_LINE_CHARS = 60
