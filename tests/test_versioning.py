@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, TypedDict
 
 import pytest
 from archive_helpers import FakeClock, page, story
@@ -70,6 +70,15 @@ def test_a_changed_sentence_makes_a_version_with_fields_and_summary(
     assert first["content_hash"] != second["content_hash"]
 
 
+class StoryChange(TypedDict, total=False):
+    """One of story()'s keywords, changed between two fetches."""
+
+    title: str
+    byline: tuple[str, ...]
+    published: str | None
+    captions: tuple[str, ...]
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [
@@ -80,9 +89,9 @@ def test_a_changed_sentence_makes_a_version_with_fields_and_summary(
     ],
 )
 def test_headline_byline_date_and_caption_edits_are_versions(
-    path: Path, clock: FakeClock, change: dict[str, object], field: str
+    path: Path, clock: FakeClock, change: StoryChange, field: str
 ) -> None:
-    outcomes = record_all(path, clock, [story(*BASE), story(*BASE, **change)])  # type: ignore[arg-type]
+    outcomes = record_all(path, clock, [story(*BASE), story(*BASE, **change)])
     assert outcomes == [Outcome.NEW, Outcome.CHANGED]
     assert json.loads(str(versions(path)[1]["changed_fields"])) == [field]
 
