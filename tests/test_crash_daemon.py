@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import random
+import select
 import signal
 import sqlite3
 import subprocess
@@ -178,7 +179,10 @@ def lane(tmp_path: Path, number: int, kills: int) -> int:
                     stderr=subprocess.PIPE,
                     env={**os.environ, "PYTHONUNBUFFERED": "1"},
                 )
-                time.sleep(rng.uniform(0.3, 1.5))
+                # Random moments of the daemon's work, not of Python's start-up: on a busy
+                # machine importing can take longer than the whole window.
+                wait_until_watching(daemon)
+                time.sleep(rng.uniform(0.0, 1.2))
                 daemon.send_signal(signal.SIGKILL)
                 _, err = daemon.communicate(timeout=10)
                 assert daemon.returncode == -signal.SIGKILL, err.decode()[-3000:]
@@ -187,6 +191,22 @@ def lane(tmp_path: Path, number: int, kills: int) -> int:
         finally:
             stop.set()
     return len(seen)
+
+
+def wait_until_watching(daemon: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+    """Read the daemon's log until it says it is watching its sources."""
+    assert daemon.stderr is not None
+    deadline = time.monotonic() + timeout
+    seen = b""
+    while b"watching" not in seen:
+        left = deadline - time.monotonic()
+        ready, _, _ = select.select([daemon.stderr], [], [], max(left, 0.0))
+        if not ready:
+            raise AssertionError(f"the daemon did not start within {timeout}s: {seen[-2000:]!r}")
+        line = daemon.stderr.readline()
+        if not line:
+            raise AssertionError(f"the daemon exited before starting: {seen[-2000:]!r}")
+        seen += line
 
 
 @pytest.mark.slow
