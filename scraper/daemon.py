@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -183,7 +184,7 @@ class Daemon:
         for source in self.config.sources:
             scheduler.add(
                 f"source:{source.name}",
-                self.tracked(lambda s=source: self.source_job(s)),  # type: ignore[misc]
+                self.tracked(functools.partial(self.source_job, source)),
                 trigger_for(source.schedule),
                 run_now=True,
             )

@@ -76,6 +76,14 @@ def _parser_info() -> _ManyLanguages:
     return _ManyLanguages()
 
 
+def _isoparse(text: str) -> datetime | None:
+    """A strict ISO-8601 reading, or None so the looser forms get their turn."""
+    try:
+        return dateutil_parser.isoparse(text)
+    except (ValueError, OverflowError):
+        return None
+
+
 def parse_date(value: str | None) -> datetime | None:
     """Read a date or date-time; ``None`` when it is absent or cannot be read unambiguously."""
     if not value:
@@ -85,10 +93,9 @@ def parse_date(value: str | None) -> datetime | None:
         return None
     if _EPOCH.match(text):
         return None  # a bare number is a counter as often as a timestamp
-    try:
-        return dateutil_parser.isoparse(text)
-    except (ValueError, OverflowError):
-        pass
+    iso = _isoparse(text)
+    if iso is not None:
+        return iso
     if not _YEAR.search(text):
         return None
     spelled = _CJK_DATE.search(text) or _VI_DATE.search(text)

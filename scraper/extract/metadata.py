@@ -291,9 +291,7 @@ def _visible_date(document: Document) -> str | None:
     return None
 
 
-_DATE_LINE_SELECTOR = (
-    "time, [class*=publish i], [class*=date i], [class*=posted i]"
-)
+_DATE_LINE_SELECTOR = "time, [class*=publish i], [class*=date i], [class*=posted i]"
 _MAX_DATE_LINES = 12
 _MAX_DATE_LINE_CHARS = 60
 _NOT_PUBLISHED = re.compile(r"updat|modif|comment|event|archive|picker|calendar")
