@@ -174,24 +174,12 @@ def _read_target(target: str, base_url: str | None) -> tuple[str, str | None]:
 def _fetch_target(url: str) -> str:
     """Fetch one page politely (robots.txt, limits, address checks) for ``extract``."""
     from archive.model import Outcome
-    from scraper.config import DEFAULT_USER_AGENT, FetchSettings
+    from scraper.config import FetchSettings
     from scraper.decode import DecodeError, decode_html
     from scraper.fetch import Fetcher
 
-    settings = FetchSettings(
-        user_agent=DEFAULT_USER_AGENT,
-        connect_timeout=10.0,
-        read_timeout=30.0,
-        deadline=60.0,
-        max_bytes=10 * 1024**2,
-        concurrency=1,
-        host_gap=0.0,
-        max_retries=2,
-        robots=True,
-        allow_networks=(),
-        allow_hosts=(),
-        secrets_file=None,
-    )
+    # The defaults of an empty [fetch], one page at a time with no host gap to wait for.
+    settings = FetchSettings(concurrency=1, host_gap=0.0)
 
     async def fetch() -> tuple[Outcome | None, bytes | None, str | None, str | None]:
         fetcher = Fetcher(settings, SystemClock(), trusted_hosts={urlsplit(url).hostname or ""})

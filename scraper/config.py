@@ -27,6 +27,9 @@ _CRON_FIELDS = 5
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
+DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive; article archiver)"
+
+
 class ConfigError(Exception):
     """A configuration problem, already phrased for the user as one line."""
 
@@ -38,18 +41,20 @@ class ArchiveSettings:
 
 @dataclass(frozen=True)
 class FetchSettings:
-    user_agent: str
-    connect_timeout: float
-    read_timeout: float
-    deadline: float  # total seconds one fetch may take, whatever the server does
-    max_bytes: int  # cap on the decoded body
-    concurrency: int  # fetches in flight over all hosts
-    host_gap: float  # minimum seconds between two requests to one host
-    max_retries: int
-    robots: bool
-    allow_networks: tuple[str, ...]  # CIDRs that discovered links may point to
-    allow_hosts: tuple[str, ...]
-    secrets_file: Path | None
+    """How to fetch; the defaults are those of a config.toml that leaves ``[fetch]`` out."""
+
+    user_agent: str = DEFAULT_USER_AGENT
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    deadline: float = 60.0  # total seconds one fetch may take, whatever the server does
+    max_bytes: int = 10 * 1024**2  # cap on the decoded body
+    concurrency: int = 8  # fetches in flight over all hosts
+    host_gap: float = 1.0  # minimum seconds between two requests to one host
+    max_retries: int = 2
+    robots: bool = True
+    allow_networks: tuple[str, ...] = ()  # CIDRs that discovered links may point to
+    allow_hosts: tuple[str, ...] = ()
+    secrets_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -239,33 +244,45 @@ class _Reader:
             secrets_path = Path(secrets).expanduser()
             if not secrets_path.is_absolute():
                 secrets_path = self.path.parent / secrets_path
+        d = FetchSettings()
         return FetchSettings(
             user_agent=self.get(
-                t, "fetch", "user_agent", DEFAULT_USER_AGENT, _nonempty, "a non-empty string"
+                t, "fetch", "user_agent", d.user_agent, _nonempty, "a non-empty string"
             ),
-            connect_timeout=self.get(t, "fetch", "connect_timeout", 10.0, _positive_duration, dur),
-            read_timeout=self.get(t, "fetch", "read_timeout", 30.0, _positive_duration, dur),
-            deadline=self.get(t, "fetch", "deadline", 60.0, _positive_duration, dur),
+            connect_timeout=self.get(
+                t, "fetch", "connect_timeout", d.connect_timeout, _positive_duration, dur
+            ),
+            read_timeout=self.get(
+                t, "fetch", "read_timeout", d.read_timeout, _positive_duration, dur
+            ),
+            deadline=self.get(t, "fetch", "deadline", d.deadline, _positive_duration, dur),
             max_bytes=self.get(
-                t, "fetch", "max_bytes", 10 * 1024**2, _size, 'a size like 10485760 or "10MiB"'
+                t, "fetch", "max_bytes", d.max_bytes, _size, 'a size like 10485760 or "10MiB"'
             ),
             concurrency=self.get(
-                t, "fetch", "concurrency", 8, _positive_int, "a whole number of at least 1"
+                t,
+                "fetch",
+                "concurrency",
+                d.concurrency,
+                _positive_int,
+                "a whole number of at least 1",
             ),
-            host_gap=self.get(t, "fetch", "host_gap", 1.0, _duration, dur),
+            host_gap=self.get(t, "fetch", "host_gap", d.host_gap, _duration, dur),
             max_retries=self.get(
-                t, "fetch", "max_retries", 2, _small_int, "a whole number from 0 to 10"
+                t, "fetch", "max_retries", d.max_retries, _small_int, "a whole number from 0 to 10"
             ),
-            robots=self.get(t, "fetch", "robots", True, _bool, "true or false"),
+            robots=self.get(t, "fetch", "robots", d.robots, _bool, "true or false"),
             allow_networks=self.get(
                 t,
                 "fetch",
                 "allow_networks",
-                (),
+                d.allow_networks,
                 _networks,
                 'a list of networks like ["10.0.0.0/8"]',
             ),
-            allow_hosts=self.get(t, "fetch", "allow_hosts", (), _strings, "a list of host names"),
+            allow_hosts=self.get(
+                t, "fetch", "allow_hosts", d.allow_hosts, _strings, "a list of host names"
+            ),
             secrets_file=secrets_path,
         )
 
@@ -348,9 +365,6 @@ class _Reader:
                 "a table of header names to environment variable names",
             ),
         )
-
-
-DEFAULT_USER_AGENT = "newsarchive/0.1 (+https://github.com/newsarchive; article archiver)"
 
 
 def _string(value: Any) -> str:

@@ -102,9 +102,7 @@ async def archive_article(url: str, source: Source | None, stages: Stages) -> Re
         url, validators=Validators(etag, last_modified), source=source, expect="article"
     )
     fetch, article = read_article(fetch, source)
-    recorded = stages.archive.record(
-        replace(fetch, source=source.name if source else None), article
-    )
+    recorded = stages.archive.record(fetch, article)
     log_fetch(stages.log, fetch, recorded.outcome)
     return recorded
 
@@ -119,7 +117,6 @@ async def run_source(source: Source, stages: Stages) -> SourceRun:
         source=source,
         expect="article" if configured is Kind.ARTICLE else "any",
     )
-    fetch = replace(fetch, source=source.name)
     if fetch.outcome_hint is not None or fetch.body is None:
         # Failed, rejected, gone or not modified: nothing to read, and nothing new to discover.
         recorded = stages.archive.record(fetch, None)
@@ -169,7 +166,6 @@ async def _sitemap_links(source: Source, stages: Stages, fetch: Fetch) -> list[s
     pages = list(sitemap.pages)
     for child_url in sitemap.sitemaps[:MAX_CHILD_SITEMAPS]:
         child = await stages.fetcher.fetch(child_url, source=source, expect="any")
-        child = replace(child, source=source.name)
         if child.outcome_hint is None and child.body is not None:
             try:
                 pages.extend(parse_sitemap(child.body, child.final_url or child_url).pages)

@@ -231,14 +231,9 @@ def fetch_settings(**overrides: Any) -> FetchSettings:
         connect_timeout=1.0,
         read_timeout=1.0,
         deadline=2.0,
-        max_bytes=10 * 1024 * 1024,
-        concurrency=8,
         host_gap=0.0,
         max_retries=0,
         robots=False,
-        allow_networks=(),
-        allow_hosts=(),
-        secrets_file=None,
     )
     return replace(defaults, **overrides)
 
