@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import cache
 from urllib.parse import urldefrag, urljoin, urlsplit
 
-from selectolax.lexbor import LexborHTMLParser, LexborNode, SelectolaxError
+from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode, SelectolaxError
 
 # Where a link is navigation rather than an article teaser.
 _CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role=contentinfo]"
@@ -54,6 +54,11 @@ def _tag_ids(tags: frozenset[str]) -> frozenset[int]:
 @cache
 def _anchor_id() -> int:
     return next(iter(_tag_names_by_id(frozenset({"a"}))))
+
+
+@cache
+def _html_id() -> int:
+    return next(iter(_tag_names_by_id(frozenset({"html"}))))
 
 
 # Every tag a census may be asked about; others are not counted.
@@ -126,6 +131,12 @@ class Node:
         get = attributes.get
         return tuple([get(name) for name in names])
 
+    def attr_map(self, names: Sequence[str]) -> dict[str, str]:
+        """Those of ``names`` the element has, with their values ("" for a bare
+        ``hidden``), read at once."""
+        attributes = self._node.attributes
+        return {name: attributes[name] or "" for name in names if name in attributes}
+
     def attrs(self) -> dict[str, str]:
         return {str(k): str(v or "") for k, v in self._node.attributes.items()}
 
@@ -176,15 +187,33 @@ class Node:
             yield Node(child)
             child = child.next
 
-    def link_chars(self, in_page_weight: float = 1.0) -> float:
-        """Characters of link text below the node; in-page (``#``) links weighted apart."""
+    def contents(self) -> list[str | Node]:
+        """Direct children in document order: text nodes as their text, elements as
+        nodes; comments are left out. One call for what a walker needs of a level."""
+        found: list[str | Node] = []
+        for child in self._node.iter(include_text=True):
+            if child.is_text_node:
+                found.append(child.text_content or "")
+            elif child.is_element_node:
+                found.append(Node(child))
+        return found
+
+    def link_chars(self, in_page_weight: float = 1.0, *, large: bool = False) -> float:
+        """Characters of link text below the node; in-page (``#``) links weighted apart.
+
+        ``large`` says the subtree is big (a whole content candidate): Lexbor then finds
+        the links, and Python sees only those, not every element.
+        """
         total = 0.0
-        anchor = _anchor_id()
-        for node in self._node.traverse(include_text=False):
-            if node.tag_id == anchor:
-                href = node.attributes.get("href") or ""
-                weight = in_page_weight if href.startswith("#") else 1.0
-                total += len(node.text(deep=True)) * weight
+        if large:
+            anchors = self._node.css("a")
+        else:
+            anchor = _anchor_id()
+            anchors = [n for n in self._node.traverse(include_text=False) if n.tag_id == anchor]
+        for node in anchors:
+            href = node.attributes.get("href") or ""
+            weight = in_page_weight if href.startswith("#") else 1.0
+            total += len(node.text(deep=True)) * weight
         return total
 
     def contains_tag(self, tags: frozenset[str]) -> bool:
@@ -212,20 +241,32 @@ class Node:
         counts = {names[tag_id]: count for tag_id, count in by_id.items() if tag_id in names}
         return Census(counts, linked)
 
-    def elements_by_tag(self, tags: frozenset[str]) -> list[tuple[int, Node]]:
-        """Elements below the node whose tag is in ``tags``, each with its position in
-        document order (the node itself excluded).
+    def tagged_elements(
+        self, tags: frozenset[str], described: frozenset[str]
+    ) -> list[TaggedElement]:
+        """Elements below the node whose tag is in ``tags``, in document order (the node
+        itself excluded): (position, tag, class/id hints, itemprop, node). Hints (as
+        :meth:`hints`) and the lower-cased itemprop are read only for ``described`` tags.
 
         One walk in Python beats a long CSS list of tag names, which Lexbor matches
-        in one pass over the tree per name.
+        in one pass over the tree per name; tag numbers are compared, not names.
         """
-        wanted = _tag_ids(tags)  # comparing Lexbor's tag numbers spares a string per element
-        found: list[tuple[int, Node]] = []
+        get_name = _tag_names_by_id(tags).get
+        found: list[TaggedElement] = []
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
         for index, node in enumerate(nodes):
-            if node.tag_id in wanted:
-                found.append((index, Node(node)))
+            tag = get_name(node.tag_id)
+            if tag is None:
+                continue
+            attributes = node.attributes if tag in described else None
+            if not attributes:
+                found.append((index, tag, "", "", Node(node)))
+                continue
+            get = attributes.get
+            klass, ident, itemprop = get("class"), get("id"), get("itemprop")
+            hints = f"{klass or ''} {ident or ''}".lower() if klass or ident else ""
+            found.append((index, tag, hints, itemprop.lower() if itemprop else "", Node(node)))
         return found
 
     def elements(self) -> Iterator[Node]:
@@ -249,11 +290,28 @@ class Node:
             yield Node(parent)
             parent = parent.parent
 
+    def element_ancestors(self, levels: int) -> list[Node]:
+        """Up to ``levels`` ancestors, nearest first, stopping below ``<html>``."""
+        found: list[Node] = []
+        html = _html_id()
+        parent = self._node.parent
+        while parent is not None and len(found) < levels:
+            if not parent.is_element_node or parent.tag_id == html:
+                break
+            found.append(Node(parent))
+            parent = parent.parent
+        return found
+
     def remove(self) -> None:
         self._node.decompose(recursive=True)
 
     def unwrap(self) -> None:
         self._node.unwrap()
+
+
+# (position in document order, tag, class/id hints, itemprop, node): plain tuples, as
+# thousands are made per page.
+TaggedElement = tuple[int, str, str, str, Node]
 
 
 class Document:
@@ -322,7 +380,9 @@ def remove_nodes(nodes: Sequence[Node]) -> None:
 
 def parse(html: str) -> Document:
     """Parse an HTML string (already decoded) with Lexbor."""
-    return Document(LexborHTMLParser(html))
+    # Without DOM mutation events: they only mirror form state (<selectedcontent>),
+    # which no article needs, and cost time on every insertion and removal.
+    return Document(LexborHTMLParser(html, options=LexborDocumentOptions.WO_EVENTS))
 
 
 def page_links(html: str, base_url: str) -> list[str]:

@@ -167,6 +167,41 @@ def test_a_refetch_that_changes_only_counters_and_relative_times_reads_the_same(
     assert (first.comment_count, later.comment_count) == (0, 5)
 
 
+def test_hidden_elements_are_not_article_text_but_visible_ones_are() -> None:
+    """hidden, aria-hidden=true, ARIA landmarks and display:none go; their look-alikes stay."""
+    prose = "The council voted on Tuesday to keep the library open, after a long debate. "
+    hidden = [
+        "<p hidden>Bare hidden attribute text.</p>",
+        '<p hidden="">Empty hidden attribute text.</p>',
+        '<div aria-hidden="true"><p>Screen-reader-hidden text.</p></div>',
+        '<div role="navigation"><p>Landmark navigation text.</p></div>',
+        '<p style="color:red;display:none">Styled-away text.</p>',
+        '<span style="visibility: hidden">Invisible span text.</span>',
+    ]
+    visible = [
+        '<p aria-hidden="false">Announced paragraph stays.</p>',
+        '<p role="note">A note paragraph stays.</p>',
+        '<p style="display: block">A block paragraph stays.</p>',
+    ]
+    html = (
+        "<html lang=en><body><article><h1>Library</h1>"
+        + "".join(f"<p>{prose * 3}</p>{h}{v}" for h, v in zip(hidden, visible * 2, strict=True))
+        + "</article></body></html>"
+    )
+    text = extract_html(html, "https://example.com/library").text
+    for gone in (
+        "Bare hidden",
+        "Empty hidden",
+        "Screen-reader",
+        "Landmark",
+        "Styled-away",
+        "Invisible",
+    ):
+        assert gone not in text
+    for kept in ("Announced paragraph", "A note paragraph", "A block paragraph"):
+        assert kept in text
+
+
 def test_a_bad_site_selector_is_named_in_the_error() -> None:
     with pytest.raises(SelectorError, match=r"div\[\["):
         extract_html("<p>Ein Absatz.</p>", content=["div[["])

@@ -95,7 +95,7 @@ def _content_blocks(
         if roots:
             return html_blocks(roots, url, rules)
     remove_noise(document, rules, scan, remove)
-    roots = find_content(document, rules)
+    roots = find_content(document, rules, scan.article_body)
     for root in roots:
         clean_conditionally(root, rules)
     return html_blocks(roots, url, rules)

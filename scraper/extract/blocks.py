@@ -31,6 +31,19 @@ class Block:
 
 def normalise_space(text: str) -> str:
     """One space between words (line breaks included), none at the ends, no invisible characters."""
-    if not text.isascii():
+    if not text.isascii() and _has_invisible(text):
         text = _INVISIBLE.sub("", text)
     return " ".join(text.split())
+
+
+def _has_invisible(text: str) -> bool:
+    # Six substring tests beat one regular-expression scan: most are answered at once
+    # (a Latin-1 string cannot hold the five above U+00FF), the rest are fast scans.
+    return (
+        "\u00ad" in text
+        or "\u200b" in text
+        or "\u200c" in text
+        or "\u200d" in text
+        or "\u2060" in text
+        or "\ufeff" in text
+    )

@@ -19,7 +19,6 @@ from scraper.extract.ruleset import TextRules, text_rules
 # A caption row dumped from a table ends with a cell separator.
 _CELL_END = re.compile(r"\s*\|\s*$")
 _MARKDOWN_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*)[^)]*\)\s*\|?\s*$")
-_DIGIT = re.compile(r"\d")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MAX_CAPTION_CHARS = 400
 _MAX_FURNITURE_CHARS = 120
@@ -107,7 +106,7 @@ def classify(block: Block, rules: TextRules) -> str:
     if text[0] == "!" and _MARKDOWN_IMAGE.match(text):
         return "image"
     colon = ":" in text or "：" in text
-    if _DIGIT.search(text) and rules.comment_counter.match(text):
+    if rules.comment_counter.match(text):  # anchored: fails fast on prose
         return "comments"
     if colon:
         if rules.source_line.match(text):

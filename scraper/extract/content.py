@@ -19,8 +19,15 @@ _PARAGRAPH_SELECTOR = (
 )
 
 
-def _commas(text: str) -> int:
-    return text.count(",") + text.count("，") + text.count("、") + text.count("،")
+_OTHER_COMMAS = ("，", "、", "،")  # CJK, ideographic, Arabic
+
+
+def _commas(text: str, enough: int | None = None) -> int:
+    """Commas in the text, of any script; counting may stop once ``enough`` are seen."""
+    count = text.count(",")
+    if text.isascii() or (enough is not None and count >= enough):
+        return count  # the common cases: one scan, not four
+    return count + sum(text.count(comma) for comma in _OTHER_COMMAS)
 
 
 _SENTENCE_END = re.compile(r"[.!?。！？](\s|$)")
@@ -61,10 +68,6 @@ class _Candidate:
     depth: int
 
 
-def class_weight(node: Node, rules: NoiseRules) -> float:
-    return hints_weight(node.hints(), rules)
-
-
 def hints_weight(hints: str, rules: NoiseRules) -> float:
     """+25 for a positive class/id word (article, content), -25 for a negative (comment, share)."""
     if not hints:
@@ -77,12 +80,12 @@ def hints_weight(hints: str, rules: NoiseRules) -> float:
     return weight
 
 
-def link_density(node: Node, text_length: int | None = None) -> float:
+def link_density(node: Node, text_length: int | None = None, *, large: bool = False) -> float:
     length = len(node.text()) if text_length is None else text_length
     if length == 0:
         return 0.0
     # In-page links (footnotes, tables of contents) count for less.
-    linked = node.link_chars(in_page_weight=0.3)
+    linked = node.link_chars(in_page_weight=0.3, large=large)
     return min(linked / length, 1.0)
 
 
@@ -94,6 +97,7 @@ class HintScan:
     comment_widgets: list[Node]
     holders: list[Node]  # article, main, itemprop=articleBody: never noise
     by_tag: list[tuple[int, Node]]  # noise by its tag name (script, nav, header, ...)
+    article_body: bool = False  # some element is itemprop=articleBody
 
 
 # Containers are what noise comes in; spans, links and list items inside them go along.
@@ -114,22 +118,22 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
     verdicts: dict[str, tuple[bool, bool]] = {}
     unlikely: list[tuple[int, Node]] = []
     widgets: list[Node] = []
-    holders: list[Node] = body.select(_ARTICLE_BODY)
+    stated = body.select(_ARTICLE_BODY)
+    holders: list[Node] = list(stated)
     by_tag: list[tuple[int, Node]] = []
     noise_tags = rules.always_tags | rules.chrome_tags
-    for index, node in body.elements_by_tag(_SCANNED | _HOLDER_TAGS | noise_tags):
-        tag = node.tag
+    for index, tag, hints, itemprop, node in body.tagged_elements(
+        _SCANNED | _HOLDER_TAGS | noise_tags, _SCANNED | _HOLDER_TAGS
+    ):
         if tag in noise_tags:
             by_tag.append((index, node))
-        if tag not in _SCANNED and tag not in _HOLDER_TAGS:
-            continue
-        klass, ident, itemprop = node.attr_values("class", "id", "itemprop")
-        if tag in _HOLDER_TAGS or (itemprop and "articlebody" in itemprop.lower()):
+            if tag not in _SCANNED:
+                continue
+        if tag in _HOLDER_TAGS or (itemprop and "articlebody" in itemprop):
             holders.append(node)
             continue
-        if not klass and not ident:
+        if not hints:
             continue
-        hints = f"{klass or ''} {ident or ''}".lower()
         verdict = verdicts.get(hints)
         if verdict is None:
             unlikely_words = rules.unlikely.search(hints)
@@ -141,7 +145,7 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
             widgets.append(node)
         if verdict[0]:
             unlikely.append((index, node))
-    return HintScan(unlikely, widgets, holders, by_tag)
+    return HintScan(unlikely, widgets, holders, by_tag, article_body=bool(stated))
 
 
 def remove_noise(
@@ -170,26 +174,20 @@ def remove_noise(
             last = index
     remove_nodes(ordered)
     # Handles from before the removal above are dead now: select afresh.
-    document.remove(rules.always_other)
+    tests = rules.always_attributes
+    names = tests.names
+    remove_nodes([n for n in document.select(tests.selector) if tests.matches(n.attr_map(names))])
+    if rules.always_other:
+        document.remove(rules.always_other)
     for selector in extra:
         document.remove(selector)
-
-
-def _ancestor_chain(node: Node, levels: int) -> list[Node]:
-    chain: list[Node] = []
-    for ancestor in node.ancestors():
-        if not ancestor.is_element or ancestor.tag in ("html", "#document"):
-            break
-        chain.append(ancestor)
-        if len(chain) == levels:
-            break
-    return chain
 
 
 def _score_candidates(body: Node, rules: NoiseRules) -> dict[int, _Candidate]:
     """Each paragraph's score goes to its ancestors (less with each level up)."""
     candidates: dict[int, _Candidate] = {}
     chains: dict[int, list[_Candidate]] = {}  # sibling paragraphs share their ancestors
+    weights: dict[str, float] = {}  # class/id hints -> weight, as classes repeat
     for paragraph in body.select(_PARAGRAPH_SELECTOR):
         text = paragraph.text()
         length = len(text.strip())
@@ -204,10 +202,14 @@ def _score_candidates(body: Node, rules: NoiseRules) -> dict[int, _Candidate]:
         chain = chains.get(parent.key)
         if chain is None:
             chain = chains[parent.key] = []
-            for level, ancestor in enumerate(_ancestor_chain(paragraph, 5)):
+            for level, ancestor in enumerate(paragraph.element_ancestors(5)):
                 candidate = candidates.get(ancestor.key)
                 if candidate is None:
-                    base = _TAG_BASE_SCORE.get(ancestor.tag, 0.0) + class_weight(ancestor, rules)
+                    hints = ancestor.hints()
+                    weight = weights.get(hints)
+                    if weight is None:
+                        weight = weights[hints] = hints_weight(hints, rules)
+                    base = _TAG_BASE_SCORE.get(ancestor.tag, 0.0) + weight
                     candidate = candidates[ancestor.key] = _Candidate(ancestor, base, level)
                 chain.append(candidate)
         score = (1.0 + _commas(text) + min(length / 100.0, 3.0)) * (1.0 - density)
@@ -227,7 +229,7 @@ def _best(candidates: dict[int, _Candidate]) -> list[_Candidate]:
         # matter (a rival at 3/4 of the best), the rest need no link counting.
         if candidate.score < best * 0.75:
             break
-        candidate.score *= 1.0 - link_density(candidate.node)
+        candidate.score *= 1.0 - link_density(candidate.node, large=True)
         best = max(best, candidate.score)
         ranked.append(candidate)
     ranked.sort(key=lambda c: c.score, reverse=True)
@@ -326,7 +328,7 @@ def _long_container_is_noise(node: Node, length: int, weight: float) -> bool:
         return True
     if node.count("object, embed, iframe") > 1:
         return True
-    return weight >= 25 and node.link_chars(in_page_weight=0.3) / length > 0.5
+    return weight >= 25 and node.link_chars(in_page_weight=0.3, large=True) / length > 0.5
 
 
 def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
@@ -379,20 +381,25 @@ def clean_conditionally(root: Node, rules: NoiseRules) -> None:
             node.remove()
             continue
         text = node.text()
-        if _commas(text) >= 10:
+        if _commas(text, enough=10) >= 10:
             continue
         if _looks_like_noise(node, tag, text, weight):
             node.remove()
 
 
-def find_content(document: Document, rules: NoiseRules) -> list[Node]:
-    """The nodes holding the article, in document order (empty when the page has no body)."""
+def find_content(document: Document, rules: NoiseRules, article_body: bool = True) -> list[Node]:
+    """The nodes holding the article, in document order (empty when the page has no body).
+
+    ``article_body`` False says the page had no ``itemprop=articleBody`` before noise
+    removal (so it has none now): no need to look.
+    """
     body = document.body
     if body is None:
         return []
-    article_roots = body.select("[itemprop=articleBody]")
-    if len(article_roots) == 1 and len(article_roots[0].text().strip()) > 200:
-        return article_roots
+    if article_body:
+        article_roots = body.select(_ARTICLE_BODY)
+        if len(article_roots) == 1 and len(article_roots[0].text().strip()) > 200:
+            return article_roots
     candidates = _score_candidates(body, rules)
     if not candidates:
         return [body]

@@ -149,31 +149,33 @@ def _inner_kind(outer: Kind, own: Kind) -> Kind:
 def _walk(root: Node, root_kind: Kind, walk: _Walk) -> None:
     """Depth-first over ``root``'s children with an explicit stack: pages nest deeper
     than Python's recursion limit (thousands of unclosed ``<div>`` are not rare)."""
-    # Each level: its children still to visit, the block kind text there belongs to,
+    # Each level: its contents still to visit, the block kind text there belongs to,
     # and the kind to flush when the level ends (None for inline elements).
-    stack: list[tuple[Iterator[Node], Kind, Kind | None]] = [(root.children(), root_kind, None)]
+    stack: list[tuple[Iterator[str | Node], Kind, Kind | None]] = [
+        (iter(root.contents()), root_kind, None)
+    ]
+    buffer = walk.buffer
     while stack:
-        children, kind, flush_on_exit = stack[-1]
-        child = next(children, None)
-        if child is None:
+        contents, kind, flush_on_exit = stack[-1]
+        for child in contents:
+            if isinstance(child, str):  # text: the commonest case, kept out of the call below
+                if buffer or not child.isspace():  # layout whitespace before a block is nothing
+                    buffer.append(child)
+                continue
+            nested = _visit(child, kind, walk)
+            if nested is not None:
+                stack.append((iter(child.contents()), *nested))
+                break
+        else:
             stack.pop()
             if flush_on_exit is not None:
                 walk.flush(flush_on_exit)
-            continue
-        if child.is_text:  # the commonest case, kept out of the call below
-            text = child.own_text()
-            if walk.buffer or not text.isspace():  # layout whitespace before a block is nothing
-                walk.buffer.append(text)
-            continue
-        nested = _visit(child, kind, walk)
-        if nested is not None:
-            stack.append((child.children(), *nested))
 
 
 def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | None:
     """Handle one child; returns (kind, kind to flush at its end) when its children follow."""
     tag = child.tag
-    if tag in _SKIP or not child.is_element:
+    if tag in _SKIP:
         return None
     if tag == "br":
         walk.flush(kind)
