@@ -7,8 +7,8 @@ so a parser swap is a change to this file alone.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cache
+from typing import NamedTuple
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode, SelectolaxError
@@ -17,8 +17,7 @@ from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNod
 _CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role=contentinfo]"
 
 
-@dataclass(frozen=True)
-class Census:
+class Census(NamedTuple):  # a tuple: one is made per container judged
     tags: dict[str, int]  # descendant elements by tag name (those in _CENSUS_TAGS only)
     link_chars: float  # weighted characters of link text
 
@@ -225,20 +224,22 @@ class Node:
 
     def census(self, in_page_weight: float = 1.0) -> Census:
         """Tag counts and weighted link text below the node, in one walk."""
-        by_id: dict[int, int] = {}
+        counts: dict[str, int] = {}
         linked = 0.0
         anchor = _anchor_id()
+        name_of = _tag_names_by_id(_CENSUS_TAGS).get
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
         for node in nodes:
             tag_id = node.tag_id
-            by_id[tag_id] = by_id.get(tag_id, 0) + 1
+            name = name_of(tag_id)
+            if name is None:
+                continue
+            counts[name] = counts.get(name, 0) + 1
             if tag_id == anchor:
                 href = node.attributes.get("href") or ""
                 weight = in_page_weight if href.startswith("#") else 1.0
                 linked += len(node.text(deep=True)) * weight
-        names = _tag_names_by_id(_CENSUS_TAGS)
-        counts = {names[tag_id]: count for tag_id, count in by_id.items() if tag_id in names}
         return Census(counts, linked)
 
     def tagged_elements(
