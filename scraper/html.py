@@ -130,11 +130,10 @@ class Node:
         get = attributes.get
         return tuple([get(name) for name in names])
 
-    def attr_map(self, names: Sequence[str]) -> dict[str, str]:
-        """Those of ``names`` the element has, with their values ("" for a bare
-        ``hidden``), read at once."""
-        attributes = self._node.attributes
-        return {name: attributes[name] or "" for name in names if name in attributes}
+    def attributes(self) -> dict[str, str | None]:
+        """All attributes as the page has them: None for one without a value (``hidden``)."""
+        attributes: dict[str, str | None] = self._node.attributes
+        return attributes
 
     def attrs(self) -> dict[str, str]:
         return {str(k): str(v or "") for k, v in self._node.attributes.items()}

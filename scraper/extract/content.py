@@ -175,8 +175,7 @@ def remove_noise(
     remove_nodes(ordered)
     # Handles from before the removal above are dead now: select afresh.
     tests = rules.always_attributes
-    names = tests.names
-    remove_nodes([n for n in document.select(tests.selector) if tests.matches(n.attr_map(names))])
+    remove_nodes([n for n in document.select(tests.selector) if tests.matches(n.attributes())])
     if rules.always_other:
         document.remove(rules.always_other)
     for selector in extra:

@@ -128,27 +128,25 @@ class AttributeTests:
     """Simple attribute selectors, tested the way CSS does (values case-sensitive)."""
 
     present: frozenset[str]  # [name]
-    equals: frozenset[tuple[str, str]]  # [name=value]
-    contains: tuple[tuple[str, str], ...]  # [name*=value]
+    equals: Mapping[str, frozenset[str]]  # [name=value], values by name
+    contains: Mapping[str, tuple[str, ...]]  # [name*=value], parts by name
 
     @property
     def selector(self) -> str:
         """CSS for the elements that may match: those with one of the attributes."""
-        names = sorted(self.present | {n for n, _ in self.equals} | {n for n, _ in self.contains})
+        names = sorted(self.present | self.equals.keys() | self.contains.keys())
         return ", ".join(f"[{name}]" for name in names)
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(
-            sorted(self.present | {n for n, _ in self.equals} | {n for n, _ in self.contains})
-        )
-
-    def matches(self, values: Mapping[str, str]) -> bool:
-        """Whether an element with these attributes matches any of the selectors."""
-        for name, value in values.items():
-            if name in self.present or (name, value) in self.equals:
+    def matches(self, attributes: Mapping[str, str | None]) -> bool:
+        """Whether an element with these attributes (None: no value) matches a selector."""
+        if not self.present.isdisjoint(attributes):
+            return True
+        for name, values in self.equals.items():
+            if attributes.get(name) in values:
                 return True
-            if any(n == name and part in value for n, part in self.contains):
+        for name, parts in self.contains.items():
+            value = attributes.get(name)
+            if value and any(part in value for part in parts):
                 return True
         return False
 
@@ -156,8 +154,8 @@ class AttributeTests:
 def _attribute_tests(selectors: Iterable[str]) -> tuple[AttributeTests, list[str]]:
     """The selectors AttributeTests can do, and the rest (left to CSS)."""
     present: set[str] = set()
-    equals: set[tuple[str, str]] = set()
-    contains: list[tuple[str, str]] = []
+    equals: dict[str, set[str]] = {}
+    contains: dict[str, list[str]] = {}
     rest: list[str] = []
     for selector in selectors:
         match = _ATTRIBUTE_SELECTOR.match(selector)
@@ -166,10 +164,15 @@ def _attribute_tests(selectors: Iterable[str]) -> tuple[AttributeTests, list[str
         elif match["op"] is None:
             present.add(match["name"])
         elif match["op"] == "=":
-            equals.add((match["name"], match["value"]))
+            equals.setdefault(match["name"], set()).add(match["value"])
         else:
-            contains.append((match["name"], match["value"]))
-    return AttributeTests(frozenset(present), frozenset(equals), tuple(contains)), rest
+            contains.setdefault(match["name"], []).append(match["value"])
+    tests = AttributeTests(
+        frozenset(present),
+        {name: frozenset(values) for name, values in equals.items()},
+        {name: tuple(parts) for name, parts in contains.items()},
+    )
+    return tests, rest
 
 
 def _flatten(per_language: Mapping[str, list[str]]) -> list[str]:
