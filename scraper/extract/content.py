@@ -362,6 +362,9 @@ def clean_conditionally(root: Node, rules: NoiseRules) -> None:
     changes what their containers look like.
     """
     verdicts: dict[str, tuple[bool, float]] = {}  # hints -> (is a caption, class weight)
+    # Containers around a kept element with 10+ commas have 10+ too: no need to read
+    # their (long) text again.
+    rich: set[int] = set()
     for node in reversed(root.select(_CLEAN_CONDITIONALLY)):
         tag = node.tag
         if tag == "figure":
@@ -377,13 +380,31 @@ def clean_conditionally(root: Node, rules: NoiseRules) -> None:
                 continue  # a caption: the walker files it under images
             weight = verdict[1]
         if weight < 0:
+            if node.key in rich:  # its commas leave with it: containers must count again
+                _mark_ancestors(node, root, rich, mark=False)
             node.remove()
+            continue
+        if node.key in rich:
             continue
         text = node.text()
         if _commas(text, enough=10) >= 10:
+            _mark_ancestors(node, root, rich, mark=True)
             continue
         if _looks_like_noise(node, tag, text, weight):
             node.remove()
+
+
+def _mark_ancestors(node: Node, root: Node, marked: set[int], *, mark: bool) -> None:
+    """Add (or take) the node's ancestors below ``root`` to (from) ``marked``."""
+    stop = root.key
+    for ancestor in node.ancestors():
+        key = ancestor.key
+        if key == stop or (mark and key in marked):
+            break  # marked ones have their ancestors marked already
+        if mark:
+            marked.add(key)
+        else:
+            marked.discard(key)
 
 
 def find_content(document: Document, rules: NoiseRules, article_body: bool = True) -> list[Node]:
