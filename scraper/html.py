@@ -255,6 +255,10 @@ class Node:
     def unwrap(self) -> None:
         self._node.unwrap()
 
+    def attribute_map(self) -> dict[str, str | None]:
+        """Every attribute in one read, as parsed (a valueless attribute is ``None``)."""
+        return self._node.attributes
+
 
 class Document:
     """A parsed HTML page."""

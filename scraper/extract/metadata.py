@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from scraper.dates import to_iso
@@ -155,30 +156,35 @@ class Metadata:
 
 
 def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
-    """``<meta>`` values by lower-cased name/property, in page order."""
-    by_attribute: dict[str, dict[str, list[str]]] = {a: {} for a in _META_ATTRIBUTES}
+    """Raw ``<meta>`` contents by lower-cased name/property, in page order.
+
+    Contents are cleaned when read (``_meta_first``, ``_meta_values``): most keys never are.
+    """
+    by_attribute: tuple[dict[str, list[str]], ...] = tuple({} for _ in _META_ATTRIBUTES)
     for meta in metas:
-        attributes = meta.attrs()
-        content = _clean(attributes.get("content"))
-        if content is None:
+        attributes = meta.attribute_map()
+        content = attributes.get("content")
+        if not content:
             continue
-        for attribute, values in by_attribute.items():
-            key = attributes.get(attribute)
-            if key:
-                for part in key.lower().split():
-                    values.setdefault(_meta_key(part), []).append(content)
+        for attribute, name in attributes.items():
+            slot = _META_SLOTS.get(attribute)
+            if slot is not None and name:
+                values = by_attribute[slot]
+                for key in _meta_keys(name):
+                    values.setdefault(key, []).append(content)
     merged: dict[str, list[str]] = {}
-    for values in by_attribute.values():  # `property` values first: they are the spec's
+    for values in by_attribute:  # `property` values first: they are the spec's
         for key, contents in values.items():
             merged.setdefault(key, []).extend(contents)
     return merged
 
 
 _META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
+_META_SLOTS = {attribute: slot for slot, attribute in enumerate(_META_ATTRIBUTES)}
 _CANONICAL_SELECTOR = "link[rel~=canonical i][href]"
 # Each whole-page query costs a walk of the tree: one query finds everything read here.
 _METADATA_SELECTOR = (
-    f"script[type*='ld+json' i], meta[content], [itemprop], title, {_CANONICAL_SELECTOR}"
+    f"script[type*='ld+json' i], meta[content], [itemprop], title, {_CANONICAL_SELECTOR}, time"
 )
 
 
@@ -190,12 +196,24 @@ def _meta_key(name: str) -> str:
     return name.replace("dcterms:", "dcterm:")
 
 
+@lru_cache(maxsize=4096)
+def _meta_keys(name: str) -> tuple[str, ...]:
+    """The keys of a ``name``/``property`` value (pages repeat the same few hundred)."""
+    return tuple(_meta_key(part) for part in name.lower().split())
+
+
 def _meta_first(meta: dict[str, list[str]], keys: tuple[str, ...]) -> str | None:
     for key in keys:
         for value in meta.get(key, ()):
-            if value:
-                return value
+            text = _clean(value)
+            if text:
+                return text
     return None
+
+
+def _meta_values(meta: dict[str, list[str]], key: str) -> list[str]:
+    """Every non-empty value of ``key``, cleaned."""
+    return [text for value in meta.get(key, ()) if (text := _clean(value))]
 
 
 # ----------------------------------------------------------------------------- visible page
@@ -254,23 +272,28 @@ def _in_article(node: Node) -> bool:
     return any(a.tag == "article" for a in node.ancestors())
 
 
-# In order of trust; for each, the first <time> that fits is tried. One query finds all
-# <time> elements and these tests pick among them, instead of a query per rule.
-_TIME_RULES: tuple[Callable[[Node], bool], ...] = (
-    lambda n: n.attr("pubdate") is not None and n.attr("datetime") is not None,
-    lambda n: "datePublished" in (n.attr("itemprop") or "").split(),
-    lambda n: n.attr("datetime") is not None and _in_publish_block(n),
-    lambda n: n.attr("datetime") is not None and _in_article(n),
-    lambda n: n.attr("datetime") is not None,
+# In order of trust, on a <time> and its pubdate, datetime and itemprop attributes.
+_TIME_RULES: tuple[Callable[[Node, str | None, str | None, str | None], bool], ...] = (
+    lambda node, pubdate, when, itemprop: pubdate is not None and when is not None,
+    lambda node, pubdate, when, itemprop: "datePublished" in (itemprop or "").split(),
+    lambda node, pubdate, when, itemprop: when is not None and _in_publish_block(node),
+    lambda node, pubdate, when, itemprop: when is not None and _in_article(node),
+    lambda node, pubdate, when, itemprop: when is not None,
 )
 
 
-def _time_element(document: Document) -> str | None:
-    times = document.select("time")
+def _time_element(times: list[Node]) -> str | None:
+    """For each rule, the first ``<time>`` that fits it is tried (one query found them all)."""
+    if not times:
+        return None
+    stated: list[tuple[Node, str | None, str | None, str | None]] = []
+    for node in times:
+        pubdate, when, itemprop = node.attr_values("pubdate", "datetime", "itemprop")
+        stated.append((node, pubdate, when, itemprop))
     for rule in _TIME_RULES:
-        node = next((n for n in times if rule(n)), None)
-        if node is not None:
-            iso = to_iso(node.attr("datetime"))
+        found = next((values for values in stated if rule(*values)), None)
+        if found is not None:
+            iso = to_iso(found[2])
             if iso:
                 return iso
     return None
@@ -352,6 +375,7 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     scripts: list[Node] = []
     metas: list[Node] = []
     itemprops: list[Node] = []
+    times: list[Node] = []
     title_node: Node | None = None
     link: Node | None = None
     for node in document.select(_METADATA_SELECTOR):  # one walk of the page for all
@@ -362,15 +386,27 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         if tag == "script":
             scripts.append(node)
             continue
-        if tag == "title" and title_node is None:
+        if tag == "time":
+            # A <time itemprop> comes twice (one match per alternative): once is enough.
+            if times and times[-1] == node:
+                continue
+            times.append(node)
+        elif tag == "title" and title_node is None:
             title_node = node
         elif tag == "link" and link is None and node.matches(_CANONICAL_SELECTOR):
             link = node
         if node.attr("itemprop") is not None:
             itemprops.append(node)
     page_title = _clean(title_node.text()) if title_node is not None else None
+    cleaned_title: list[str | None] = []  # _clean_title may query the page: at most once
+
+    def clean_page_title() -> str | None:
+        if not cleaned_title:
+            cleaned_title.append(_clean_title(page_title, document))
+        return cleaned_title[0]
+
     try:
-        ld = read_json_ld(scripts, _clean_title(page_title, document))
+        ld = read_json_ld(scripts, clean_page_title)
     except RecursionError:  # nesting deeper than any real JSON-LD
         ld = JsonLd()
     meta = _read_meta(metas)
@@ -382,7 +418,7 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     micro = _read_microdata(itemprops)
     title = _first(ld.title, _meta_first(meta, _TITLE_KEYS), micro.get("headline"))
     if title is None:
-        title = _clean_title(page_title, document)
+        title = clean_page_title()
     if title is None:
         heading = document.select_first("h1")
         title = _clean(heading.text(" ")) if heading is not None else None
@@ -401,7 +437,7 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         to_iso(ld.published)
         or to_iso(_meta_first(meta, _PUBLISHED_KEYS))
         or to_iso(micro.get("datepublished"))
-        or _time_element(document)
+        or _time_element(times)
         or _visible_date(document)
     )
     modified = (
@@ -411,13 +447,9 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     )
 
     html_node = document.root
+    lang, xml_lang = html_node.attr_values("lang", "xml:lang") if html_node else (None, None)
     language = normalise_language(
-        _first(
-            html_node.attr("lang") if html_node else None,
-            html_node.attr("xml:lang") if html_node else None,
-            ld.language,
-            _meta_first(meta, _LANGUAGE_KEYS),
-        )
+        _first(lang, xml_lang, ld.language, _meta_first(meta, _LANGUAGE_KEYS))
     )
 
     canonical = None
@@ -436,9 +468,9 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     tags = ld.tags or tuple(
         dict.fromkeys(
             t
-            for v in meta.get("article:tag", [])
-            + meta.get("keywords", [])[:1]
-            + meta.get("news_keywords", [])[:1]
+            for v in _meta_values(meta, "article:tag")
+            + _meta_values(meta, "keywords")[:1]
+            + _meta_values(meta, "news_keywords")[:1]
             for t in keywords(v)
         )
     )
