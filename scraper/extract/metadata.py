@@ -182,10 +182,10 @@ def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
 _META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
 _META_SLOTS = {attribute: slot for slot, attribute in enumerate(_META_ATTRIBUTES)}
 _CANONICAL_SELECTOR = "link[rel~=canonical i][href]"
-# Each whole-page query costs a walk of the tree: one query finds everything read here.
-_METADATA_SELECTOR = (
-    f"script[type*='ld+json' i], meta[content], [itemprop], title, {_CANONICAL_SELECTOR}, time"
-)
+# One query finds everything read here that may be anywhere in the page; Lexbor's cost
+# grows with each alternative (a pass over every element), so <title> and the canonical
+# link, found in <head> on nearly every page, are looked for there first.
+_METADATA_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop], time"
 
 
 def _meta_key(name: str) -> str:
@@ -370,15 +370,21 @@ def _clean_title(raw: str | None, document: Document) -> str | None:
     return title or None
 
 
+def _first_in_page(document: Document, css: str) -> Node | None:
+    """The first element matching ``css`` in the page: <head> precedes <body>, and the
+    parser moves whatever comes before <head> into it."""
+    head = document.head
+    found = head.select_first(css) if head is not None else None
+    return found if found is not None else document.select_first(css)
+
+
 def read_metadata(document: Document, url: str | None) -> Metadata:
     """All metadata the page states, before any noise is removed."""
     scripts: list[Node] = []
     metas: list[Node] = []
     itemprops: list[Node] = []
     times: list[Node] = []
-    title_node: Node | None = None
-    link: Node | None = None
-    for node in document.select(_METADATA_SELECTOR):  # one walk of the page for all
+    for node in document.select(_METADATA_SELECTOR):
         tag = node.tag
         if tag == "meta":
             metas.append(node)
@@ -391,12 +397,10 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
             if times and times[-1] == node:
                 continue
             times.append(node)
-        elif tag == "title" and title_node is None:
-            title_node = node
-        elif tag == "link" and link is None and node.matches(_CANONICAL_SELECTOR):
-            link = node
         if node.attr("itemprop") is not None:
             itemprops.append(node)
+    title_node = _first_in_page(document, "title")
+    link = _first_in_page(document, _CANONICAL_SELECTOR)
     page_title = _clean(title_node.text()) if title_node is not None else None
     cleaned_title: list[str | None] = []  # _clean_title may query the page: at most once
 
