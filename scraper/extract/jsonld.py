@@ -156,6 +156,9 @@ class JsonLd:
     article_body: str | None = None  # JSON-LD articleBody: a fallback for the page text
 
 
+_NO_JSON_LD = JsonLd()  # frozen: one for every page without JSON-LD
+
+
 def _json_ld_title(
     main: dict[str, Any], page_title: Callable[[], str | None], is_article: bool
 ) -> str | None:
@@ -194,7 +197,7 @@ def read_json_ld(scripts: list[Node], page_title: Callable[[], str | None]) -> J
     only when ``headline`` and ``name`` disagree."""
     objects = _json_objects(scripts)
     if not objects:
-        return JsonLd()
+        return _NO_JSON_LD
     articles: list[dict[str, Any]] = []
     pages: list[dict[str, Any]] = []
     sites: list[dict[str, Any]] = []

@@ -101,6 +101,20 @@ _IMAGE_KEYS = (
 )
 _LANGUAGE_KEYS = ("content-language", "og:locale", "language", "dc.language", "dcterms.language")
 
+# Every <meta> key read below: the others are not kept.
+_READ_KEYS = frozenset(
+    _TITLE_KEYS
+    + _AUTHOR_KEYS
+    + _PUBLISHED_KEYS
+    + _MODIFIED_KEYS
+    + _DESCRIPTION_KEYS
+    + _SITE_KEYS
+    + _SECTION_KEYS
+    + _IMAGE_KEYS
+    + _LANGUAGE_KEYS
+    + ("og:url", "article:tag", "keywords", "news_keywords")
+)
+
 _MICRODATA_PROPS = frozenset({"headline", "author", "datepublished", "datemodified"})
 # Lexbor makes one pass over the page per alternative: none may be implied by another
 # (``[class*=p-author i]`` is in ``[class*=author i]``, ``dateline`` in ``date``).
@@ -156,10 +170,8 @@ class Metadata:
 
 
 def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
-    """Raw ``<meta>`` contents by lower-cased name/property, in page order.
-
-    Contents are cleaned when read (``_meta_first``, ``_meta_values``): most keys never are.
-    """
+    """Raw ``<meta>`` contents by lower-cased name/property (those in _READ_KEYS), in
+    page order; cleaned when read (``_meta_first``, ``_meta_values``)."""
     by_attribute: tuple[dict[str, list[str]], ...] = tuple({} for _ in _META_ATTRIBUTES)
     for meta in metas:
         attributes = meta.attribute_map()
@@ -198,8 +210,9 @@ def _meta_key(name: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _meta_keys(name: str) -> tuple[str, ...]:
-    """The keys of a ``name``/``property`` value (pages repeat the same few hundred)."""
-    return tuple(_meta_key(part) for part in name.lower().split())
+    """The keys of a ``name``/``property`` value that are read (pages repeat the same
+    few hundred names, most of them never read)."""
+    return tuple(key for part in name.lower().split() if (key := _meta_key(part)) in _READ_KEYS)
 
 
 def _meta_first(meta: dict[str, list[str]], keys: tuple[str, ...]) -> str | None:
