@@ -59,7 +59,7 @@ class _Model:
     prior: npt.NDArray[np.float32]  # per label
     labels: tuple[str, ...]
     aliases: tuple[tuple[int, int], ...]  # (first, later) columns of one label
-    widen_by_bits: bool  # every weight is a normal float16 (see _widen)
+    widen_offset: int | None  # see _widen; None: widened by numpy
 
 
 @cache
@@ -117,7 +117,12 @@ def _arrays(identifier: Any) -> _Model | None:
             aliases.append((first[label], column))
         else:
             first[label] = column
-    exponents = (weights.view(np.uint16) >> 10) & 0x1F
+    bits = weights.view(np.uint16)
+    exponents = (bits >> 10) & 0x1F
+    signs = np.unique(bits >> 15)
+    offset = None
+    if ((exponents > 0) & (exponents < 0x1F)).all() and len(signs) == 1:
+        offset = _WIDEN_NEGATIVE if signs[0] else _WIDEN_POSITIVE
     return _Model(
         encode=identifier._encode,
         next_state=next_state,
@@ -128,7 +133,7 @@ def _arrays(identifier: Any) -> _Model | None:
         prior=np.asarray(identifier.nb_pc, dtype=np.float32),
         labels=labels,
         aliases=tuple(aliases),
-        widen_by_bits=bool(((exponents > 0) & (exponents < 0x1F)).all()),
+        widen_offset=offset,
     )
 
 
@@ -149,17 +154,19 @@ def _model() -> _Model | None:
     return model
 
 
+# float16 bits shifted 13 places left, plus one of these, are the float32 bits of the same
+# number when it is normal (float16's exponent bias 15 -> float32's 127) and its sign is
+# the offset's (the shifted sign bit lands on bit 28 and is moved to bit 31).
+_WIDEN_POSITIVE = (127 - 15) << 23
+_WIDEN_NEGATIVE = (1 << 31) - (1 << 28) + _WIDEN_POSITIVE
+
+
 def _widen(model: _Model, rows: npt.NDArray[np.float16]) -> npt.NDArray[np.float32]:
-    """float16 -> float32 (exact either way): for normal numbers a shift of the bits,
-    several times faster than numpy's conversion."""
-    if not model.widen_by_bits:
+    """float16 -> float32, exact either way; the bit shift is several times faster."""
+    if model.widen_offset is None:
         return rows.astype(np.float32)
-    bits = rows.view(np.uint16).astype(np.uint32)
-    sign = (bits & 0x8000) << 16
-    bits &= 0x7FFF
-    bits <<= 13
-    bits += (127 - 15) << 23  # float16's exponent bias -> float32's
-    bits |= sign
+    bits = np.left_shift(rows.view(np.uint16), 13, dtype=np.uint32)
+    bits += np.uint32(model.widen_offset)
     return bits.view(np.float32)
 
 
