@@ -172,12 +172,14 @@ def _widen(model: _Model, rows: npt.NDArray[np.float16]) -> npt.NDArray[np.float
 
 def _classify(model: _Model, text: str) -> str | None:
     """py3langid's label for ``text``; None when no feature is found in it."""
-    codes = np.frombuffer(model.encode(text), dtype=np.uint8)
+    codes = np.frombuffer(model.encode(text), dtype=np.uint8).astype(np.intp)
     size = len(codes)
     # The state after each byte, from the `depth` bytes that end there, for all bytes at once.
     states = np.zeros(size, dtype=np.intp)
     for back in range(min(model.depth, size) - 1, -1, -1):
-        states[back:] = model.next_state[model.row_start[states[back:]] + codes[: size - back]]
+        index = model.row_start[states[back:]]
+        index += codes[: size - back]
+        states[back:] = model.next_state[index]
     found = model.feature[states]
     # Counted in order of first sight, as py3langid counts: the sum below then adds in its order.
     counted = Counter(found[found >= 0].tolist())
