@@ -194,10 +194,11 @@ def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
 _META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
 _META_SLOTS = {attribute: slot for slot, attribute in enumerate(_META_ATTRIBUTES)}
 _CANONICAL_SELECTOR = "link[rel~=canonical i][href]"
-# One query finds everything read here that may be anywhere in the page; Lexbor's cost
+# One query finds everything read here that may be anywhere in the page. Lexbor's cost
 # grows with each alternative (a pass over every element), so <title> and the canonical
-# link, found in <head> on nearly every page, are looked for there first.
-_METADATA_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop], time"
+# link, in <head> on nearly every page, are looked for there first, and <time> is left
+# to the date-line query, made on the pages that need it.
+_METADATA_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop]"
 
 
 def _meta_key(name: str) -> str:
@@ -295,12 +296,13 @@ _TIME_RULES: tuple[Callable[[Node, str | None, str | None, str | None], bool], .
 )
 
 
-def _time_element(times: list[Node]) -> str | None:
-    """For each rule, the first ``<time>`` that fits it is tried (one query found them all)."""
-    if not times:
-        return None
+def _time_element(date_lines: list[Node]) -> str | None:
+    """For each rule, the first ``<time>`` that fits it is tried (the date-line query
+    finds every ``<time>``; one that matches several alternatives comes once each)."""
     stated: list[tuple[Node, str | None, str | None, str | None]] = []
-    for node in times:
+    for node in date_lines:
+        if node.tag != "time" or (stated and stated[-1][0] == node):
+            continue
         pubdate, when, itemprop = node.attr_values("pubdate", "datetime", "itemprop")
         stated.append((node, pubdate, when, itemprop))
     for rule in _TIME_RULES:
@@ -312,10 +314,10 @@ def _time_element(times: list[Node]) -> str | None:
     return None
 
 
-def _visible_date(document: Document) -> str | None:
+def _visible_date(date_lines: list[Node]) -> str | None:
     """The date line a reader sees (``<p class="date">March 25, 2015</p>``), when it is
     the only statement of the date; a leading label (``Published:``) is dropped."""
-    for node in document.select(_DATE_LINE_SELECTOR)[:_MAX_DATE_LINES]:
+    for node in date_lines[:_MAX_DATE_LINES]:
         if _NOT_PUBLISHED.search(node.hints()):
             continue
         text = normalise_space(node.text(" "))
@@ -383,12 +385,18 @@ def _clean_title(raw: str | None, document: Document) -> str | None:
     return title or None
 
 
-def _first_in_page(document: Document, css: str) -> Node | None:
-    """The first element matching ``css`` in the page: <head> precedes <body>, and the
-    parser moves whatever comes before <head> into it."""
+def _title_and_canonical(document: Document) -> tuple[Node | None, Node | None]:
+    """The page's first ``<title>`` and first canonical link, looked for in ``<head>``
+    first: it precedes ``<body>``, and the parser moves what comes before it into it."""
     head = document.head
-    found = head.select_first(css) if head is not None else None
-    return found if found is not None else document.select_first(css)
+    in_head = head.select(f"title, {_CANONICAL_SELECTOR}") if head is not None else []
+    title = next((node for node in in_head if node.tag == "title"), None)
+    link = next((node for node in in_head if node.tag == "link"), None)
+    if title is None:
+        title = document.select_first("title")
+    if link is None:
+        link = document.select_first(_CANONICAL_SELECTOR)
+    return title, link
 
 
 def read_metadata(document: Document, url: str | None) -> Metadata:
@@ -396,7 +404,6 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     scripts: list[Node] = []
     metas: list[Node] = []
     itemprops: list[Node] = []
-    times: list[Node] = []
     for node in document.select(_METADATA_SELECTOR):
         tag = node.tag
         if tag == "meta":
@@ -405,15 +412,9 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         if tag == "script":
             scripts.append(node)
             continue
-        if tag == "time":
-            # A <time itemprop> comes twice (one match per alternative): once is enough.
-            if times and times[-1] == node:
-                continue
-            times.append(node)
         if node.attr("itemprop") is not None:
             itemprops.append(node)
-    title_node = _first_in_page(document, "title")
-    link = _first_in_page(document, _CANONICAL_SELECTOR)
+    title_node, link = _title_and_canonical(document)
     page_title = _clean(title_node.text()) if title_node is not None else None
     cleaned_title: list[str | None] = []  # _clean_title may query the page: at most once
 
@@ -454,9 +455,10 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         to_iso(ld.published)
         or to_iso(_meta_first(meta, _PUBLISHED_KEYS))
         or to_iso(micro.get("datepublished"))
-        or _time_element(times)
-        or _visible_date(document)
     )
+    if not published:
+        date_lines = document.select(_DATE_LINE_SELECTOR)
+        published = _time_element(date_lines) or _visible_date(date_lines)
     modified = (
         to_iso(ld.modified)
         or to_iso(_meta_first(meta, _MODIFIED_KEYS))
