@@ -196,8 +196,8 @@ _META_SLOTS = {attribute: slot for slot, attribute in enumerate(_META_ATTRIBUTES
 _CANONICAL_SELECTOR = "link[rel~=canonical i][href]"
 # One query finds everything read here that may be anywhere in the page. Lexbor's cost
 # grows with each alternative (a pass over every element), so <title> and the canonical
-# link, in <head> on nearly every page, are looked for there first, and <time> is left
-# to the date-line query, made on the pages that need it.
+# link, in <head> on nearly every page, are looked for there first, and <time> only on
+# the pages whose date is not stated otherwise.
 _METADATA_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop]"
 
 
@@ -296,13 +296,10 @@ _TIME_RULES: tuple[Callable[[Node, str | None, str | None, str | None], bool], .
 )
 
 
-def _time_element(date_lines: list[Node]) -> str | None:
-    """For each rule, the first ``<time>`` that fits it is tried (the date-line query
-    finds every ``<time>``; one that matches several alternatives comes once each)."""
+def _time_element(times: list[Node]) -> str | None:
+    """For each rule, the first ``<time>`` that fits it is tried."""
     stated: list[tuple[Node, str | None, str | None, str | None]] = []
-    for node in date_lines:
-        if node.tag != "time" or (stated and stated[-1][0] == node):
-            continue
+    for node in times:
         pubdate, when, itemprop = node.attr_values("pubdate", "datetime", "itemprop")
         stated.append((node, pubdate, when, itemprop))
     for rule in _TIME_RULES:
@@ -329,7 +326,8 @@ def _visible_date(date_lines: list[Node]) -> str | None:
     return None
 
 
-_DATE_LINE_SELECTOR = "time, [class*=publish i], [class*=date i], [class*=posted i]"
+_CLASS_DATE_LINE_SELECTOR = "[class*=publish i], [class*=date i], [class*=posted i]"
+_DATE_LINE_SELECTOR = f"time, {_CLASS_DATE_LINE_SELECTOR}"
 _MAX_DATE_LINES = 12
 _MAX_DATE_LINE_CHARS = 60
 _NOT_PUBLISHED = re.compile(r"updat|modif|comment|event|archive|picker|calendar")
@@ -457,8 +455,12 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         or to_iso(micro.get("datepublished"))
     )
     if not published:
-        date_lines = document.select(_DATE_LINE_SELECTOR)
-        published = _time_element(date_lines) or _visible_date(date_lines)
+        times = document.select("time")
+        published = _time_element(times)
+        if not published:
+            # With no <time> in the page, its alternative in the query would find nothing.
+            lines = _DATE_LINE_SELECTOR if times else _CLASS_DATE_LINE_SELECTOR
+            published = _visible_date(document.select(lines))
     modified = (
         to_iso(ld.modified)
         or to_iso(_meta_first(meta, _MODIFIED_KEYS))
