@@ -193,8 +193,7 @@ def _classify(model: _Model, text: str) -> str | None:
     for first, later in model.aliases:  # one score per label, as py3langid folds them
         scores[first] = max(scores[first], scores[later])
         scores[later] = _FLOOR
-    best = max(range(len(scores)), key=scores.__getitem__)  # the first of equals, as argmax
-    return model.labels[best]
+    return model.labels[scores.index(max(scores))]  # the first of equals, as argmax
 
 
 def detect_language(text: str) -> str | None:
