@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
+import py3langid
+from py3langid import langid as py3langid_module
 
 # Enough text to judge; more only costs time.
 _SAMPLE_CHARS = 400
@@ -64,8 +65,20 @@ class _Model:
 
 @cache
 def _identifier() -> Any:
-    """py3langid's classifier with its default model and settings (untyped library)."""
-    return LanguageIdentifier.from_model_file(MODEL_FILE)
+    """py3langid's classifier with its default model and settings (untyped library), or
+    None for a py3langid that builds it otherwise (its ``classify`` is used then)."""
+    try:
+        return py3langid_module.LanguageIdentifier.from_model_file(py3langid_module.MODEL_FILE)
+    except (AttributeError, TypeError):
+        return None
+
+
+def _library_classify(text: str) -> str:
+    """py3langid's own answer."""
+    identifier = _identifier()
+    if identifier is None:
+        return str(py3langid.classify(text)[0])
+    return str(identifier.classify(text)[0])
 
 
 def _automaton_depth(next_state: npt.NDArray[np.uint32], row_start: npt.NDArray[np.intp]) -> int:
@@ -141,6 +154,8 @@ def _arrays(identifier: Any) -> _Model | None:
 def _model() -> _Model | None:
     """The array model, if it classifies the check texts exactly as py3langid does."""
     identifier = _identifier()
+    if identifier is None:
+        return None
     try:
         model = _arrays(identifier)
     except (AttributeError, TypeError, ValueError):
@@ -149,7 +164,7 @@ def _model() -> _Model | None:
         return None
     for text in _SELF_CHECK:
         label = _classify(model, text)
-        if label is not None and label != str(identifier.classify(text)[0]):
+        if label is not None and label != _library_classify(text):
             return None
     return model
 
@@ -204,7 +219,7 @@ def detect_language(text: str) -> str | None:
     model = _model()
     code = _classify(model, sample) if model is not None else None
     if code is None:
-        code = str(_identifier().classify(sample)[0])
+        code = _library_classify(sample)
     return code
 
 
