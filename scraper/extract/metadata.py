@@ -8,10 +8,9 @@ and the visible byline. For each field the first source that states it wins.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import chain
 from urllib.parse import urljoin, urlsplit
 
 from scraper.dates import to_iso
@@ -117,19 +116,11 @@ _READ_KEYS = frozenset(
 )
 
 _MICRODATA_PROPS = frozenset({"headline", "author", "datepublished", "datemodified"})
-# Lexbor's cost grows with each alternative (a test of every element): none may be implied
-# by another (``[class*=p-author i]`` is in ``[class*=author i]``), and those that earlier
-# queries show can match nothing are left out (see _absent_byline_alternatives).
-_ITEMPROP_AUTHOR = "[itemprop~=author]"
-_CLASS_DATELINE = "[class*=dateline i]"
-_BYLINE_ALTERNATIVES = (
-    "[rel=author]",
-    _ITEMPROP_AUTHOR,
-    "[class*=byline i]",
-    "[id*=byline i]",
-    "[class*=author i]",
-    _CLASS_DATELINE,
-    "[class*=writtenby i]",
+# Lexbor makes one pass over the page per alternative: none may be implied by another
+# (``[class*=p-author i]`` is in ``[class*=author i]``, ``dateline`` in ``date``).
+_BYLINE_SELECTOR = (
+    "[rel=author], [itemprop~=author], [class*=byline i], [id*=byline i], [class*=author i], "
+    "[class*=dateline i], [class*=writtenby i]"
 )
 _AUTHOR_NAME_SELECTOR = (
     "[rel~=author], [itemprop~=name], [class*=author-name i], "
@@ -265,31 +256,13 @@ def _split_names(text: str) -> list[str]:
     return [n for n in names if n and len(n) <= _MAX_BYLINE_CHARS and not _URLISH.match(n)]
 
 
-def _absent_byline_alternatives(
-    itemprop_holders: Iterable[Node], date_lines: list[Node] | None
-) -> frozenset[str]:
-    """Byline alternatives that cannot match, by what the earlier queries found: the
-    metadata query found every ``[itemprop]``, the date-line query (when it was made)
-    every ``[class*=date i]``. The tests here match at least what Lexbor's do."""
-    absent = set()
-    if not any("author" in (n.attr("itemprop") or "").lower().split() for n in itemprop_holders):
-        absent.add(_ITEMPROP_AUTHOR)
-    if date_lines is not None and not any(
-        "dateline" in (n.attr("class") or "").lower() for n in date_lines
-    ):
-        absent.add(_CLASS_DATELINE)
-    return frozenset(absent)
-
-
-def visible_byline(document: Document, absent: frozenset[str] = frozenset()) -> tuple[str, ...]:
+def visible_byline(document: Document) -> tuple[str, ...]:
     """Authors named in the page's byline line (``rel=author``, ``class=byline``, ...).
 
     Inside a byline wrapper a name-level element (an author link, ``author-name``)
     is read in preference, as the wrapper often carries a job title or the date too.
-    Alternatives in ``absent`` are known to match nothing.
     """
-    css = ", ".join(a for a in _BYLINE_ALTERNATIVES if a not in absent)
-    for node in document.select(css):
+    for node in document.select(_BYLINE_SELECTOR):
         if node.tag in ("meta", "link", "body", "html", "article", "main"):
             continue
         if _NOT_A_BYLINE.search(node.hints()):
@@ -466,23 +439,6 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         heading = document.select_first("h1")
         title = _clean(heading.text(" ")) if heading is not None else None
 
-    # The date before the byline: what the date-line query finds can shorten the byline's.
-    published = (
-        to_iso(ld.published)
-        or to_iso(_meta_first(meta, _PUBLISHED_KEYS))
-        or to_iso(micro.get("datepublished"))
-    )
-    date_lines = None
-    if not published:
-        times = document.select("time")
-        published = _time_element(times)
-        if not published:
-            # With no <time> in the page, its alternative in the query would find nothing.
-            date_lines = document.select(
-                _DATE_LINE_SELECTOR if times else _CLASS_DATE_LINE_SELECTOR
-            )
-            published = _visible_date(date_lines)
-
     authors = ld.authors
     if not authors:
         meta_author = _meta_first(meta, _AUTHOR_KEYS)
@@ -491,8 +447,20 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     if not authors and micro.get("author"):
         authors = tuple(dict.fromkeys(_split_names(micro["author"])))
     if not authors:
-        absent = _absent_byline_alternatives(chain(metas, scripts, itemprops), date_lines)
-        authors = visible_byline(document, absent)
+        authors = visible_byline(document)
+
+    published = (
+        to_iso(ld.published)
+        or to_iso(_meta_first(meta, _PUBLISHED_KEYS))
+        or to_iso(micro.get("datepublished"))
+    )
+    if not published:
+        times = document.select("time")
+        published = _time_element(times)
+        if not published:
+            # With no <time> in the page, its alternative in the query would find nothing.
+            lines = _DATE_LINE_SELECTOR if times else _CLASS_DATE_LINE_SELECTOR
+            published = _visible_date(document.select(lines))
     modified = (
         to_iso(ld.modified)
         or to_iso(_meta_first(meta, _MODIFIED_KEYS))
