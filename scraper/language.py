@@ -56,7 +56,6 @@ class _Model:
     row_start: npt.NDArray[np.intp]  # per state: where its row starts in next_state
     feature: npt.NDArray[np.int32]  # per state: the weight row it counts, or -1
     depth: int  # the longest string the automaton tracks
-    reset: npt.NDArray[np.intp]  # depth - 1 times a byte that takes every state to the start
     weights: npt.NDArray[np.float16]  # per weight row: one weight per label
     prior: npt.NDArray[np.float32]  # per label
     labels: tuple[str, ...]
@@ -131,14 +130,6 @@ def _arrays(identifier: Any) -> _Model | None:
             aliases.append((first[label], column))
         else:
             first[label] = column
-    # A byte no n-gram has (0xFF is never in UTF-8) takes the automaton back to its start.
-    reset_byte = next(
-        (byte for byte in (0xFF, 0xFE, 0xC0, 0xC1) if not next_state[row_start + byte].any()),
-        None,
-    )
-    if reset_byte is None:
-        return None
-    depth = _automaton_depth(next_state, row_start)
     bits = weights.view(np.uint16)
     exponents = (bits >> 10) & 0x1F
     signs = np.unique(bits >> 15)
@@ -150,8 +141,7 @@ def _arrays(identifier: Any) -> _Model | None:
         next_state=next_state,
         row_start=row_start,
         feature=feature,
-        depth=depth,
-        reset=np.full(depth - 1, reset_byte, dtype=np.intp),
+        depth=_automaton_depth(next_state, row_start),
         weights=weights,
         prior=np.asarray(identifier.nb_pc, dtype=np.float32),
         labels=labels,
@@ -197,16 +187,14 @@ def _widen(model: _Model, rows: npt.NDArray[np.float16]) -> npt.NDArray[np.float
 
 def _classify(model: _Model, text: str) -> str | None:
     """py3langid's label for ``text``; None when no feature is found in it."""
-    codes = np.frombuffer(model.encode(text), dtype=np.uint8)
+    codes = np.frombuffer(model.encode(text), dtype=np.uint8).astype(np.intp)
     size = len(codes)
-    # The state after each byte, from the `depth` bytes that end there (reset bytes before
-    # the first), for all bytes at once.
-    window = np.concatenate((model.reset, codes))
-    states = model.next_state[window[:size] + model.row_start[0]]
-    for ahead in range(1, model.depth):
-        index = model.row_start[states]
-        index += window[ahead : ahead + size]
-        states = model.next_state[index]
+    # The state after each byte, from the `depth` bytes that end there, for all bytes at once.
+    states = np.zeros(size, dtype=np.intp)
+    for back in range(min(model.depth, size) - 1, -1, -1):
+        index = model.row_start[states[back:]]
+        index += codes[: size - back]
+        states[back:] = model.next_state[index]
     found = model.feature[states]
     # Counted in order of first sight, as py3langid counts: the sum below then adds in its order.
     counted = Counter(found[found >= 0].tolist())
