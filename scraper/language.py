@@ -203,7 +203,7 @@ def _classify(model: _Model, text: str) -> str | None:
     rows = np.fromiter(counted.keys(), dtype=np.intp, count=len(counted))
     counts = np.fromiter(counted.values(), dtype=np.float32, count=len(counted))
     scores: list[float] = (
-        np.log1p(counts) @ _widen(model, model.weights[rows]) + model.prior
+        np.log1p(counts) @ _widen(model, model.weights.take(rows, axis=0)) + model.prior
     ).tolist()  # float32 -> float is exact: the comparisons below are numpy's
     for first, later in model.aliases:  # one score per label, as py3langid folds them
         scores[first] = max(scores[first], scores[later])
