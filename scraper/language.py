@@ -130,12 +130,15 @@ def _arrays(identifier: Any) -> _Model | None:
             aliases.append((first[label], column))
         else:
             first[label] = column
-    bits = weights.view(np.uint16)
-    exponents = (bits >> 10) & 0x1F
-    signs = np.unique(bits >> 15)
+    magnitudes = weights.view(np.uint16) & 0x7FFF
+    negative = weights.view(np.uint16) >= 0x8000
     offset = None
-    if ((exponents > 0) & (exponents < 0x1F)).all() and len(signs) == 1:
-        offset = _WIDEN_NEGATIVE if signs[0] else _WIDEN_POSITIVE
+    # Normal numbers only: exponent bits neither all 0 (subnormal, zero) nor all 1 (inf, NaN).
+    if magnitudes.min() >= 0x0400 and magnitudes.max() < 0x7C00:
+        if negative.all():
+            offset = _WIDEN_NEGATIVE
+        elif not negative.any():
+            offset = _WIDEN_POSITIVE
     return _Model(
         encode=identifier._encode,
         next_state=next_state,
