@@ -308,6 +308,10 @@ class Node:
     def unwrap(self) -> None:
         self._node.unwrap()
 
+    def attribute_map(self) -> dict[str, str | None]:
+        """Every attribute in one read, as parsed (a valueless attribute is ``None``)."""
+        return self._node.attributes
+
 
 # (position in document order, tag, class/id hints, itemprop, node): plain tuples, as
 # thousands are made per page.

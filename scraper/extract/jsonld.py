@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +156,12 @@ class JsonLd:
     article_body: str | None = None  # JSON-LD articleBody: a fallback for the page text
 
 
-def _json_ld_title(main: dict[str, Any], page_title: str | None, is_article: bool) -> str | None:
+_NO_JSON_LD = JsonLd()  # frozen: one for every page without JSON-LD
+
+
+def _json_ld_title(
+    main: dict[str, Any], page_title: Callable[[], str | None], is_article: bool
+) -> str | None:
     """``headline`` or ``name``: when both are given and differ, ``headline`` only if it
     alone resembles the page's own title (some sites put the site in ``name``, others a
     summary in ``headline``)."""
@@ -164,9 +169,10 @@ def _json_ld_title(main: dict[str, Any], page_title: str | None, is_article: boo
     if not is_article:
         name = None
     if headline and name and headline != name:
-        if page_title:
-            headline_matches = _similarity(page_title, headline) > _SIMILAR
-            name_matches = _similarity(page_title, name) > _SIMILAR
+        title = page_title()
+        if title:
+            headline_matches = _similarity(title, headline) > _SIMILAR
+            name_matches = _similarity(title, name) > _SIMILAR
             if headline_matches and not name_matches:
                 return headline
         return name
@@ -186,13 +192,23 @@ def _similarity(reference: str, text: str) -> float:
     return 1.0 - len(" ".join(unknown)) / len(" ".join(words))
 
 
-def read_json_ld(scripts: list[Node], page_title: str | None) -> JsonLd:
+def read_json_ld(scripts: list[Node], page_title: Callable[[], str | None]) -> JsonLd:
+    """The page's JSON-LD article; ``page_title`` (the cleaned ``<title>``) is asked for
+    only when ``headline`` and ``name`` disagree."""
     objects = _json_objects(scripts)
     if not objects:
-        return JsonLd()
-    articles = [o for o in objects if _types(o) & _ARTICLE_TYPES]
-    pages = [o for o in objects if _types(o) & _PAGE_TYPES]
-    sites = [o for o in objects if _types(o) & _SITE_TYPES]
+        return _NO_JSON_LD
+    articles: list[dict[str, Any]] = []
+    pages: list[dict[str, Any]] = []
+    sites: list[dict[str, Any]] = []
+    for obj in objects:
+        kinds = _types(obj)
+        if kinds & _ARTICLE_TYPES:
+            articles.append(obj)
+        if kinds & _PAGE_TYPES:
+            pages.append(obj)
+        if kinds & _SITE_TYPES:
+            sites.append(obj)
     main = articles[0] if articles else pages[0] if pages else None
     site_name = None
     if main is not None and isinstance(main.get("publisher"), dict):
@@ -206,7 +222,7 @@ def read_json_ld(scripts: list[Node], page_title: str | None) -> JsonLd:
         section = section[0] if section else None
     count = main.get("commentCount")
     return JsonLd(
-        title=_json_ld_title(main, page_title, main in articles),
+        title=_json_ld_title(main, page_title, bool(articles)),
         authors=tuple(dict.fromkeys(_names(main.get("author")) or _names(main.get("creator")))),
         published=_first(main.get("datePublished"), main.get("dateCreated")),
         modified=_first(main.get("dateModified")),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from urllib.parse import urljoin, urlsplit
 
 from scraper.dates import to_iso
@@ -100,6 +101,20 @@ _IMAGE_KEYS = (
 )
 _LANGUAGE_KEYS = ("content-language", "og:locale", "language", "dc.language", "dcterms.language")
 
+# Every <meta> key read below: the others are not kept.
+_READ_KEYS = frozenset(
+    _TITLE_KEYS
+    + _AUTHOR_KEYS
+    + _PUBLISHED_KEYS
+    + _MODIFIED_KEYS
+    + _DESCRIPTION_KEYS
+    + _SITE_KEYS
+    + _SECTION_KEYS
+    + _IMAGE_KEYS
+    + _LANGUAGE_KEYS
+    + ("og:url", "article:tag", "keywords", "news_keywords")
+)
+
 _MICRODATA_PROPS = frozenset({"headline", "author", "datepublished", "datemodified"})
 # Lexbor makes one pass over the page per alternative: none may be implied by another
 # (``[class*=p-author i]`` is in ``[class*=author i]``, ``dateline`` in ``date``).
@@ -155,31 +170,35 @@ class Metadata:
 
 
 def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
-    """``<meta>`` values by lower-cased name/property, in page order."""
-    by_attribute: dict[str, dict[str, list[str]]] = {a: {} for a in _META_ATTRIBUTES}
+    """Raw ``<meta>`` contents by lower-cased name/property (those in _READ_KEYS), in
+    page order; cleaned when read (``_meta_first``, ``_meta_values``)."""
+    by_attribute: tuple[dict[str, list[str]], ...] = tuple({} for _ in _META_ATTRIBUTES)
     for meta in metas:
-        attributes = meta.attrs()
-        content = _clean(attributes.get("content"))
-        if content is None:
+        attributes = meta.attribute_map()
+        content = attributes.get("content")
+        if not content:
             continue
-        for attribute, values in by_attribute.items():
-            key = attributes.get(attribute)
-            if key:
-                for part in key.lower().split():
-                    values.setdefault(_meta_key(part), []).append(content)
+        for attribute, name in attributes.items():
+            slot = _META_SLOTS.get(attribute)
+            if slot is not None and name:
+                values = by_attribute[slot]
+                for key in _meta_keys(name):
+                    values.setdefault(key, []).append(content)
     merged: dict[str, list[str]] = {}
-    for values in by_attribute.values():  # `property` values first: they are the spec's
+    for values in by_attribute:  # `property` values first: they are the spec's
         for key, contents in values.items():
             merged.setdefault(key, []).extend(contents)
     return merged
 
 
 _META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
+_META_SLOTS = {attribute: slot for slot, attribute in enumerate(_META_ATTRIBUTES)}
 _CANONICAL_SELECTOR = "link[rel~=canonical i][href]"
-# Each whole-page query costs a walk of the tree: one query finds everything read here.
-_METADATA_SELECTOR = (
-    f"script[type*='ld+json' i], meta[content], [itemprop], title, {_CANONICAL_SELECTOR}"
-)
+# One query finds everything read here that may be anywhere in the page. Lexbor's cost
+# grows with each alternative (a pass over every element), so <title> and the canonical
+# link, in <head> on nearly every page, are looked for there first, and <time> only on
+# the pages whose date is not stated otherwise.
+_METADATA_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop]"
 
 
 def _meta_key(name: str) -> str:
@@ -190,12 +209,25 @@ def _meta_key(name: str) -> str:
     return name.replace("dcterms:", "dcterm:")
 
 
+@lru_cache(maxsize=4096)
+def _meta_keys(name: str) -> tuple[str, ...]:
+    """The keys of a ``name``/``property`` value that are read (pages repeat the same
+    few hundred names, most of them never read)."""
+    return tuple(key for part in name.lower().split() if (key := _meta_key(part)) in _READ_KEYS)
+
+
 def _meta_first(meta: dict[str, list[str]], keys: tuple[str, ...]) -> str | None:
     for key in keys:
         for value in meta.get(key, ()):
-            if value:
-                return value
+            text = _clean(value)
+            if text:
+                return text
     return None
+
+
+def _meta_values(meta: dict[str, list[str]], key: str) -> list[str]:
+    """Every non-empty value of ``key``, cleaned."""
+    return [text for value in meta.get(key, ()) if (text := _clean(value))]
 
 
 # ----------------------------------------------------------------------------- visible page
@@ -254,32 +286,35 @@ def _in_article(node: Node) -> bool:
     return any(a.tag == "article" for a in node.ancestors())
 
 
-# In order of trust; for each, the first <time> that fits is tried. One query finds all
-# <time> elements and these tests pick among them, instead of a query per rule.
-_TIME_RULES: tuple[Callable[[Node], bool], ...] = (
-    lambda n: n.attr("pubdate") is not None and n.attr("datetime") is not None,
-    lambda n: "datePublished" in (n.attr("itemprop") or "").split(),
-    lambda n: n.attr("datetime") is not None and _in_publish_block(n),
-    lambda n: n.attr("datetime") is not None and _in_article(n),
-    lambda n: n.attr("datetime") is not None,
+# In order of trust, on a <time> and its pubdate, datetime and itemprop attributes.
+_TIME_RULES: tuple[Callable[[Node, str | None, str | None, str | None], bool], ...] = (
+    lambda node, pubdate, when, itemprop: pubdate is not None and when is not None,
+    lambda node, pubdate, when, itemprop: "datePublished" in (itemprop or "").split(),
+    lambda node, pubdate, when, itemprop: when is not None and _in_publish_block(node),
+    lambda node, pubdate, when, itemprop: when is not None and _in_article(node),
+    lambda node, pubdate, when, itemprop: when is not None,
 )
 
 
-def _time_element(document: Document) -> str | None:
-    times = document.select("time")
+def _time_element(times: list[Node]) -> str | None:
+    """For each rule, the first ``<time>`` that fits it is tried."""
+    stated: list[tuple[Node, str | None, str | None, str | None]] = []
+    for node in times:
+        pubdate, when, itemprop = node.attr_values("pubdate", "datetime", "itemprop")
+        stated.append((node, pubdate, when, itemprop))
     for rule in _TIME_RULES:
-        node = next((n for n in times if rule(n)), None)
-        if node is not None:
-            iso = to_iso(node.attr("datetime"))
+        found = next((values for values in stated if rule(*values)), None)
+        if found is not None:
+            iso = to_iso(found[2])
             if iso:
                 return iso
     return None
 
 
-def _visible_date(document: Document) -> str | None:
+def _visible_date(date_lines: list[Node]) -> str | None:
     """The date line a reader sees (``<p class="date">March 25, 2015</p>``), when it is
     the only statement of the date; a leading label (``Published:``) is dropped."""
-    for node in document.select(_DATE_LINE_SELECTOR)[:_MAX_DATE_LINES]:
+    for node in date_lines[:_MAX_DATE_LINES]:
         if _NOT_PUBLISHED.search(node.hints()):
             continue
         text = normalise_space(node.text(" "))
@@ -291,7 +326,8 @@ def _visible_date(document: Document) -> str | None:
     return None
 
 
-_DATE_LINE_SELECTOR = "time, [class*=publish i], [class*=date i], [class*=posted i]"
+_CLASS_DATE_LINE_SELECTOR = "[class*=publish i], [class*=date i], [class*=posted i]"
+_DATE_LINE_SELECTOR = f"time, {_CLASS_DATE_LINE_SELECTOR}"
 _MAX_DATE_LINES = 12
 _MAX_DATE_LINE_CHARS = 60
 _NOT_PUBLISHED = re.compile(r"updat|modif|comment|event|archive|picker|calendar")
@@ -347,14 +383,26 @@ def _clean_title(raw: str | None, document: Document) -> str | None:
     return title or None
 
 
+def _title_and_canonical(document: Document) -> tuple[Node | None, Node | None]:
+    """The page's first ``<title>`` and first canonical link, looked for in ``<head>``
+    first: it precedes ``<body>``, and the parser moves what comes before it into it."""
+    head = document.head
+    in_head = head.select(f"title, {_CANONICAL_SELECTOR}") if head is not None else []
+    title = next((node for node in in_head if node.tag == "title"), None)
+    link = next((node for node in in_head if node.tag == "link"), None)
+    if title is None:
+        title = document.select_first("title")
+    if link is None:
+        link = document.select_first(_CANONICAL_SELECTOR)
+    return title, link
+
+
 def read_metadata(document: Document, url: str | None) -> Metadata:
     """All metadata the page states, before any noise is removed."""
     scripts: list[Node] = []
     metas: list[Node] = []
     itemprops: list[Node] = []
-    title_node: Node | None = None
-    link: Node | None = None
-    for node in document.select(_METADATA_SELECTOR):  # one walk of the page for all
+    for node in document.select(_METADATA_SELECTOR):
         tag = node.tag
         if tag == "meta":
             metas.append(node)
@@ -362,15 +410,19 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         if tag == "script":
             scripts.append(node)
             continue
-        if tag == "title" and title_node is None:
-            title_node = node
-        elif tag == "link" and link is None and node.matches(_CANONICAL_SELECTOR):
-            link = node
         if node.attr("itemprop") is not None:
             itemprops.append(node)
+    title_node, link = _title_and_canonical(document)
     page_title = _clean(title_node.text()) if title_node is not None else None
+    cleaned_title: list[str | None] = []  # _clean_title may query the page: at most once
+
+    def clean_page_title() -> str | None:
+        if not cleaned_title:
+            cleaned_title.append(_clean_title(page_title, document))
+        return cleaned_title[0]
+
     try:
-        ld = read_json_ld(scripts, _clean_title(page_title, document))
+        ld = read_json_ld(scripts, clean_page_title)
     except RecursionError:  # nesting deeper than any real JSON-LD
         ld = JsonLd()
     meta = _read_meta(metas)
@@ -382,7 +434,7 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     micro = _read_microdata(itemprops)
     title = _first(ld.title, _meta_first(meta, _TITLE_KEYS), micro.get("headline"))
     if title is None:
-        title = _clean_title(page_title, document)
+        title = clean_page_title()
     if title is None:
         heading = document.select_first("h1")
         title = _clean(heading.text(" ")) if heading is not None else None
@@ -401,9 +453,14 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         to_iso(ld.published)
         or to_iso(_meta_first(meta, _PUBLISHED_KEYS))
         or to_iso(micro.get("datepublished"))
-        or _time_element(document)
-        or _visible_date(document)
     )
+    if not published:
+        times = document.select("time")
+        published = _time_element(times)
+        if not published:
+            # With no <time> in the page, its alternative in the query would find nothing.
+            lines = _DATE_LINE_SELECTOR if times else _CLASS_DATE_LINE_SELECTOR
+            published = _visible_date(document.select(lines))
     modified = (
         to_iso(ld.modified)
         or to_iso(_meta_first(meta, _MODIFIED_KEYS))
@@ -411,13 +468,9 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     )
 
     html_node = document.root
+    lang, xml_lang = html_node.attr_values("lang", "xml:lang") if html_node else (None, None)
     language = normalise_language(
-        _first(
-            html_node.attr("lang") if html_node else None,
-            html_node.attr("xml:lang") if html_node else None,
-            ld.language,
-            _meta_first(meta, _LANGUAGE_KEYS),
-        )
+        _first(lang, xml_lang, ld.language, _meta_first(meta, _LANGUAGE_KEYS))
     )
 
     canonical = None
@@ -436,9 +489,9 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
     tags = ld.tags or tuple(
         dict.fromkeys(
             t
-            for v in meta.get("article:tag", [])
-            + meta.get("keywords", [])[:1]
-            + meta.get("news_keywords", [])[:1]
+            for v in _meta_values(meta, "article:tag")
+            + _meta_values(meta, "keywords")[:1]
+            + _meta_values(meta, "news_keywords")[:1]
             for t in keywords(v)
         )
     )
