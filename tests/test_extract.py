@@ -202,6 +202,27 @@ def test_hidden_elements_are_not_article_text_but_visible_ones_are() -> None:
         assert kept in text
 
 
+def test_dublin_core_meta_in_its_dotted_spellings_is_read() -> None:
+    """DC.Date.Issued, dcterms.modified, DC.publisher, dc.language: as publishers write them."""
+    html = (
+        "<html><head>"
+        '<meta name="DC.Date.Issued" content="2014-12-15">'
+        '<meta name="dcterms.modified" content="2015-01-02T10:00:00+01:00">'
+        '<meta name="DC.publisher" content="Internet Engineering Task Force">'
+        '<meta name="dc.language" content="en-GB">'
+        "</head><body><article><h1>A protocol</h1>"
+        + "<p>This draft describes a protocol by which client-side applications talk to a "
+        "storage server on another domain, and how access is granted.</p>"
+        * 4
+        + "</article></body></html>"
+    )
+    article = extract_html(html, "https://example.org/draft")
+    assert article.published == "2014-12-15"
+    assert article.modified == "2015-01-02T10:00:00+01:00"
+    assert article.site_name == "Internet Engineering Task Force"
+    assert article.language == "en"
+
+
 def test_a_bad_site_selector_is_named_in_the_error() -> None:
     with pytest.raises(SelectorError, match=r"div\[\["):
         extract_html("<p>Ein Absatz.</p>", content=["div[["])

@@ -22,6 +22,7 @@ from scraper.extract.values import first_value as _first
 from scraper.html import Document, Node
 from scraper.language import normalise_language
 
+# Keys are spelled as _meta_key normalises them ("DC.date" -> "dc:date").
 # Preference order per field: Dublin Core first, then Open Graph, plain meta, Twitter,
 # Parse.ly (the order Firefox Reader View uses, which publishers have long tested against).
 _TITLE_KEYS = (
@@ -53,10 +54,10 @@ _PUBLISHED_KEYS = (
     "datepublished",
     "parsely-pub-date",
     "sailthru.date",
-    "dc.date",
-    "dcterms.date",
-    "dcterms.created",
-    "dc.date.issued",
+    "dc:date",
+    "dcterm:date",
+    "dcterm:created",
+    "dc:date.issued",
     "date",
     "pubdate",
     "publishdate",
@@ -73,7 +74,7 @@ _MODIFIED_KEYS = (
     "article:modified_time",
     "og:updated_time",
     "datemodified",
-    "dcterms.modified",
+    "dcterm:modified",
     "last-modified",
     "lastmod",
     "article.updated",
@@ -89,7 +90,7 @@ _DESCRIPTION_KEYS = (
     "twitter:description",
     "sailthru.description",
 )
-_SITE_KEYS = ("og:site_name", "application-name", "twitter:site", "publisher", "dc.publisher")
+_SITE_KEYS = ("og:site_name", "application-name", "twitter:site", "publisher", "dc:publisher")
 _SECTION_KEYS = ("article:section", "parsely-section", "section", "category", "sailthru.tags")
 _IMAGE_KEYS = (
     "og:image",
@@ -99,7 +100,7 @@ _IMAGE_KEYS = (
     "twitter:image:src",
     "thumbnail",
 )
-_LANGUAGE_KEYS = ("content-language", "og:locale", "language", "dc.language", "dcterms.language")
+_LANGUAGE_KEYS = ("content-language", "og:locale", "language", "dc:language", "dcterm:language")
 
 # Every <meta> key read below: the others are not kept.
 _READ_KEYS = frozenset(
