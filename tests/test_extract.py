@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 from pathlib import Path
+from typing import cast
 
 import pytest
 
@@ -221,6 +223,25 @@ def test_dublin_core_meta_in_its_dotted_spellings_is_read() -> None:
     assert article.modified == "2015-01-02T10:00:00+01:00"
     assert article.site_name == "Internet Engineering Task Force"
     assert article.language == "en"
+
+
+def test_extraction_leaves_the_cycle_collector_as_it_found_it() -> None:
+    """extract_html pauses the collector while it works, and restores its state, even on error."""
+    page = (
+        "<html><body><article><p>" + "Words of the article, " * 20 + "</p></article></body></html>"
+    )
+    assert gc.isenabled()
+    extract_html(page)
+    assert gc.isenabled()
+    with pytest.raises(TypeError):  # fails inside the extraction, not before it
+        extract_html(cast(str, None))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        extract_html(page)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
 
 
 def test_a_bad_site_selector_is_named_in_the_error() -> None:
