@@ -11,7 +11,7 @@ from dataclasses import asdict, replace
 from typing import Any, TextIO
 
 from archive.model import Article
-from scraper.extract.blocks import Block, Kind, normalise_space
+from scraper.extract.blocks import CAPTION, HEADING, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.clean import Cleaned, clean_blocks
 from scraper.extract.content import (
     HintScan,
@@ -72,9 +72,9 @@ def _without_title(blocks: list[Block], title: str | None) -> list[Block]:
         return blocks
     wanted = title.casefold()
     for index, block in enumerate(blocks):
-        if block.kind is Kind.IMAGE or block.kind is Kind.CAPTION:
+        if block.kind is IMAGE or block.kind is CAPTION:
             continue
-        if block.kind in (Kind.HEADING, Kind.PARAGRAPH) and block.text.casefold() == wanted:
+        if block.kind in (HEADING, PARAGRAPH) and block.text.casefold() == wanted:
             return blocks[:index] + blocks[index + 1 :]
         if index > 3:
             break

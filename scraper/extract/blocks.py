@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 # Invisible characters str.split() does not treat as space.
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")
@@ -20,8 +20,20 @@ class Kind(StrEnum):
     IMAGE = "image"  # an image itself; text is empty
 
 
-@dataclass(frozen=True)
-class Block:
+# The members as plain names, for hot code: attribute access on an Enum class goes
+# through EnumType.__getattr__'s hook (Python 3.11), several times slower than a global.
+PARAGRAPH, HEADING, ITEM, QUOTE, CODE, CAPTION, IMAGE = (
+    Kind.PARAGRAPH,
+    Kind.HEADING,
+    Kind.ITEM,
+    Kind.QUOTE,
+    Kind.CODE,
+    Kind.CAPTION,
+    Kind.IMAGE,
+)
+
+
+class Block(NamedTuple):  # immutable; a tuple as dozens are made per page
     text: str
     kind: Kind = Kind.PARAGRAPH
     src: str | None = None  # for IMAGE

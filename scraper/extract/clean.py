@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from archive.model import Image
-from scraper.extract.blocks import Block, Kind, normalise_space
+from scraper.extract.blocks import CAPTION, CODE, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.ruleset import TextRules, text_rules
 
 # A caption row dumped from a table ends with a cell separator.
@@ -92,14 +92,14 @@ def classify(block: Block, rules: TextRules) -> str:
 
     Depends on the block alone; this is what makes cleaning idempotent.
     """
-    if block.kind is Kind.IMAGE:
+    if block.kind is IMAGE:
         return "image"
-    if block.kind is Kind.CAPTION:
+    if block.kind is CAPTION:
         return "caption"
     text = block.text
     if not text:
         return "drop"
-    if block.kind is Kind.CODE:
+    if block.kind is CODE:
         return "keep"
     if len(text) > _MAX_CAPTION_CHARS:
         return "keep"  # every rule below is about short lines: long prose is kept at once
@@ -113,7 +113,7 @@ def classify(block: Block, rules: TextRules) -> str:
             return "source"
         if rules.credit_line.match(text):
             return "credit"
-        if (block.kind is Kind.PARAGRAPH or _CELL_END.search(text)) and rules.trailing_credit.match(
+        if (block.kind is PARAGRAPH or _CELL_END.search(text)) and rules.trailing_credit.match(
             _CELL_END.sub("", text)
         ):
             return "caption"
@@ -138,23 +138,23 @@ def clean_blocks(
     collected = _Collector(images=[])
     paragraphs: list[str] = []
     for block in blocks:
-        if not spaced and block.text and block.kind is not Kind.CODE:
+        if not spaced and block.text and block.kind is not CODE:
             text = normalise_space(block.text)
             if text != block.text:
-                block = replace(block, text=text)
+                block = block._replace(text=text)
         verdict = classify(block, rules)
         if verdict == "keep":
             paragraphs.append(block.text)
             collected.open_image = None
         elif verdict == "image":
-            if block.kind is Kind.IMAGE:
+            if block.kind is IMAGE:
                 collected.add_image(block.src, block.alt)
             else:
                 found = _MARKDOWN_IMAGE.match(block.text)
                 assert found is not None
                 collected.add_image(found.group("src"), found.group("alt"))
         elif verdict == "caption":
-            if block.kind is Kind.CAPTION and block.credit:
+            if block.kind is CAPTION and block.credit:
                 named = rules.credit_line.match(block.credit)
                 credit = _tidy_credit(named.group("credit")) if named else block.credit
                 collected.add_caption(block.text or None, credit or None)

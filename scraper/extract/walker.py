@@ -10,47 +10,58 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from urllib.parse import urljoin
 
-from scraper.extract.blocks import Block, Kind, normalise_space
+from scraper.extract.blocks import (
+    CAPTION,
+    CODE,
+    HEADING,
+    IMAGE,
+    ITEM,
+    PARAGRAPH,
+    QUOTE,
+    Block,
+    Kind,
+    normalise_space,
+)
 from scraper.extract.ruleset import NoiseRules
 from scraper.html import Node
 
 _BLOCK_KIND = {
-    "p": Kind.PARAGRAPH,
-    "div": Kind.PARAGRAPH,
-    "section": Kind.PARAGRAPH,
-    "article": Kind.PARAGRAPH,
-    "main": Kind.PARAGRAPH,
-    "header": Kind.PARAGRAPH,
-    "footer": Kind.PARAGRAPH,
-    "aside": Kind.PARAGRAPH,
-    "center": Kind.PARAGRAPH,
-    "address": Kind.PARAGRAPH,
-    "details": Kind.PARAGRAPH,
-    "summary": Kind.PARAGRAPH,
-    "table": Kind.PARAGRAPH,
-    "tbody": Kind.PARAGRAPH,
-    "thead": Kind.PARAGRAPH,
-    "tfoot": Kind.PARAGRAPH,
-    "tr": Kind.PARAGRAPH,
-    "td": Kind.PARAGRAPH,
-    "th": Kind.PARAGRAPH,
-    "ul": Kind.ITEM,
-    "ol": Kind.ITEM,
-    "dl": Kind.ITEM,
-    "li": Kind.ITEM,
-    "dt": Kind.ITEM,
-    "dd": Kind.ITEM,
-    "h1": Kind.HEADING,
-    "h2": Kind.HEADING,
-    "h3": Kind.HEADING,
-    "h4": Kind.HEADING,
-    "h5": Kind.HEADING,
-    "h6": Kind.HEADING,
-    "blockquote": Kind.QUOTE,
-    "pre": Kind.CODE,
-    "figcaption": Kind.CAPTION,
-    "caption": Kind.CAPTION,
-    "hr": Kind.PARAGRAPH,
+    "p": PARAGRAPH,
+    "div": PARAGRAPH,
+    "section": PARAGRAPH,
+    "article": PARAGRAPH,
+    "main": PARAGRAPH,
+    "header": PARAGRAPH,
+    "footer": PARAGRAPH,
+    "aside": PARAGRAPH,
+    "center": PARAGRAPH,
+    "address": PARAGRAPH,
+    "details": PARAGRAPH,
+    "summary": PARAGRAPH,
+    "table": PARAGRAPH,
+    "tbody": PARAGRAPH,
+    "thead": PARAGRAPH,
+    "tfoot": PARAGRAPH,
+    "tr": PARAGRAPH,
+    "td": PARAGRAPH,
+    "th": PARAGRAPH,
+    "ul": ITEM,
+    "ol": ITEM,
+    "dl": ITEM,
+    "li": ITEM,
+    "dt": ITEM,
+    "dd": ITEM,
+    "h1": HEADING,
+    "h2": HEADING,
+    "h3": HEADING,
+    "h4": HEADING,
+    "h5": HEADING,
+    "h6": HEADING,
+    "blockquote": QUOTE,
+    "pre": CODE,
+    "figcaption": CAPTION,
+    "caption": CAPTION,
+    "hr": PARAGRAPH,
 }
 _SKIP = frozenset(
     {
@@ -90,7 +101,7 @@ class _Walk:
         if self.buffer:
             text = (
                 normalise_space("".join(self.buffer))
-                if kind is not Kind.CODE
+                if kind is not CODE
                 else "".join(self.buffer).strip("\n")
             )
             self.buffer.clear()
@@ -104,7 +115,7 @@ class _Walk:
         self.blocks.append(
             Block(
                 "",
-                Kind.IMAGE,
+                IMAGE,
                 src=urljoin(self.base_url, src) if self.base_url else src,
                 alt=normalise_space(node.attr("alt") or "") or None,
             )
@@ -143,7 +154,7 @@ def _is_caption_table(node: Node) -> bool:
 
 def _inner_kind(outer: Kind, own: Kind) -> Kind:
     """A paragraph inside a quote or list item is part of that quote or item."""
-    return outer if own is Kind.PARAGRAPH and outer in (Kind.QUOTE, Kind.ITEM) else own
+    return outer if own is PARAGRAPH and outer in (QUOTE, ITEM) else own
 
 
 def _walk(root: Node, root_kind: Kind, walk: _Walk) -> None:
@@ -195,29 +206,25 @@ def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | N
             walk.flush(kind)
             text, credit = _caption_blocks(child, walk.rules)
             if text or credit:
-                walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
+                walk.blocks.append(Block(text, CAPTION, credit=credit))
             return None
         return (kind, None)  # inline: its text joins the current block
     walk.flush(kind)
-    if (
-        child_kind is not Kind.CAPTION
-        and tag in _LEAF_CANDIDATES
-        and not child.contains_tag(_STRUCTURE)
-    ):
+    if child_kind is not CAPTION and tag in _LEAF_CANDIDATES and not child.contains_tag(_STRUCTURE):
         _leaf(child, kind, child_kind, walk)
         return None
-    if child_kind is Kind.CODE:
+    if child_kind is CODE:
         walk.buffer.append(child.text())
-        walk.flush(Kind.CODE)
+        walk.flush(CODE)
         return None
-    if child_kind is Kind.CAPTION or (
-        child_kind is Kind.PARAGRAPH
+    if child_kind is CAPTION or (
+        child_kind is PARAGRAPH
         and walk.rules.caption.search(child.hints())
         and child.select_first("img") is None
     ):
         text, credit = _caption_blocks(child, walk.rules)
         if text or credit:
-            walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
+            walk.blocks.append(Block(text, CAPTION, credit=credit))
         return None
     inner = _inner_kind(kind, child_kind)
     return (inner, inner)
@@ -227,12 +234,12 @@ def _leaf(child: Node, kind: Kind, child_kind: Kind, walk: _Walk) -> None:
     """A block with only inline content below: Lexbor gives its text in one call."""
     hints = child.hints()
     text = child.text()
-    if child_kind is Kind.CODE:
-        walk.blocks.append(Block(text.strip("\n"), Kind.CODE))
+    if child_kind is CODE:
+        walk.blocks.append(Block(text.strip("\n"), CODE))
     elif hints and walk.rules.caption.search(hints):
         caption, credit = _caption_blocks(child, walk.rules)
         if caption or credit:
-            walk.blocks.append(Block(caption, Kind.CAPTION, credit=credit))
+            walk.blocks.append(Block(caption, CAPTION, credit=credit))
     else:
         text = normalise_space(text)
         if text:
@@ -255,16 +262,16 @@ def _figure(node: Node, walk: _Walk) -> None:
     else:
         text, credit = normalise_space(node.text(" ")), None
     if text or credit:
-        walk.blocks.append(Block(text, Kind.CAPTION, credit=credit))
+        walk.blocks.append(Block(text, CAPTION, credit=credit))
 
 
 def html_blocks(roots: Iterable[Node], base_url: str | None, rules: NoiseRules) -> list[Block]:
     """Blocks of the content nodes, in document order."""
     walk = _Walk(base_url=base_url, rules=rules)
     for root in roots:
-        kind = _BLOCK_KIND.get(root.tag, Kind.PARAGRAPH)
-        if kind is Kind.CAPTION:
-            kind = Kind.PARAGRAPH
+        kind = _BLOCK_KIND.get(root.tag, PARAGRAPH)
+        if kind is CAPTION:
+            kind = PARAGRAPH
         if root.tag == "figure" or (root.tag == "table" and _is_caption_table(root)):
             _figure(root, walk)
             continue
