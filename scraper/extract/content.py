@@ -10,7 +10,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scraper.extract.ruleset import NoiseRules
+from scraper.extract.ruleset import (
+    HINT_CAPTION,
+    HINT_COMMENT_WIDGET,
+    HINT_MAYBE,
+    HINT_NEGATIVE,
+    HINT_POSITIVE,
+    HINT_UNLIKELY,
+    NoiseRules,
+)
 from scraper.html import Document, Node, remove_nodes
 
 _PARAGRAPH_SELECTOR = (
@@ -70,12 +78,14 @@ class _Candidate:
 
 def hints_weight(hints: str, rules: NoiseRules) -> float:
     """+25 for a positive class/id word (article, content), -25 for a negative (comment, share)."""
-    if not hints:
-        return 0.0
+    return _weight(rules.hint_words.flags(hints)) if hints else 0.0
+
+
+def _weight(flags: int) -> float:
     weight = 0.0
-    if rules.negative.search(hints):
+    if flags & HINT_NEGATIVE:
         weight -= 25.0
-    if rules.positive.search(hints):
+    if flags & HINT_POSITIVE:
         weight += 25.0
     return weight
 
@@ -116,6 +126,7 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
     if body is None:
         return HintScan([], [], [], [])
     verdicts: dict[str, tuple[bool, bool]] = {}
+    words = rules.hint_words.flags
     unlikely: list[tuple[int, Node]] = []
     widgets: list[Node] = []
     stated = body.select(_ARTICLE_BODY)
@@ -136,10 +147,10 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
             continue
         verdict = verdicts.get(hints)
         if verdict is None:
-            unlikely_words = rules.unlikely.search(hints)
-            noise = unlikely_words and not rules.maybe.search(hints)
-            # Comment widgets are unlikely content too: only those strings need the check.
-            widget = unlikely_words and rules.comment_widget.search(hints)
+            flags = words(hints)
+            # Comment widgets are unlikely content too.
+            noise = bool(flags & HINT_UNLIKELY) and not flags & HINT_MAYBE
+            widget = bool(flags & HINT_UNLIKELY) and bool(flags & HINT_COMMENT_WIDGET)
             verdict = verdicts[hints] = (noise, widget)
         if verdict[1]:
             widgets.append(node)
@@ -374,7 +385,8 @@ def clean_conditionally(root: Node, rules: NoiseRules) -> None:
         if hints:
             verdict = verdicts.get(hints)
             if verdict is None:
-                verdict = (bool(rules.caption.search(hints)), hints_weight(hints, rules))
+                flags = rules.hint_words.flags(hints)
+                verdict = (bool(flags & HINT_CAPTION), _weight(flags))
                 verdicts[hints] = verdict
             if verdict[0]:
                 continue  # a caption: the walker files it under images

@@ -25,13 +25,7 @@ class NoiseRules:
     always_attributes: AttributeTests
     always_other: str  # the rest of `always_remove`, one CSS list ("" when none)
     chrome_tags: frozenset[str]
-    unlikely: HintMatcher
-    maybe: HintMatcher
-    positive: HintMatcher
-    negative: HintMatcher
-    comment_widget: HintMatcher
-    caption: HintMatcher
-    credit: HintMatcher
+    hint_words: HintWords  # the [hints] lists, answered by HintWords.flags
 
 
 @dataclass(frozen=True)
@@ -58,35 +52,67 @@ def _load(name: str) -> dict[str, Any]:
         raise ValueError(f"{_RULES_PACKAGE}/rules/{name}: {error}") from error
 
 
-class HintMatcher:
-    """Matches an element's lower-cased ``class id`` string against a word list.
+# The class/id word lists, one bit each in what HintWords.flags returns.
+(
+    HINT_UNLIKELY,
+    HINT_MAYBE,
+    HINT_POSITIVE,
+    HINT_NEGATIVE,
+    HINT_COMMENT_WIDGET,
+    HINT_CAPTION,
+    HINT_CREDIT,
+) = (1 << n for n in range(7))
+_HINT_LISTS = {
+    "unlikely": HINT_UNLIKELY,
+    "maybe": HINT_MAYBE,
+    "positive": HINT_POSITIVE,
+    "negative": HINT_NEGATIVE,
+    "comment_widget": HINT_COMMENT_WIDGET,
+    "caption": HINT_CAPTION,
+    "credit": HINT_CREDIT,
+}
+
+
+class HintWords:
+    """Which word lists an element's lower-cased ``class id`` string matches.
 
     Plain words match anywhere (``comment`` in ``article-comments``), ``^word$``
-    only a whole class or id token. The plain words go into one Aho-Corasick
-    automaton: one pass over the string whatever the number of words (a regular
-    expression tries every word at every position, and this runs for every
-    element with a class).
+    only a whole class or id token. All plain words of all lists go into one
+    Aho-Corasick automaton, each with the bits of the lists it is in: one pass over
+    the string answers every list (a regular expression would try every word at
+    every position, and this runs for every element with a class).
     """
 
     __slots__ = ("_automaton", "_tokens")
 
-    def __init__(self, words: Iterable[str]) -> None:
-        words = [w.lower() for w in words]
-        plain = [w for w in words if not (w.startswith("^") or w.endswith("$"))]
-        self._tokens = frozenset(w.strip("^$") for w in words if w not in plain)
+    def __init__(self, lists: Mapping[int, Iterable[str]]) -> None:
+        plain: dict[str, int] = {}
+        self._tokens: dict[str, int] = {}
+        for bit, words in lists.items():
+            for word in (w.lower() for w in words):
+                if word.startswith("^") or word.endswith("$"):
+                    token = word.strip("^$")
+                    self._tokens[token] = self._tokens.get(token, 0) | bit
+                else:
+                    plain[word] = plain.get(word, 0) | bit
         self._automaton: Any = None
         if plain:
             automaton = ahocorasick.Automaton()
-            for word in plain:
-                automaton.add_word(word, word)
+            for word, bits in plain.items():
+                automaton.add_word(word, bits)
             automaton.make_automaton()
             self._automaton = automaton
 
-    def search(self, hints: str) -> bool:
+    def flags(self, hints: str) -> int:
+        """The bits of every list with a word in ``hints`` (0 for none)."""
+        found = 0
         if self._automaton is not None:
-            for _found in self._automaton.iter(hints):
-                return True
-        return bool(self._tokens) and not self._tokens.isdisjoint(hints.split())
+            for _end, bits in self._automaton.iter(hints):
+                found |= bits
+        if self._tokens:
+            for token in hints.split():
+                found |= self._tokens.get(token, 0)
+        return found
 
 
 def _trie_pattern(words: Iterable[str]) -> str:
@@ -208,13 +234,7 @@ def noise_rules() -> NoiseRules:
         always_attributes=attributes,
         always_other=", ".join(other),
         chrome_tags=frozenset(tag.strip() for tag in data["remove"]["chrome"]),
-        unlikely=HintMatcher(hints["unlikely"]),
-        maybe=HintMatcher(hints["maybe"]),
-        positive=HintMatcher(hints["positive"]),
-        negative=HintMatcher(hints["negative"]),
-        comment_widget=HintMatcher(hints["comment_widget"]),
-        caption=HintMatcher(hints["caption"]),
-        credit=HintMatcher(hints["credit"]),
+        hint_words=HintWords({bit: hints[name] for name, bit in _HINT_LISTS.items()}),
     )
 
 

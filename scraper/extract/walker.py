@@ -22,7 +22,7 @@ from scraper.extract.blocks import (
     Kind,
     normalise_space,
 )
-from scraper.extract.ruleset import NoiseRules
+from scraper.extract.ruleset import HINT_CAPTION, HINT_CREDIT, NoiseRules
 from scraper.html import Node
 
 _BLOCK_KIND = {
@@ -96,6 +96,14 @@ class _Walk:
     rules: NoiseRules
     blocks: list[Block] = field(default_factory=list)
     buffer: list[str] = field(default_factory=list)
+    flags: dict[str, int] = field(default_factory=dict)  # class/id hints -> word-list bits
+
+    def is_caption(self, hints: str) -> bool:
+        """Whether the class/id names a caption or credit container."""
+        flags = self.flags.get(hints)
+        if flags is None:
+            flags = self.flags[hints] = self.rules.hint_words.flags(hints)
+        return bool(flags & HINT_CAPTION)
 
     def flush(self, kind: Kind) -> None:
         if self.buffer:
@@ -137,7 +145,7 @@ def _caption_blocks(node: Node, rules: NoiseRules) -> tuple[str, str | None]:
     """Caption text and a credit named apart by markup (``<span class=credit>``)."""
     credit = None
     for part in node.select("*"):
-        if rules.credit.search(part.hints()):
+        if rules.hint_words.flags(part.hints()) & HINT_CREDIT:
             credit = normalise_space(part.text()) or None
             if credit:
                 part.remove()
@@ -202,7 +210,7 @@ def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | N
     child_kind = _BLOCK_KIND.get(tag)
     if child_kind is None:
         hints = child.hints() if tag in _MAY_BE_CAPTION else ""
-        if hints and walk.rules.caption.search(hints) and child.select_first("img") is None:
+        if hints and walk.is_caption(hints) and child.select_first("img") is None:
             walk.flush(kind)
             text, credit = _caption_blocks(child, walk.rules)
             if text or credit:
@@ -219,7 +227,7 @@ def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | N
         return None
     if child_kind is CAPTION or (
         child_kind is PARAGRAPH
-        and walk.rules.caption.search(child.hints())
+        and walk.is_caption(child.hints())
         and child.select_first("img") is None
     ):
         text, credit = _caption_blocks(child, walk.rules)
@@ -236,7 +244,7 @@ def _leaf(child: Node, kind: Kind, child_kind: Kind, walk: _Walk) -> None:
     text = child.text()
     if child_kind is CODE:
         walk.blocks.append(Block(text.strip("\n"), CODE))
-    elif hints and walk.rules.caption.search(hints):
+    elif hints and walk.is_caption(hints):
         caption, credit = _caption_blocks(child, walk.rules)
         if caption or credit:
             walk.blocks.append(Block(caption, CAPTION, credit=credit))
@@ -254,7 +262,7 @@ def _figure(node: Node, walk: _Walk) -> None:
     caption_node = node.select_first("figcaption, caption")
     if caption_node is None:
         for candidate in node.select("*"):
-            if walk.rules.caption.search(candidate.hints()):
+            if walk.is_caption(candidate.hints()):
                 caption_node = candidate
                 break
     if caption_node is not None:
