@@ -12,7 +12,6 @@ from functools import cache
 from typing import Any
 
 from dateutil import parser as dateutil_parser
-from dateutil import tz
 
 # A year somewhere in the string: without one, dateutil would fill it from today.
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|2[01]\d\d)(?!\d)")
@@ -77,59 +76,22 @@ def _parser_info() -> _ManyLanguages:
     return _ManyLanguages()
 
 
-# The forms pages use most (``2015-03-10``, ``2015-03-10T08:05:41.000-07:00``), read the
-# way dateutil's isoparse reads them; anything else goes to isoparse itself.
-_COMMON_ISO = re.compile(
-    r"(\d{4})-(\d\d)-(\d\d)(?:T(\d\d):(\d\d)(?::(\d\d)(?:\.(\d{1,6}))?)?"
-    r"(?:(Z)|([+-])(\d\d):(\d\d))?)?",
-    re.ASCII,
-)
-
-
-def _common_iso(text: str) -> datetime | None:
-    """``text`` in a common ISO-8601 form, exactly as isoparse reads it; else None."""
-    match = _COMMON_ISO.fullmatch(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute, second, fraction, zulu, sign, tz_hours, tz_minutes = (
-        match.groups()
-    )
-    offset: tz.tzutc | tz.tzoffset | None = None
-    if zulu:
-        offset = tz.UTC
-    elif sign:
-        hours, minutes = int(tz_hours), int(tz_minutes)
-        if hours > 23 or minutes > 59:
-            return None  # isoparse's own error, and the looser forms, decide
-        seconds = hours * 3600 + minutes * 60
-        offset = tz.UTC if seconds == 0 else tz.tzoffset(None, -seconds if sign == "-" else seconds)
-    if hour == "24":
-        return None  # 24:00 is the next day's midnight to isoparse
-    try:
-        return datetime(
-            int(year),
-            int(month),
-            int(day),
-            int(hour or 0),
-            int(minute or 0),
-            int(second or 0),
-            int(fraction) * 10 ** (6 - len(fraction)) if fraction else 0,
-            tzinfo=offset,
-        )
-    except ValueError:
-        return None
-
-
 def _isoparse(text: str) -> datetime | None:
     """A strict ISO-8601 reading, or None so the looser forms get their turn."""
-    common = _common_iso(text)
-    if common is not None:
-        return common
-    # Every ISO-8601 form starts with a four-digit year: anything else fails isoparse
+    # Every ISO-8601 form starts with a four-digit year: anything else fails at once
     # (an exception is dear, and most visible date lines are not ISO).
     year = text[:4]
     if len(year) < 4 or not year.isascii() or not year.isdigit():
         return None
+    try:
+        # The standard library reads the forms pages use (``2015-03-10T08:05:41.000-07:00``)
+        # in C; dateutil's isoparse takes the rest of ISO 8601 (``24:00``, ...).
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return _dateutil_isoparse(text)
+
+
+def _dateutil_isoparse(text: str) -> datetime | None:
     try:
         return dateutil_parser.isoparse(text)
     except (ValueError, OverflowError):
