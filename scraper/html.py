@@ -135,9 +135,6 @@ class Node:
         attributes: dict[str, str | None] = self._node.attributes
         return attributes
 
-    def attrs(self) -> dict[str, str]:
-        return {str(k): str(v or "") for k, v in self._node.attributes.items()}
-
     def hints(self) -> str:
         """The class and id of the element, lower-cased, for class/id heuristics."""
         attributes = self._node.attributes
@@ -151,13 +148,6 @@ class Node:
     def text(self, separator: str = "") -> str:
         """All text below the node (for a text node, its own text)."""
         return str(self._node.text(deep=True, separator=separator))
-
-    def own_text(self) -> str:
-        """The node's own text content: for a text node its value."""
-        return str(self._node.text_content or "")
-
-    def html(self) -> str:
-        return str(self._node.html or "")
 
     def select(self, css: str) -> list[Node]:
         return [Node(n) for n in self._node.css(css)]
@@ -269,21 +259,6 @@ class Node:
             found.append((index, tag, hints, itemprop.lower() if itemprop else "", Node(node)))
         return found
 
-    def elements(self) -> Iterator[Node]:
-        """Element descendants in document order, the node itself excluded.
-
-        For a small subtree this beats ``select``: Lexbor compiles a selector on every call.
-        """
-        nodes = self._node.traverse(include_text=False)
-        next(nodes, None)
-        for node in nodes:
-            yield Node(node)
-
-    def descendants(self) -> Iterator[Node]:
-        """Every element and text node below this one, in document order."""
-        for node in self._node.traverse(include_text=True):
-            yield Node(node)
-
     def ancestors(self) -> Iterator[Node]:
         parent = self._node.parent
         while parent is not None:
@@ -307,10 +282,6 @@ class Node:
 
     def unwrap(self) -> None:
         self._node.unwrap()
-
-    def attribute_map(self) -> dict[str, str | None]:
-        """Every attribute in one read, as parsed (a valueless attribute is ``None``)."""
-        return self._node.attributes
 
 
 # (position in document order, tag, class/id hints, itemprop, node): plain tuples, as

@@ -175,7 +175,7 @@ def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
     page order; cleaned when read (``_meta_first``, ``_meta_values``)."""
     by_attribute: tuple[dict[str, list[str]], ...] = tuple({} for _ in _META_ATTRIBUTES)
     for meta in metas:
-        attributes = meta.attribute_map()
+        attributes = meta.attributes()
         content = attributes.get("content")
         if not content:
             continue
