@@ -148,6 +148,17 @@ class FaultServer:
     def route(self, path: str, handler: Route) -> None:
         self.routes[path] = handler
 
+    def wait_idle(self, timeout: float = 5.0) -> None:
+        """Until every handler has returned: a client can read its answer a moment
+        before the serving thread notes the request's end (``finished_at``)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self.in_flight == 0:
+                    return
+            time.sleep(0.005)
+        raise TimeoutError(f"{self.url()}: {self.in_flight} requests still being answered")
+
     def paths(self) -> list[str]:
         with self._lock:
             return [r.request.path for r in self.records]

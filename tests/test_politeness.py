@@ -54,6 +54,8 @@ def test_many_articles_from_several_sources_on_one_host() -> None:
                 await fetcher.aclose()
 
         results = asyncio.run(go())
+        busy.wait_idle()
+        other.wait_idle()
         assert all(r.outcome_hint is None for r in results), [r.error for r in results]
         assert busy.max_in_flight == 1 and other.max_in_flight == 1
         assert len(busy.records) == 25  # robots.txt once, then every article
