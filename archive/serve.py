@@ -20,6 +20,8 @@ from types import FrameType
 from typing import Any
 from urllib.parse import quote
 
+import yaml
+
 from archive import db
 
 METADATA = Path(__file__).with_name("datasette_metadata.json")
@@ -36,6 +38,8 @@ DEFAULT_SETTINGS = (
 )
 # Options that would open the live file as immutable or skip locking: refused.
 _UNSAFE = ("-i", "--immutable", "--nolock")
+# A user's own metadata files: merged over the project's rather than replacing it.
+_METADATA_OPTIONS = ("-m", "--metadata")
 
 
 class ServeError(Exception):
@@ -58,6 +62,58 @@ def metadata_for(path: Path) -> dict[str, Any]:
         "{database}", quote(name, safe="")
     )
     return metadata
+
+
+def split_metadata_options(extra: Sequence[str]) -> tuple[list[str], list[Path]]:
+    """The Datasette options without ``--metadata FILE``, and those files in order."""
+    options: list[str] = []
+    files: list[Path] = []
+    given = iter(extra)
+    for option in given:
+        name, equals, value = option.partition("=")
+        if name not in _METADATA_OPTIONS:
+            options.append(option)
+            continue
+        if not equals:
+            value = next(given, "")
+        if not value:
+            raise ServeError(f"{name}: needs a metadata file (JSON or YAML)")
+        files.append(Path(value))
+    return options, files
+
+
+def read_user_metadata(path: Path) -> dict[str, Any]:
+    """A user's Datasette metadata file (JSON, or YAML by its extension), as a mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ServeError(f"{path}: cannot read this metadata file: {error}") from None
+    try:
+        if path.suffix.lower() in (".yaml", ".yml"):
+            data = yaml.safe_load(text)
+        else:
+            data = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ServeError(
+            f"{path}: not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}"
+        ) from None
+    except yaml.YAMLError as error:
+        raise ServeError(f"{path}: not valid YAML: {error}") from None
+    if not isinstance(data, dict):
+        raise ServeError(f"{path}: metadata must be an object of keys, not {type(data).__name__}")
+    return data
+
+
+def merge_metadata(ours: dict[str, Any], theirs: dict[str, Any]) -> dict[str, Any]:
+    """``theirs`` over ``ours``: nested objects merge key by key, other values replace."""
+    merged = dict(ours)
+    for key, value in theirs.items():
+        current = merged.get(key)
+        if isinstance(value, dict) and isinstance(current, dict):
+            merged[key] = merge_metadata(current, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 def plugin_registered() -> bool:
@@ -89,9 +145,13 @@ def command(path: Path, metadata_path: Path, extra: Sequence[str]) -> list[str]:
 def serve(path: Path, extra: Sequence[str]) -> int:
     """Run Datasette on ``path`` until it exits or this process is told to stop."""
     db.open_reader(path).close()  # a clear error for a missing or foreign file
+    extra, user_files = split_metadata_options(extra)
+    metadata = metadata_for(path)
+    for user_file in user_files:  # Datasette takes one file: the user's go over ours
+        metadata = merge_metadata(metadata, read_user_metadata(user_file))
     with tempfile.TemporaryDirectory(prefix="archive-serve-") as tmp:
         metadata_path = Path(tmp) / "metadata.json"
-        metadata_path.write_text(json.dumps(metadata_for(path)), encoding="utf-8")
+        metadata_path.write_text(json.dumps(metadata), encoding="utf-8")
         child = subprocess.Popen(command(path, metadata_path, extra))
         stop_requested = False
 

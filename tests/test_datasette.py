@@ -359,6 +359,57 @@ def test_archive_serve_names_a_missing_file(tmp_path: Path) -> None:
     assert not missing.exists()
 
 
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_users_own_metadata_goes_over_the_projects_instead_of_replacing_it(
+    tmp_path: Path, suffix: str
+) -> None:
+    archive = known.build(tmp_path / "desk.db")
+    own = {
+        "title": "Newsroom archive",
+        "databases": {"desk": {"tables": {"articles": {"description": "Our own words"}}}},
+    }
+    path = tmp_path / f"own{suffix}"
+    if suffix == ".json":
+        path.write_text(json.dumps(own), encoding="utf-8")
+    else:
+        path.write_text(
+            "title: Newsroom archive\n"
+            "databases:\n  desk:\n    tables:\n      articles:\n"
+            "        description: Our own words\n",
+            encoding="utf-8",
+        )
+    port = free_port()
+    command = archive_serve_command(
+        archive.path, "--metadata", str(path), "--host", "127.0.0.1", "--port", str(port)
+    )
+    with running(command, port, tmp_path / "serve.log") as server:
+        metadata = server.json("/-/metadata.json")
+        tables = metadata["databases"]["desk"]["tables"]
+        assert metadata["title"] == "Newsroom archive"
+        assert tables["articles"]["description"] == "Our own words"
+        # The project's own descriptions, views and queries are still there.
+        assert tables["articles"]["columns"]["url"]
+        assert tables["latest_articles"]["description"]
+        assert "changed_today" in metadata["databases"]["desk"]["queries"]
+        assert "Newsroom archive" in server.text("/")
+
+
+def test_a_broken_metadata_file_is_named_with_the_reason(tmp_path: Path) -> None:
+    import subprocess
+
+    archive = known.build(tmp_path / "desk.db")
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"title": "unfinished"', encoding="utf-8")
+    result = subprocess.run(
+        archive_serve_command(archive.path, f"--metadata={broken}"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert f"{broken}: not valid JSON (line 1" in result.stderr
+
+
 def test_metadata_json_is_valid_and_keyed_by_the_served_file() -> None:
     from archive.serve import metadata_for
 
