@@ -60,6 +60,11 @@ def _html_id() -> int:
     return next(iter(_tag_names_by_id(frozenset({"html"}))))
 
 
+def _hints(klass: str | None, ident: str | None) -> str:
+    """``class id`` lower-cased, "" when the element has neither."""
+    return f"{klass or ''} {ident or ''}".lower() if klass or ident else ""
+
+
 # Every tag a census may be asked about; others are not counted.
 _CENSUS_TAGS = frozenset(
     [
@@ -138,12 +143,7 @@ class Node:
     def hints(self) -> str:
         """The class and id of the element, lower-cased, for class/id heuristics."""
         attributes = self._node.attributes
-        if not attributes:
-            return ""
-        klass, ident = attributes.get("class"), attributes.get("id")
-        if not klass and not ident:
-            return ""
-        return f"{klass or ''} {ident or ''}".lower()
+        return _hints(attributes.get("class"), attributes.get("id")) if attributes else ""
 
     def text(self, separator: str = "") -> str:
         """All text below the node (for a text node, its own text)."""
@@ -254,8 +254,8 @@ class Node:
                 found.append((index, tag, "", "", Node(node)))
                 continue
             get = attributes.get
-            klass, ident, itemprop = get("class"), get("id"), get("itemprop")
-            hints = f"{klass or ''} {ident or ''}".lower() if klass or ident else ""
+            hints = _hints(get("class"), get("id"))
+            itemprop = get("itemprop")
             found.append((index, tag, hints, itemprop.lower() if itemprop else "", Node(node)))
         return found
 
