@@ -98,7 +98,10 @@ def read_user_metadata(path: Path) -> dict[str, Any]:
             f"{path}: not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}"
         ) from None
     except yaml.YAMLError as error:
-        raise ServeError(f"{path}: not valid YAML: {error}") from None
+        mark = getattr(error, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ServeError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(data, dict):
         raise ServeError(f"{path}: metadata must be an object of keys, not {type(data).__name__}")
     return data

@@ -394,12 +394,24 @@ def test_a_users_own_metadata_goes_over_the_projects_instead_of_replacing_it(
         assert "Newsroom archive" in server.text("/")
 
 
-def test_a_broken_metadata_file_is_named_with_the_reason(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("broken.json", '{"title": "unfinished"', "not valid JSON (line 1"),
+        ("broken.yaml", "title: [unclosed\n", "not valid YAML (line 2"),
+        ("list.json", "[1, 2]", "metadata must be an object of keys, not list"),
+        ("missing.json", None, "cannot read this metadata file"),
+    ],
+)
+def test_a_broken_metadata_file_is_named_with_the_reason(
+    tmp_path: Path, name: str, content: str | None, reason: str
+) -> None:
     import subprocess
 
     archive = known.build(tmp_path / "desk.db")
-    broken = tmp_path / "broken.json"
-    broken.write_text('{"title": "unfinished"', encoding="utf-8")
+    broken = tmp_path / name
+    if content is not None:
+        broken.write_text(content, encoding="utf-8")
     result = subprocess.run(
         archive_serve_command(archive.path, f"--metadata={broken}"),
         capture_output=True,
@@ -407,7 +419,7 @@ def test_a_broken_metadata_file_is_named_with_the_reason(tmp_path: Path) -> None
         timeout=60,
     )
     assert result.returncode == 2
-    assert f"{broken}: not valid JSON (line 1" in result.stderr
+    assert f"{broken}: {reason}" in result.stderr
 
 
 def test_metadata_json_is_valid_and_keyed_by_the_served_file() -> None:
