@@ -169,6 +169,29 @@ def test_a_refetch_that_changes_only_counters_and_relative_times_reads_the_same(
     assert (first.comment_count, later.comment_count) == (0, 5)
 
 
+def test_continue_reading_interstitials_between_paragraphs_are_not_article_text() -> None:
+    """Lines that sites put between a story's parts around an ad are furniture."""
+    parts = [
+        "The harbour reopened on Monday after a month of repairs to the sea wall, the port said.",
+        "Fishing boats were the first to return, followed by the ferry to the islands at noon.",
+        "The repairs cost more than planned, and the council will discuss the bill next week.",
+        "Residents said they were glad to see the boats back, and the cafes were full by evening.",
+    ]
+    interstitials = [
+        "Continue reading the main story",
+        "Story continues below advertisement",
+        "Article continues below",
+    ]
+    body = "".join(
+        f"<p>{part}</p><div class='interrupter'><a href='#p{i}'>{line}</a></div>"
+        for i, (part, line) in enumerate(zip(parts, interstitials, strict=False))
+    )
+    last = f"<p>{parts[-1]}</p>"
+    html = f"<html lang=en><body><article><h1>Harbour</h1>{body}{last}</article></body></html>"
+    article = extract_html(html, "https://example.com/harbour")
+    assert article.paragraphs == tuple(parts)
+
+
 def test_hidden_elements_are_not_article_text_but_visible_ones_are() -> None:
     """hidden, aria-hidden=true, ARIA landmarks and display:none go; their look-alikes stay."""
     prose = "The council voted on Tuesday to keep the library open, after a long debate. "
