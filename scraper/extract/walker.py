@@ -117,7 +117,8 @@ class _Walk:
                 self.blocks.append(Block(text, kind))
 
     def image(self, node: Node) -> None:
-        src = _image_src(node)
+        *sources, srcset, data_srcset, alt = node.attr_values(*_IMAGE_ATTRIBUTES)
+        src = _image_src(sources, srcset or data_srcset)
         if src is None:
             return
         self.blocks.append(
@@ -125,17 +126,23 @@ class _Walk:
                 "",
                 IMAGE,
                 src=urljoin(self.base_url, src) if self.base_url else src,
-                alt=normalise_space(node.attr("alt") or "") or None,
+                alt=normalise_space(alt or "") or None,
             )
         )
 
 
-def _image_src(node: Node) -> str | None:
-    for name in ("src", "data-src", "data-original", "data-lazy-src"):
-        value = (node.attr(name) or "").strip()
+# Where pages put an image's address (lazy loaders move it out of src), then its
+# srcset spellings and its alt text: read in one go.
+_IMAGE_SOURCES = ("src", "data-src", "data-original", "data-lazy-src")
+_IMAGE_ATTRIBUTES = (*_IMAGE_SOURCES, "srcset", "data-srcset", "alt")
+
+
+def _image_src(sources: list[str | None], srcset: str | None) -> str | None:
+    for source in sources:
+        value = (source or "").strip()
         if value and not value.startswith("data:"):
             return value
-    srcset = (node.attr("srcset") or node.attr("data-srcset") or "").strip()
+    srcset = (srcset or "").strip()
     if srcset:
         return srcset.split(",")[0].split()[0]
     return None
