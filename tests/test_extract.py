@@ -192,6 +192,25 @@ def test_continue_reading_interstitials_between_paragraphs_are_not_article_text(
     assert article.paragraphs == tuple(parts)
 
 
+def test_a_commenters_name_is_not_the_articles_byline() -> None:
+    """A reader comment's byline, even one earlier in the page, names a commenter."""
+    prose = "<p>The ferry timetable changes on Monday, with two more crossings each day.</p>" * 4
+    comments = (
+        "<aside><ul class='comments-list'><li class='comment'><div class='byline'>J</div>"
+        "<p>About time.</p></li></ul></aside>"
+    )
+
+    def page(article_class: str) -> str:
+        return (
+            f"<html lang=en><body>{comments}<article class='{article_class}'><h1>Ferry</h1>"
+            f"<p class='byline'>By Maria Lopez</p>{prose}</article></body></html>"
+        )
+
+    assert extract_html(page("story")).byline == ("Maria Lopez",)
+    # "commentary" holds the word comment, but an opinion article is not a comment.
+    assert extract_html(page("commentary-article")).byline == ("Maria Lopez",)
+
+
 def test_hidden_elements_are_not_article_text_but_visible_ones_are() -> None:
     """hidden, aria-hidden=true, ARIA landmarks and display:none go; their look-alikes stay."""
     prose = "The council voted on Tuesday to keep the library open, after a long debate. "

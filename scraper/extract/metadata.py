@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from scraper.dates import to_iso
 from scraper.extract.blocks import normalise_space
 from scraper.extract.jsonld import JsonLd, keywords, read_json_ld
+from scraper.extract.ruleset import HINT_COMMENT_WIDGET, HINT_MAYBE, noise_rules
 from scraper.extract.values import URLISH as _URLISH
 from scraper.extract.values import clean_value as _clean
 from scraper.extract.values import first_value as _first
@@ -274,9 +275,24 @@ def visible_byline(document: Document) -> tuple[str, ...]:
         if not text or len(text) > _MAX_BYLINE_CHARS or text[:1].isdigit() or text[-1] in ":：":
             continue
         names = _split_names(text)
-        if names:
+        if names and not _in_comments(node):
             return tuple(dict.fromkeys(names))
     return ()
+
+
+def _in_comments(node: Node) -> bool:
+    """Whether the node is in a reader comment, whose byline names the commenter.
+
+    A class naming comments counts unless it also names an article ("commentary-article").
+    """
+    flags = noise_rules().hint_words.flags
+    for element in (node, *node.ancestors()):
+        if not element.is_element:
+            break
+        hints = element.hints()
+        if hints and flags(hints) & (HINT_COMMENT_WIDGET | HINT_MAYBE) == HINT_COMMENT_WIDGET:
+            return True
+    return False
 
 
 def _in_publish_block(node: Node) -> bool:
