@@ -211,6 +211,24 @@ def test_a_commenters_name_is_not_the_articles_byline() -> None:
     assert extract_html(page("commentary-article")).byline == ("Maria Lopez",)
 
 
+@pytest.mark.parametrize(
+    ("line", "names"),
+    [
+        ("Joe Wee Monday, February 29, 2016 @ 11:10 PM UTC", ("Joe Wee",)),
+        ("Von Max Muster, Montag, 4. März 2025", ("Max Muster",)),
+        ("Par Claire Dubois, le mardi 4 mars 2025", ("Claire Dubois",)),
+        ("By Ana Ruiz and Luis Gómez, March 4, 2025", ("Ana Ruiz", "Luis Gómez")),
+    ],
+)
+def test_a_date_after_the_byline_names_is_not_a_name(line: str, names: tuple[str, ...]) -> None:
+    prose = "<p>The ferry timetable changes on Monday, with two more crossings each day.</p>" * 4
+    html = (
+        f"<html><body><article><h1>Ferry</h1><div class='article-author'>{line}</div>"
+        f"{prose}</article></body></html>"
+    )
+    assert extract_html(html).byline == names
+
+
 def test_hidden_elements_are_not_article_text_but_visible_ones_are() -> None:
     """hidden, aria-hidden=true, ARIA landmarks and display:none go; their look-alikes stay."""
     prose = "The council voted on Tuesday to keep the library open, after a long debate. "

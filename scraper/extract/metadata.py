@@ -132,9 +132,12 @@ _AUTHOR_NAME_SELECTOR = (
 )
 # Author-ish elements that are not the byline: follow buttons, biographies, avatars.
 _NOT_A_BYLINE = re.compile(r"follow|bio|avatar|photo|image|img|title|desc|about|more|list|box")
-# "May 20, 2019", "22 Dec 2016", "2019-05-20", "• 8h" after the names.
+# "May 20, 2019", "Monday, 22 Dec 2016", "2019-05-20", "• 8h" after the names.
 _DATE_TAIL = re.compile(
-    r"(?:\s|^)(?:(?:on|am|le|el|vom|ngày)\s+)?(?:\d{1,2}\.?\s+)?"
+    r"(?:\s|^)(?:(?:on|am|le|el|vom|ngày)\s+)?"
+    r"(?:(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day|montag|dienstag|mittwoch|donnerstag|"
+    r"freitag|samstag|sonntag|lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|lunes|"
+    r"martes|miércoles|jueves|viernes|sábado|domingo),?\s+)?(?:\d{1,2}\.?\s+)?"
     r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|januar|februar|märz|mai|juni|juli|"
     r"oktober|dezember|janv|févr|mars|avr|juin|juil|août|sept|déc|ene|abr|ago|dic)[a-zé]*\.?"
     r"\s+\d{1,4}.*$|\s+\d{1,4}[-./]\d{1,2}[-./]\d{1,4}.*$|\s*[•·|]\s*\d+\s*[smhd]\b.*$",
