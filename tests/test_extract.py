@@ -195,20 +195,25 @@ def test_continue_reading_interstitials_between_paragraphs_are_not_article_text(
 def test_a_commenters_name_is_not_the_articles_byline() -> None:
     """A reader comment's byline, even one earlier in the page, names a commenter."""
     prose = "<p>The ferry timetable changes on Monday, with two more crossings each day.</p>" * 4
-    comments = (
+    in_a_list = (
         "<aside><ul class='comments-list'><li class='comment'><div class='byline'>J</div>"
         "<p>About time.</p></li></ul></aside>"
     )
+    # "article" in the class does not make the comments an article.
+    in_article_comments = (
+        "<div class='article-comments'><div class='byline'>Sky</div><p>Finally.</p></div>"
+    )
 
-    def page(article_class: str) -> str:
+    def page(comments: str, article_class: str = "story") -> str:
         return (
             f"<html lang=en><body>{comments}<article class='{article_class}'><h1>Ferry</h1>"
             f"<p class='byline'>By Maria Lopez</p>{prose}</article></body></html>"
         )
 
-    assert extract_html(page("story")).byline == ("Maria Lopez",)
+    assert extract_html(page(in_a_list)).byline == ("Maria Lopez",)
+    assert extract_html(page(in_article_comments)).byline == ("Maria Lopez",)
     # "commentary" holds the word comment, but an opinion article is not a comment.
-    assert extract_html(page("commentary-article")).byline == ("Maria Lopez",)
+    assert extract_html(page(in_a_list, "commentary-article")).byline == ("Maria Lopez",)
 
 
 @pytest.mark.parametrize(

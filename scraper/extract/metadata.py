@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 from scraper.dates import to_iso
 from scraper.extract.blocks import normalise_space
 from scraper.extract.jsonld import JsonLd, keywords, read_json_ld
-from scraper.extract.ruleset import HINT_COMMENT_WIDGET, HINT_MAYBE, noise_rules
+from scraper.extract.ruleset import HINT_COMMENT_WIDGET, noise_rules
 from scraper.extract.values import URLISH as _URLISH
 from scraper.extract.values import clean_value as _clean
 from scraper.extract.values import first_value as _first
@@ -284,16 +284,15 @@ def visible_byline(document: Document) -> tuple[str, ...]:
 
 
 def _in_comments(node: Node) -> bool:
-    """Whether the node is in a reader comment, whose byline names the commenter.
-
-    A class naming comments counts unless it also names an article ("commentary-article").
-    """
+    """Whether the node is in reader comments (``article-comments``, ``li.comment``),
+    whose bylines name commenters. "commentary" holds the word but names an opinion
+    article, so it is taken out before the comment words are looked for."""
     flags = noise_rules().hint_words.flags
     for element in (node, *node.ancestors()):
         if not element.is_element:
             break
-        hints = element.hints()
-        if hints and flags(hints) & (HINT_COMMENT_WIDGET | HINT_MAYBE) == HINT_COMMENT_WIDGET:
+        hints = element.hints().replace("commentary", "")
+        if hints and flags(hints) & HINT_COMMENT_WIDGET:
             return True
     return False
 
