@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scraper.compiled import compiled_modules
 from scraper.extract import extract_html
 from scraper.extract.score import (
     PageScore,
@@ -265,6 +266,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     pages = load_pages(args.pages)
     print(f"{len(pages)} pages from {args.pages}")
+    compiled = compiled_modules()
+    print(
+        f"ours: {len(compiled)} modules compiled with mypyc (setup.py)"
+        if compiled
+        else "ours: pure Python (the install did not compile the core)"
+    )
     runs = run_all(extractors(args.only), pages, max(1, args.repeat))
     scores: dict[str, list[PageScore]] = {}
     for name in runs:

@@ -32,6 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from extract import DEFAULT_PAGES, WARM_UP_PAGE, extractors, load_pages
 
+from scraper.compiled import compiled_modules
+
 _TOTAL = re.compile(r"I\s+refs:\s+([\d,]+)")
 
 
@@ -91,6 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     count = len(load_pages(args.pages))
     names = list(extractors(args.only))
     print(f"{count} pages from {args.pages}; counting {', '.join(names)} under valgrind")
+    compiled = compiled_modules()
+    print(f"ours: {len(compiled)} modules compiled with mypyc" if compiled else "ours: pure Python")
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
         runs = {
             (name, passes): pool.submit(_counted, name, args.pages, passes)

@@ -31,7 +31,7 @@ def _tag_names_by_id(tags: frozenset[str]) -> dict[int, str]:
     """Lexbor's numbers for standard HTML tag names (the same in every document)."""
     found: dict[str, int] = {}
     for context in _PROBE_CONTEXTS:
-        missing = sorted(tags - found.keys())
+        missing = sorted(tag for tag in tags if tag not in found)
         if not missing:
             break
         probe = LexborHTMLParser(context.format("".join(f"<{t}></{t}>" for t in missing)))
@@ -39,9 +39,9 @@ def _tag_names_by_id(tags: frozenset[str]) -> dict[int, str]:
         for node in root.traverse(include_text=False) if root is not None else ():
             if node.tag in tags:
                 found.setdefault(str(node.tag), node.tag_id)
-    unknown = tags - found.keys()
+    unknown = sorted(tag for tag in tags if tag not in found)
     if unknown:
-        raise ValueError(f"not standard HTML tag names: {sorted(unknown)}")
+        raise ValueError(f"not standard HTML tag names: {unknown}")
     return {tag_id: tag for tag, tag_id in found.items()}
 
 

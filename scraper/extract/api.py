@@ -193,8 +193,7 @@ def _extract_html(
 def extract_text(text: str, url: str | None = None) -> Article:
     """The article of a plain-text or Markdown document; the cleaner runs on its lines."""
     cleaned = clean_blocks(text_blocks(text))
-    title = None
-    return _article(Metadata(title=title), cleaned, None)
+    return _article(Metadata(title=None), cleaned, None)
 
 
 def looks_like_html(data: str) -> bool:

@@ -160,7 +160,7 @@ class AttributeTests:
     @property
     def selector(self) -> str:
         """CSS for the elements that may match: those with one of the attributes."""
-        names = sorted(self.present | self.equals.keys() | self.contains.keys())
+        names = sorted({*self.present, *self.equals, *self.contains})
         return ", ".join(f"[{name}]" for name in names)
 
     def matches(self, attributes: Mapping[str, str | None]) -> bool:
