@@ -35,11 +35,12 @@ HOT_MODULES = {
 # extension modules still load), so the pure Python core runs beside the compiled one.
 PURE_PYTHON_RUNNER = textwrap.dedent(
     """
-    import importlib.machinery as machinery, json, sys
+    import importlib.machinery as machinery, json, os, sys
     root = sys.argv[1]
+    ours = tuple(os.path.join(root, package) for package in ("scraper", "archive"))
 
     def source_only(path):
-        if not path.startswith(root):
+        if path != root and not path.startswith(ours):  # a venv may live in the root
             raise ImportError("not ours")
         return machinery.FileFinder(path, (machinery.SourceFileLoader, [".py"]))
 
