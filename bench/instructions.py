@@ -65,7 +65,8 @@ def _counted(name: str, folder: Path, passes: int) -> int:
     ]
     if shutil.which("setarch"):  # addresses feed hashes of node ids: keep them fixed
         command = ["setarch", "-R", *command]
-    environment = {**os.environ, "PYTHONHASHSEED": "0"}
+    # NumPy's BLAS threads (py3langid) spin while they wait: their count varies by run.
+    environment = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     found = _TOTAL.search(done.stderr)
     if done.returncode != 0 or found is None:

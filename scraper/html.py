@@ -132,8 +132,7 @@ class Node:
         attributes = self._node.attributes
         if not attributes:
             return (None,) * len(names)
-        get = attributes.get
-        return tuple([get(name) for name in names])
+        return tuple([attributes.get(name) for name in names])
 
     def attributes(self) -> dict[str, str | None]:
         """All attributes as the page has them: None for one without a value (``hidden``)."""
@@ -216,12 +215,12 @@ class Node:
         counts: dict[str, int] = {}
         linked = 0.0
         anchor = _anchor_id()
-        name_of = _tag_names_by_id(_CENSUS_TAGS).get
+        names = _tag_names_by_id(_CENSUS_TAGS)
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
         for node in nodes:
             tag_id = node.tag_id
-            name = name_of(tag_id)
+            name = names.get(tag_id)
             if name is None:
                 continue
             counts[name] = counts.get(name, 0) + 1
@@ -241,21 +240,20 @@ class Node:
         One walk in Python beats a long CSS list of tag names, which Lexbor matches
         in one pass over the tree per name; tag numbers are compared, not names.
         """
-        get_name = _tag_names_by_id(tags).get
+        names = _tag_names_by_id(tags)
         found: list[TaggedElement] = []
         nodes = self._node.traverse(include_text=False)
         next(nodes, None)
         for index, node in enumerate(nodes):
-            tag = get_name(node.tag_id)
+            tag = names.get(node.tag_id)
             if tag is None:
                 continue
             attributes = node.attributes if tag in described else None
             if not attributes:
                 found.append((index, tag, "", "", Node(node)))
                 continue
-            get = attributes.get
-            hints = _hints(get("class"), get("id"))
-            itemprop = get("itemprop")
+            hints = _hints(attributes.get("class"), attributes.get("id"))
+            itemprop = attributes.get("itemprop")
             found.append((index, tag, hints, itemprop.lower() if itemprop else "", Node(node)))
         return found
 

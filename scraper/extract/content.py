@@ -126,7 +126,7 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
     if body is None:
         return HintScan([], [], [], [])
     verdicts: dict[str, tuple[bool, bool]] = {}
-    words = rules.hint_words.flags
+    hint_words = rules.hint_words
     unlikely: list[tuple[int, Node]] = []
     widgets: list[Node] = []
     stated = body.select(_ARTICLE_BODY)
@@ -147,7 +147,7 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
             continue
         verdict = verdicts.get(hints)
         if verdict is None:
-            flags = words(hints)
+            flags = hint_words.flags(hints)
             # Comment widgets are unlikely content too.
             noise = bool(flags & HINT_UNLIKELY) and not flags & HINT_MAYBE
             widget = bool(flags & HINT_UNLIKELY) and bool(flags & HINT_COMMENT_WIDGET)
@@ -347,11 +347,11 @@ def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
     if length >= _LONG_CONTAINER_CHARS:
         return _long_container_is_noise(node, length, weight)
     census = node.census(in_page_weight=0.3)
-    count = census.tags.get
-    if count("pre") or count("code"):
+    tags = census.tags
+    if "pre" in tags or "code" in tags:
         return False  # code samples are prose for this purpose
-    paragraphs, images, items = count("p", 0), count("img", 0), count("li", 0)
-    embeds = count("object", 0) + count("embed", 0) + count("iframe", 0)
+    paragraphs, images, items = tags.get("p", 0), tags.get("img", 0), tags.get("li", 0)
+    embeds = tags.get("object", 0) + tags.get("embed", 0) + tags.get("iframe", 0)
     # The census lists only tags that occur, so a heading is there or not.
     headings = not _HEADINGS.isdisjoint(census.tags)
     density = min(census.link_chars / length, 1.0) if length else 0.0

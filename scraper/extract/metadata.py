@@ -287,12 +287,12 @@ def _in_comments(node: Node) -> bool:
     """Whether the node is in reader comments (``article-comments``, ``li.comment``),
     whose bylines name commenters. "commentary" holds the word but names an opinion
     article, so it is taken out before the comment words are looked for."""
-    flags = noise_rules().hint_words.flags
+    hint_words = noise_rules().hint_words
     for element in (node, *node.ancestors()):
         if not element.is_element:
             break
         hints = element.hints().replace("commentary", "")
-        if hints and flags(hints) & HINT_COMMENT_WIDGET:
+        if hints and hint_words.flags(hints) & HINT_COMMENT_WIDGET:
             return True
     return False
 
