@@ -38,6 +38,7 @@ class OptionalBuildExt(build_ext):
     def run(self) -> None:
         try:
             super().run()
+            self._mark_fresh()
         except Exception as error:  # compiler missing or failing: any of several types
             for extension in self.extensions:  # all or nothing: no half-compiled group
                 Path(self.get_ext_fullpath(extension.name)).unlink(missing_ok=True)
@@ -46,6 +47,22 @@ class OptionalBuildExt(build_ext):
                 "it runs as pure Python, about a fifth slower",
                 file=sys.stderr,
             )
+
+    def _mark_fresh(self) -> None:
+        """A rebuild of unchanged sources reuses the old objects, with their old times:
+        date the modules now, so they are not taken for older than their sources
+        (scraper/compiled.py), e.g. after a checkout that rewrote the same files."""
+        for extension in self.extensions:
+            for path in (self.get_ext_fullpath(extension.name), self._source_copy(extension)):
+                if path is not None and Path(path).exists():
+                    os.utime(path)
+
+    def _source_copy(self, extension: Any) -> str | None:
+        """Where an editable install copies the module: beside its source (flat layout)."""
+        if not getattr(self, "editable_mode", False) or self.inplace:
+            return None
+        filename = os.path.basename(self.get_ext_fullpath(extension.name))
+        return os.path.join(*extension.name.split(".")[:-1], filename)
 
 
 def extension_modules() -> list[Any]:
