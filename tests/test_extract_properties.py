@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from scraper.extract import extract_document, extract_html, extract_text
 from scraper.extract.blocks import normalise_space
 from scraper.extract.clean import clean_paragraphs
+from scraper.extract.ruleset import text_rules
 
 # Real noise and real prose, mixed with arbitrary text, so the rules actually fire.
 NOISE = [
@@ -103,3 +104,25 @@ def test_extract_never_raises_on_any_html(html: str) -> None:
 def test_extract_never_raises_on_any_text(text: str) -> None:
     extract_text(text)
     extract_document(text)
+
+
+# Pieces that make trailing credits, near misses and colons in every place.
+CREDIT_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(
+            ["Foto", "foto", "Photo credit", "Ảnh", "写真", "(c)", "©", "Bildquelle", "Fotos"]
+        ),
+        st.sampled_from([":", "：", " : ", " ", "  ", "|", ".", "(", ")", "\n", "Xfoto", "phot"]),
+        st.text(max_size=12),
+    ),
+    max_size=12,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(CREDIT_PIECES)
+def test_the_quick_trailing_credit_test_agrees_with_the_full_pattern(text: str) -> None:
+    rules = text_rules()
+    quick = rules.trailing_credit_match(text)
+    full = rules.trailing_credit.match(text)
+    assert (quick and quick.groupdict()) == (full and full.groupdict())

@@ -80,7 +80,7 @@ class _Collector:
 def _caption_parts(text: str, rules: TextRules) -> tuple[str | None, str | None]:
     """Split ``caption. Foto: Credit .`` into caption and credit."""
     body = _CELL_END.sub("", text)
-    match = rules.trailing_credit.match(body)
+    match = rules.trailing_credit_match(body)
     if match is None:
         return (normalise_space(body) or None), None
     caption = normalise_space(match.group("caption")).rstrip(" |(-–—")
@@ -113,7 +113,7 @@ def classify(block: Block, rules: TextRules) -> str:
             return "source"
         if rules.credit_line.match(text):
             return "credit"
-        if (block.kind is PARAGRAPH or _CELL_END.search(text)) and rules.trailing_credit.match(
+        if (block.kind is PARAGRAPH or _CELL_END.search(text)) and rules.trailing_credit_match(
             _CELL_END.sub("", text)
         ):
             return "caption"

@@ -42,6 +42,22 @@ class TextRules:
     byline_line: re.Pattern[str]
     # "1.234 Aufrufe", "3 hours ago": text that changes on every fetch.
     volatile_line: re.Pattern[str]
+    # A credit word at the end of a string, and the longest credit word: a cheap first
+    # test for trailing_credit, whose lazy caption group tries every position.
+    credit_word_at_end: re.Pattern[str]
+    longest_credit_word: int
+
+    def trailing_credit_match(self, text: str) -> re.Match[str] | None:
+        """``trailing_credit.match(text)``, ruled out quickly where it must fail: the
+        credit word it needs stands right before the text's last colon (none may follow)."""
+        colon = max(text.rfind(":"), text.rfind("："))
+        if colon < 0:
+            return None
+        before = text[:colon].rstrip()
+        start = max(0, len(before) - self.longest_credit_word)
+        if self.credit_word_at_end.search(before, start) is None:
+            return None
+        return self.trailing_credit.match(text)
 
 
 def _load(name: str) -> dict[str, Any]:
@@ -241,7 +257,8 @@ def noise_rules() -> NoiseRules:
 @cache
 def text_rules() -> TextRules:
     data = _load("text.toml")
-    credit = _alternation(_flatten(data["credit_prefixes"]))
+    credit_words = _flatten(data["credit_prefixes"])
+    credit = _alternation(credit_words)
     source = _alternation(_flatten(data["source_prefixes"]))
     comment = _alternation(_flatten(data["comment_words"]))
     lines = _alternation(_flatten(data["boilerplate_lines"]))
@@ -249,6 +266,8 @@ def text_rules() -> TextRules:
     bylines = _alternation(_flatten(data["byline_prefixes"]))
     colon = r"\s*[:：]\s*"
     return TextRules(
+        credit_word_at_end=re.compile(rf"{credit}$", re.IGNORECASE),
+        longest_credit_word=max(map(len, credit_words)),
         trailing_credit=re.compile(
             rf"^(?P<caption>.*?)[\s(\[]*(?<![\w])(?:{credit}){colon}(?P<credit>[^:：|]{{1,80}}?)"
             r"[\s.)\]|]*$",
