@@ -126,3 +126,12 @@ def test_the_quick_trailing_credit_test_agrees_with_the_full_pattern(text: str) 
     quick = rules.trailing_credit_match(text)
     full = rules.trailing_credit.match(text)
     assert (quick and quick.groupdict()) == (full and full.groupdict())
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.one_of(lines, CREDIT_PIECES, st.sampled_from(["Advertisement", "By Jane Doe und Max"])))
+def test_one_furniture_pattern_agrees_with_its_four_parts(text: str) -> None:
+    rules = text_rules()
+    parts = (rules.boilerplate_line, rules.boilerplate_prefix, rules.byline_line)
+    expected = any(p.match(text) for p in (*parts, rules.volatile_line))
+    assert bool(rules.furniture_line.match(text)) == expected

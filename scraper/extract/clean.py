@@ -117,12 +117,7 @@ def classify(block: Block, rules: TextRules) -> str:
             _CELL_END.sub("", text)
         ):
             return "caption"
-    if len(text) <= _MAX_FURNITURE_CHARS and (
-        rules.boilerplate_line.match(text)
-        or rules.boilerplate_prefix.match(text)
-        or rules.byline_line.match(text)
-        or rules.volatile_line.match(text)
-    ):
+    if len(text) <= _MAX_FURNITURE_CHARS and rules.furniture_line.match(text):
         return "drop"
     return "keep"
 

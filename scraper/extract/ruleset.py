@@ -42,6 +42,9 @@ class TextRules:
     byline_line: re.Pattern[str]
     # "1.234 Aufrufe", "3 hours ago": text that changes on every fetch.
     volatile_line: re.Pattern[str]
+    # Any of the four above (boilerplate line or prefix, byline, volatile): one call for
+    # the short lines that are none of them, the common case.
+    furniture_line: re.Pattern[str]
     # A credit word at the end of a string, and the longest credit word: a cheap first
     # test for trailing_credit, whose lazy caption group tries every position.
     credit_word_at_end: re.Pattern[str]
@@ -265,6 +268,16 @@ def text_rules() -> TextRules:
     prefixes = _alternation(_flatten(data["boilerplate_prefixes"]))
     bylines = _alternation(_flatten(data["byline_prefixes"]))
     colon = r"\s*[:：]\s*"
+    boilerplate_line = re.compile(rf"^\s*(?:{lines})\s*[:：|»›>…]*\s*$", re.IGNORECASE)
+    boilerplate_prefix = re.compile(rf"^\s*(?:{prefixes})", re.IGNORECASE)
+    volatile_line = re.compile(
+        r"^\s*(?:" + "|".join(data["volatile_lines"]["patterns"]) + r")\s*[.·|]?\s*$",
+        re.IGNORECASE,
+    )
+    # Capitalised words only (names), so "By then the park was full." stays prose.
+    byline_line = re.compile(
+        rf"^\s*(?:{bylines})\s*[:：]?\s+(?:[A-ZÀ-ÖØ-ÞĐ][\w'’.-]*|and|und|et|y|và|&|,|\s)+$"
+    )
     return TextRules(
         credit_word_at_end=re.compile(rf"{credit}$", re.IGNORECASE),
         longest_credit_word=max(map(len, credit_words)),
@@ -284,14 +297,16 @@ def text_rules() -> TextRules:
             rf"|(?P<count2>\d[\d.,]*)\s*(?:{comment}))\s*$",
             re.IGNORECASE,
         ),
-        boilerplate_line=re.compile(rf"^\s*(?:{lines})\s*[:：|»›>…]*\s*$", re.IGNORECASE),
-        boilerplate_prefix=re.compile(rf"^\s*(?:{prefixes})", re.IGNORECASE),
-        volatile_line=re.compile(
-            r"^\s*(?:" + "|".join(data["volatile_lines"]["patterns"]) + r")\s*[.·|]?\s*$",
-            re.IGNORECASE,
-        ),
-        # Capitalised words only (names), so "By then the park was full." stays prose.
-        byline_line=re.compile(
-            rf"^\s*(?:{bylines})\s*[:：]?\s+(?:[A-ZÀ-ÖØ-ÞĐ][\w'’.-]*|and|und|et|y|và|&|,|\s)+$"
-        ),
+        boilerplate_line=boilerplate_line,
+        boilerplate_prefix=boilerplate_prefix,
+        volatile_line=volatile_line,
+        byline_line=byline_line,
+        furniture_line=_any_of(boilerplate_line, boilerplate_prefix, byline_line, volatile_line),
+    )
+
+
+def _any_of(*patterns: re.Pattern[str]) -> re.Pattern[str]:
+    """One pattern matching where any of ``patterns`` matches, each with its own flags."""
+    return re.compile(
+        "|".join(f"(?{'i' if p.flags & re.IGNORECASE else ''}:{p.pattern})" for p in patterns)
     )
