@@ -384,3 +384,22 @@ def test_page_links_lists_article_links_in_order_without_chrome() -> None:
         "https://news.example/a/1.html",
         "https://other.example/b/2.html",
     ]
+
+
+def test_the_article_body_a_page_states_is_found_as_css_would_find_it() -> None:
+    # One query serves metadata and the scan; it must pick what [itemprop=articleBody]
+    # in <body> picks: exact case, whole value, nothing from <head>.
+    from scraper.extract.metadata import stated_nodes
+    from scraper.html import parse
+
+    document = parse(
+        "<html><head><meta itemprop=articleBody content='in head'></head><body>"
+        "<div itemprop='articlebody'>lower case</div><div itemprop='articleBody'>stated</div>"
+        "<div itemprop='articleBody text'>two words</div><time itemprop=articleBody>t</time>"
+        "</body></html>"
+    )
+    found = [node.text() for node in stated_nodes(document).article_bodies]
+    body = document.body
+    assert body is not None
+    assert found == [node.text() for node in body.select("[itemprop=articleBody]")]
+    assert found == ["stated", "t"]

@@ -20,7 +20,7 @@ from scraper.extract.content import (
     remove_noise,
     scan_hints,
 )
-from scraper.extract.metadata import Metadata, read_metadata
+from scraper.extract.metadata import Metadata, read_metadata, stated_nodes
 from scraper.extract.ruleset import NoiseRules, noise_rules, text_rules
 from scraper.extract.text import text_blocks
 from scraper.extract.walker import html_blocks
@@ -167,8 +167,9 @@ def _extract_html(
 ) -> Article:
     rules = noise_rules()
     document = parse(html)
-    meta = read_metadata(document, url)
-    scan = scan_hints(document, rules)
+    metadata_nodes = stated_nodes(document)
+    meta = read_metadata(document, url, metadata_nodes)
+    scan = scan_hints(document, rules, metadata_nodes.article_bodies)
     widget_count = meta.comment_count
     if widget_count is None:
         widget_count = _comment_count_from_widgets(scan.comment_widgets)

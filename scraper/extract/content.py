@@ -119,9 +119,14 @@ _HOLDER_TAGS = frozenset({"article", "main"})
 _ARTICLE_BODY = "[itemprop=articleBody]"
 
 
-def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
+def scan_hints(
+    document: Document, rules: NoiseRules, article_bodies: Sequence[Node] | None = None
+) -> HintScan:
     """Classify every container with a class or id once (equal hint strings share the
-    verdict), and list the elements whose tag alone makes them noise: one walk."""
+    verdict), and list the elements whose tag alone makes them noise: one walk.
+
+    ``article_bodies`` are the page's ``itemprop=articleBody`` elements in ``<body>``,
+    when the caller has them already: a query is a pass over the whole page."""
     body = document.body
     if body is None:
         return HintScan([], [], [], [])
@@ -129,7 +134,7 @@ def scan_hints(document: Document, rules: NoiseRules) -> HintScan:
     hint_words = rules.hint_words
     unlikely: list[tuple[int, Node]] = []
     widgets: list[Node] = []
-    stated = body.select(_ARTICLE_BODY)
+    stated = body.select(_ARTICLE_BODY) if article_bodies is None else article_bodies
     holders: list[Node] = list(stated)
     by_tag: list[tuple[int, Node]] = []
     noise_tags = rules.always_tags | rules.chrome_tags

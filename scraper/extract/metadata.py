@@ -199,11 +199,53 @@ def _read_meta(metas: list[Node]) -> dict[str, list[str]]:
 _META_ATTRIBUTES = ("property", "name", "itemprop", "http-equiv")
 _META_SLOTS = {attribute: slot for slot, attribute in enumerate(_META_ATTRIBUTES)}
 _CANONICAL_SELECTOR = "link[rel~=canonical i][href]"
-# One query finds everything read here that may be anywhere in the page. Lexbor's cost
-# grows with each alternative (a pass over every element), so <title> and the canonical
-# link, in <head> on nearly every page, are looked for there first, and <time> only on
-# the pages whose date is not stated otherwise.
-_METADATA_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop]"
+# One query finds everything read here that may be anywhere in the page: each query is a
+# pass of Lexbor's matcher over every element, and one more alternative in it costs less
+# than another pass. So <time> and the article body's microdata come along, and <title>
+# and the canonical link, in <head> on nearly every page, are looked for there first.
+_STATED_SELECTOR = "script[type*='ld+json' i], meta[content], [itemprop], time"
+_ARTICLE_BODY = "articleBody"  # itemprop=articleBody, as CSS compares it: case and all
+
+
+@dataclass(frozen=True)
+class StatedNodes:
+    """The elements of a page that state metadata, found by one query."""
+
+    scripts: list[Node]  # JSON-LD
+    metas: list[Node]
+    itemprops: list[Node]  # microdata, but for <meta> and <script>
+    times: list[Node]
+    article_bodies: list[Node]  # in <body>, itemprop=articleBody: the page says "here"
+
+
+def stated_nodes(document: Document) -> StatedNodes:
+    """The page's metadata elements by kind, in document order. Read them before any
+    removal: a handle dies with its element."""
+    stated = StatedNodes([], [], [], [], [])
+    seen: set[int] = set()
+    for node in document.select(_STATED_SELECTOR):
+        key = node.key
+        if key in seen:
+            continue  # Lexbor lists an element once for each alternative it matches
+        seen.add(key)
+        tag = node.tag
+        itemprop = node.attr("itemprop")
+        if itemprop == _ARTICLE_BODY and _in_body(node):
+            stated.article_bodies.append(node)
+        if tag == "meta":
+            stated.metas.append(node)
+        elif tag == "script":
+            stated.scripts.append(node)
+        else:
+            if tag == "time":
+                stated.times.append(node)
+            if itemprop is not None:
+                stated.itemprops.append(node)
+    return stated
+
+
+def _in_body(node: Node) -> bool:
+    return any(ancestor.tag == "body" for ancestor in node.ancestors())
 
 
 def _meta_key(name: str) -> str:
@@ -416,21 +458,14 @@ def _title_and_canonical(document: Document) -> tuple[Node | None, Node | None]:
     return title, link
 
 
-def read_metadata(document: Document, url: str | None) -> Metadata:
-    """All metadata the page states, before any noise is removed."""
-    scripts: list[Node] = []
-    metas: list[Node] = []
-    itemprops: list[Node] = []
-    for node in document.select(_METADATA_SELECTOR):
-        tag = node.tag
-        if tag == "meta":
-            metas.append(node)
-            continue
-        if tag == "script":
-            scripts.append(node)
-            continue
-        if node.attr("itemprop") is not None:
-            itemprops.append(node)
+def read_metadata(
+    document: Document, url: str | None, stated: StatedNodes | None = None
+) -> Metadata:
+    """All metadata the page states, before any noise is removed. ``stated`` is the
+    page's :func:`stated_nodes`, when the caller has them already."""
+    if stated is None:
+        stated = stated_nodes(document)
+    scripts, metas, itemprops = stated.scripts, stated.metas, stated.itemprops
     title_node, link = _title_and_canonical(document)
     page_title = _clean(title_node.text()) if title_node is not None else None
     cleaned_title: list[str | None] = []  # _clean_title may query the page: at most once
@@ -474,7 +509,7 @@ def read_metadata(document: Document, url: str | None) -> Metadata:
         or to_iso(micro.get("datepublished"))
     )
     if not published:
-        times = document.select("time")
+        times = stated.times
         published = _time_element(times)
         if not published:
             # With no <time> in the page, its alternative in the query would find nothing.
