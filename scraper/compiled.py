@@ -39,7 +39,10 @@ def compiled_modules(root: Path = PACKAGE_ROOT) -> list[str]:
 
 def stale_modules(root: Path = PACKAGE_ROOT) -> list[Path]:
     """Sources edited after their compiled module was built: Python would import the
-    old compiled code, not the edit."""
+    old compiled code, not the edit. Only a source tree can tell: in an installed
+    wheel the file times are the order pip unpacked the files in."""
+    if {"site-packages", "dist-packages"} & set(root.parts):
+        return []
     return sorted(
         source
         for extension, source in _compiled_files(root).items()

@@ -3,6 +3,7 @@ extracts exactly what the pure Python source does."""
 
 from __future__ import annotations
 
+import importlib.machinery
 import json
 import os
 import shutil
@@ -113,3 +114,21 @@ def test_compiled_and_pure_python_cores_extract_the_same_articles() -> None:
     assert len(pure) == len(compiled)
     for page, ours, theirs in zip(pages, compiled, pure, strict=True):
         assert ours == theirs, f"compiled and pure Python differ on {page['url']}"
+
+
+def test_a_source_edited_after_compiling_is_reported_stale(tmp_path: Path) -> None:
+    suffix = importlib.machinery.EXTENSION_SUFFIXES[0]
+    for tree in (tmp_path / "checkout", tmp_path / "lib" / "site-packages"):
+        package = tree / "scraper"
+        package.mkdir(parents=True)
+        source, compiled = package / "walker.py", package / f"walker{suffix}"
+        compiled.write_bytes(b"")
+        source.write_text("# edited\n")
+        os.utime(compiled, (1_000_000, 1_000_000))  # built long before the edit
+    assert stale_modules(tmp_path / "checkout" / "scraper") == [
+        tmp_path / "checkout" / "scraper" / "walker.py"
+    ]
+    # An installed wheel's file times say only in which order pip unpacked them.
+    assert stale_modules(tmp_path / "lib" / "site-packages" / "scraper") == []
+    os.utime(tmp_path / "checkout" / "scraper" / f"walker{suffix}")  # rebuilt now
+    assert stale_modules(tmp_path / "checkout" / "scraper") == []
