@@ -27,6 +27,7 @@ COMPILED = sorted(
 )
 # Package __init__ files stay Python: mypyc gives a compiled package a wrong __path__
 # when its group library lives inside a package.
+
 # One shared library for the group, inside the package (not at the top of site-packages).
 GROUP = "scraper._compiled"
 PURE_PYTHON_VARIABLE = "NEWSARCHIVE_PURE_PYTHON"

@@ -116,10 +116,6 @@ class Node:
         return self._node.tag or ""
 
     @property
-    def is_text(self) -> bool:
-        return bool(self._node.is_text_node)
-
-    @property
     def is_element(self) -> bool:
         return bool(self._node.is_element_node)
 

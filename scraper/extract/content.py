@@ -189,7 +189,7 @@ def remove_noise(
             ordered.append(node)
             last = index
     remove_nodes(ordered)
-    # Handles from before the removal above are dead now: select afresh.
+    # The removal above detached those subtrees: select afresh, so none is judged again.
     tests = rules.always_attributes
     remove_nodes([n for n in document.select(tests.selector) if tests.matches(n.attributes())])
     if rules.always_other:

@@ -220,7 +220,7 @@ class StatedNodes:
 
 def stated_nodes(document: Document) -> StatedNodes:
     """The page's metadata elements by kind, in document order. Read them before any
-    removal: a handle dies with its element."""
+    removal: a removed element is cut out of the page, with everything in it."""
     stated = StatedNodes([], [], [], [], [])
     seen: set[int] = set()
     for node in document.select(_STATED_SELECTOR):
