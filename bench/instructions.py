@@ -65,7 +65,7 @@ def _counted(name: str, folder: Path, passes: int) -> int:
     ]
     if shutil.which("setarch"):  # addresses feed hashes of node ids: keep them fixed
         command = ["setarch", "-R", *command]
-    # NumPy's BLAS threads (py3langid) spin while they wait: their count varies by run.
+    # BLAS threads (of NumPy, where a peer uses it) spin while they wait: counts would vary.
     environment = {**os.environ, "PYTHONHASHSEED": "0", "OPENBLAS_NUM_THREADS": "1"}
     done = subprocess.run(command, capture_output=True, text=True, env=environment, check=False)
     found = _TOTAL.search(done.stderr)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from scraper.language import detect_language, normalise_language
 
@@ -25,6 +27,25 @@ def test_the_language_of_an_unlabelled_text_is_detected(expected: str, text: str
 def test_only_the_start_of_a_long_text_is_read() -> None:
     # A German article with an English appendix far down is German.
     assert detect_language(TEXTS["de"] * 5 + TEXTS["en"] * 50) == "de"
+
+
+def test_a_language_with_a_withdrawn_iso_code_gets_its_current_one() -> None:
+    # CLD2 says "iw" for Hebrew, withdrawn from ISO 639-1 in 1989.
+    hebrew = "מועצת העיר הצביעה ביום שלישי על העלאת דמי החניה בעיר העתיקה בעשרה אחוזים."
+    assert detect_language(hebrew) == "he"
+
+
+def test_control_characters_surrogates_and_noncharacters_do_not_stop_detection() -> None:
+    # CLD2 refuses the whole text for any one of these (scraped text has them all).
+    noisy = "\x00\x0b\x85\x7f\ud800\ufdd0\uffff\U0010fffe".join(TEXTS["en"].split(" ", 3))
+    assert detect_language(noisy) == "en"
+
+
+@given(st.text(st.characters(codec=None, exclude_categories=()), min_size=20))
+def test_any_text_gives_a_language_code_or_none(text: str) -> None:
+    code = detect_language(text)
+    assert code is None or (code.isascii() and code.isalpha() and code.islower())
+    assert code is None or 2 <= len(code) <= 3
 
 
 def test_too_little_text_has_no_language() -> None:
