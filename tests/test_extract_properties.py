@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from scraper.extract import extract_document, extract_html, extract_text
 from scraper.extract.blocks import normalise_space
 from scraper.extract.clean import clean_paragraphs
-from scraper.extract.ruleset import text_rules
+from scraper.extract.ruleset import HintWords, text_rules
 
 # Real noise and real prose, mixed with arbitrary text, so the rules actually fire.
 NOISE = [
@@ -135,3 +135,35 @@ def test_one_furniture_pattern_agrees_with_its_four_parts(text: str) -> None:
     parts = (rules.boilerplate_line, rules.boilerplate_prefix, rules.byline_line)
     expected = any(p.match(text) for p in (*parts, rules.volatile_line))
     assert bool(rules.furniture_line.match(text)) == expected
+
+
+HINT_LISTS = {
+    1: ["comment", "-ad-", "^ad$", "^ads$"],
+    2: ["article", "content", "^share$"],
+    4: ["ad-slot", "^hid$", "hidden", "share"],
+}
+# Class/id strings made of the listed words, their parts and near misses.
+HINT_STRINGS = st.lists(
+    st.one_of(
+        st.sampled_from([w.strip("^$") for words in HINT_LISTS.values() for w in words]),
+        st.sampled_from(["ad", "ads", "head", "shared", "sharing", "hi", "d", "-", "_", "x"]),
+        st.sampled_from([" ", "  ", "\t"]),
+        st.text(max_size=6),
+    ),
+    max_size=10,
+).map("".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(HINT_STRINGS)
+def test_hint_words_match_plain_words_anywhere_and_marked_words_as_whole_tokens(
+    hints: str,
+) -> None:
+    expected = 0
+    for bit, words in HINT_LISTS.items():
+        for word in words:
+            if word.startswith("^"):
+                expected |= bit if word.strip("^$") in hints.split() else 0
+            else:
+                expected |= bit if word in hints else 0
+    assert HintWords(HINT_LISTS).flags(hints) == expected

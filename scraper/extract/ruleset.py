@@ -128,7 +128,8 @@ class HintWords:
         if self._automaton is not None:
             for _end, bits in self._automaton.iter(hints):
                 found |= bits
-        if self._tokens:
+        # A whole-token word is a substring first: most strings hold none, and need no split.
+        if any(token in hints for token in self._tokens):
             for token in hints.split():
                 found |= self._tokens.get(token, 0)
         return found
