@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from functools import cache
-from typing import NamedTuple
+from typing import Final, final
 from urllib.parse import urldefrag, urljoin, urlsplit
 
 from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode, SelectolaxError
@@ -17,9 +17,16 @@ from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNod
 _CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role=contentinfo]"
 
 
-class Census(NamedTuple):  # a tuple: one is made per container judged
-    tags: dict[str, int]  # descendant elements by tag name (those in _CENSUS_TAGS only)
-    link_chars: float  # weighted characters of link text
+@final
+class Census:
+    """What is below a container: one is made per container judged (a plain class:
+    compiled, it is built natively, where a NamedTuple's constructor is interpreted)."""
+
+    __slots__ = ("link_chars", "tags")
+
+    def __init__(self, tags: dict[str, int], link_chars: float) -> None:
+        self.tags: Final = tags  # descendant elements by tag name (_CENSUS_TAGS only)
+        self.link_chars: Final = link_chars  # weighted characters of link text
 
 
 # Table parts only parse inside a table.

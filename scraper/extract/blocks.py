@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import NamedTuple
+from typing import Final, final
 
 # Invisible characters str.split() does not treat as space.
 _INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff\u00ad]+")
@@ -33,12 +33,44 @@ PARAGRAPH, HEADING, ITEM, QUOTE, CODE, CAPTION, IMAGE = (
 )
 
 
-class Block(NamedTuple):  # immutable; a tuple as dozens are made per page
-    text: str
-    kind: Kind = Kind.PARAGRAPH
-    src: str | None = None  # for IMAGE
-    alt: str | None = None  # for IMAGE
-    credit: str | None = None  # for CAPTION, when markup names the credit apart
+@final
+class Block:
+    """One block of text in reading order, with its markup kind (immutable).
+
+    A plain class, not a NamedTuple: compiled with the core, it is built natively,
+    where a NamedTuple's constructor runs as interpreted Python (dozens per page).
+    """
+
+    __slots__ = ("alt", "credit", "kind", "src", "text")
+
+    def __init__(
+        self,
+        text: str,
+        kind: Kind = Kind.PARAGRAPH,
+        src: str | None = None,  # for IMAGE
+        alt: str | None = None,  # for IMAGE
+        credit: str | None = None,  # for CAPTION, when markup names the credit apart
+    ) -> None:
+        self.text: Final = text
+        self.kind: Final = kind
+        self.src: Final = src
+        self.alt: Final = alt
+        self.credit: Final = credit
+
+    def with_text(self, text: str) -> Block:
+        return Block(text, self.kind, self.src, self.alt, self.credit)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Block) and self._fields() == other._fields()
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return f"Block{self._fields()!r}"
+
+    def _fields(self) -> tuple[str, Kind, str | None, str | None, str | None]:
+        return (self.text, self.kind, self.src, self.alt, self.credit)
 
 
 def normalise_space(text: str) -> str:

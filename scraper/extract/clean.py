@@ -136,7 +136,7 @@ def clean_blocks(
         if not spaced and block.text and block.kind is not CODE:
             text = normalise_space(block.text)
             if text != block.text:
-                block = block._replace(text=text)
+                block = block.with_text(text)
         verdict = classify(block, rules)
         if verdict == "keep":
             paragraphs.append(block.text)

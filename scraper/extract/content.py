@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import final
 
 from scraper.extract.ruleset import (
     HINT_CAPTION,
@@ -69,11 +70,17 @@ _MAX_PARAGRAPH_LINK_DENSITY = 0.5
 _CLEAN_CONDITIONALLY = "table, ul, ol, div, section, aside, form, fieldset, figure"
 
 
-@dataclass
+@final
 class _Candidate:
-    node: Node
-    score: float
-    depth: int
+    """A scored ancestor of paragraphs (a plain class, built natively when compiled;
+    a dataclass's generated ``__init__`` stays interpreted Python)."""
+
+    __slots__ = ("depth", "node", "score")
+
+    def __init__(self, node: Node, score: float, depth: int) -> None:
+        self.node = node
+        self.score = score
+        self.depth = depth
 
 
 def hints_weight(hints: str, rules: NoiseRules) -> float:
