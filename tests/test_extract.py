@@ -345,6 +345,21 @@ def test_empty_and_garbage_input_gives_an_empty_article_not_an_error() -> None:
     assert extract_document("\x00\x01 <<<>>>").text == "\x00\x01 <<<>>>"  # text stays text
 
 
+def test_links_urllib_cannot_parse_are_dropped_not_fatal_to_the_page() -> None:
+    prose = "The council voted on Tuesday to turn the old freight yard into a park. " * 4
+    html = (
+        '<html><head><link rel="canonical" href="http://[bad/">'
+        '<meta property="og:image" content="https://[::1/top.jpg"></head><body><article>'
+        f'<p>{prose}</p><img src="http://[broken/a.jpg" alt="broken">'
+        '<img src="/img/b.jpg" alt="kept"></article></body></html>'
+    )
+    article = extract_html(html, "https://news.example/2026/park.html")
+    assert article.paragraphs == (prose.strip(),)
+    assert [image.src for image in article.images] == ["https://news.example/img/b.jpg"]
+    assert article.canonical_url is None
+    assert article.top_image is None
+
+
 def test_absurdly_deep_pages_are_read_without_hitting_the_recursion_limit() -> None:
     sentence = "Deep text, with commas, and enough characters to count as a paragraph."
     nested_blocks = "<html><body>" + "<div>" * 3000 + f"<p>{sentence}</p>" + "</div>" * 3000

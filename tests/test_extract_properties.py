@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urljoin
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -9,6 +11,7 @@ from scraper.extract import extract_document, extract_html, extract_text
 from scraper.extract.blocks import normalise_space
 from scraper.extract.clean import clean_paragraphs
 from scraper.extract.ruleset import HintWords, text_rules
+from scraper.extract.urls import absolute_url
 
 # Real noise and real prose, mixed with arbitrary text, so the rules actually fire.
 NOISE = [
@@ -167,3 +170,27 @@ def test_hint_words_match_plain_words_anywhere_and_marked_words_as_whole_tokens(
             else:
                 expected |= bit if word in hints else 0
     assert HintWords(HINT_LISTS).flags(hints) == expected
+
+
+LINK_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(["http://", "https://", "HTTP://", "//", "/", "../", "./", "mailto:"]),
+        st.sampled_from(["example.org", "[::1]", "[bad", "bad]", "xn--bcher-kva.de", "bücher.de"]),
+        st.sampled_from(["?", "#", ";", "?a=1", "#top", ";p", "\t", "\n", " ", ":80", "%20"]),
+        st.text(max_size=5),
+    ),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.sampled_from(["https://news.example/a/b.html?x=1", "http://example.org", "https://[::1]/"]),
+    LINK_PIECES,
+)
+def test_absolute_url_is_urljoin_or_none_where_urljoin_fails(base: str, link: str) -> None:
+    try:
+        expected: str | None = urljoin(base, link)
+    except ValueError:
+        expected = None
+    assert absolute_url(base, link) == expected

@@ -11,12 +11,12 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from urllib.parse import urljoin, urlsplit
 
 from scraper.dates import to_iso
 from scraper.extract.blocks import normalise_space
 from scraper.extract.jsonld import JsonLd, keywords, read_json_ld
 from scraper.extract.ruleset import HINT_COMMENT_WIDGET, noise_rules
+from scraper.extract.urls import absolute_url, is_web_url
 from scraper.extract.values import URLISH as _URLISH
 from scraper.extract.values import clean_value as _clean
 from scraper.extract.values import first_value as _first
@@ -531,14 +531,14 @@ def read_metadata(
     if link is not None:
         canonical = _clean(link.attr("href"))
     canonical = canonical or _meta_first(meta, ("og:url",)) or ld.url
-    if canonical and url:
-        canonical = urljoin(url, canonical)
-    if canonical and urlsplit(canonical).scheme not in ("http", "https"):
+    if canonical:
+        canonical = absolute_url(url, canonical)
+    if canonical and not is_web_url(canonical):
         canonical = None
 
     image = _meta_first(meta, _IMAGE_KEYS) or ld.image
-    if image and url:
-        image = urljoin(url, image)
+    if image:
+        image = absolute_url(url, image)
 
     tags = ld.tags or tuple(
         dict.fromkeys(

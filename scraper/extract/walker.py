@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from urllib.parse import urljoin
 
 from scraper.extract.blocks import (
     CAPTION,
@@ -23,6 +22,7 @@ from scraper.extract.blocks import (
     normalise_space,
 )
 from scraper.extract.ruleset import HINT_CAPTION, HINT_CREDIT, NoiseRules
+from scraper.extract.urls import absolute_url
 from scraper.html import Node
 
 _BLOCK_KIND = {
@@ -119,16 +119,11 @@ class _Walk:
     def image(self, node: Node) -> None:
         *sources, srcset, data_srcset, alt = node.attr_values(*_IMAGE_ATTRIBUTES)
         src = _image_src(sources, srcset or data_srcset)
+        if src is not None:
+            src = absolute_url(self.base_url, src)
         if src is None:
             return
-        self.blocks.append(
-            Block(
-                "",
-                IMAGE,
-                src=urljoin(self.base_url, src) if self.base_url else src,
-                alt=normalise_space(alt or "") or None,
-            )
-        )
+        self.blocks.append(Block("", IMAGE, src=src, alt=normalise_space(alt or "") or None))
 
 
 # Where pages put an image's address (lazy loaders move it out of src), then its
