@@ -20,7 +20,7 @@ from scraper.extract.content import (
     scan_hints,
 )
 from scraper.extract.metadata import Metadata, read_metadata, stated_nodes
-from scraper.extract.ruleset import NoiseRules, noise_rules, text_rules
+from scraper.extract.ruleset import HintCache, NoiseRules, noise_rules, text_rules
 from scraper.extract.text import text_blocks
 from scraper.extract.walker import html_blocks
 from scraper.html import Document, Node, check_selector, parse, remove_nodes
@@ -87,6 +87,7 @@ def _content_blocks(
     remove: Sequence[str],
     scan: HintScan,
     rules: NoiseRules,
+    hint_cache: HintCache,
 ) -> list[Block]:
     """Blocks of the article: noise removed, main content found and cleaned, walked."""
     if content:
@@ -94,12 +95,12 @@ def _content_blocks(
         document.remove(rules.always_remove)
         roots = [node for selector in content for node in document.select(selector)]
         if roots:
-            return html_blocks(roots, url, rules)
+            return html_blocks(roots, url, hint_cache)
     remove_noise(document, rules, scan, remove)
-    roots = find_content(document, rules, scan.article_body)
+    roots = find_content(document, hint_cache, scan.article_body)
     for root in roots:
-        clean_conditionally(root, rules)
-    return html_blocks(roots, url, rules)
+        clean_conditionally(root, hint_cache)
+    return html_blocks(roots, url, hint_cache)
 
 
 def _length(cleaned: Cleaned) -> int:
@@ -160,20 +161,21 @@ def _extract_html(
     html: str, url: str | None, content: Sequence[str], remove: Sequence[str]
 ) -> Article:
     rules = noise_rules()
+    hint_cache = HintCache(rules.hint_words)  # this page's class strings, judged once
     document = parse(html)
     metadata_nodes = stated_nodes(document)
     meta = read_metadata(document, url, metadata_nodes)
-    scan = scan_hints(document, rules, metadata_nodes.article_bodies)
+    scan = scan_hints(document, rules, hint_cache, metadata_nodes.article_bodies)
     widget_count = meta.comment_count
     if widget_count is None:
         widget_count = _comment_count_from_widgets(scan.comment_widgets)
-    blocks = _content_blocks(document, url, content, remove, scan, rules)
+    blocks = _content_blocks(document, url, content, remove, scan, rules, hint_cache)
     cleaned = clean_blocks(_without_title(blocks, meta.title), spaced=True)
     if _length(cleaned) < _RETRY_BELOW_CHARS and not content:
         # Class names may have misled the strict pass: retry trusting no class/id hints.
         fresh = parse(html)
-        gentle_scan = replace(scan_hints(fresh, rules), unlikely=[])
-        gentle_blocks = _content_blocks(fresh, url, (), remove, gentle_scan, rules)
+        gentle_scan = replace(scan_hints(fresh, rules, hint_cache), unlikely=[])
+        gentle_blocks = _content_blocks(fresh, url, (), remove, gentle_scan, rules, hint_cache)
         gentle = clean_blocks(_without_title(gentle_blocks, meta.title), spaced=True)
         if _length(gentle) > _length(cleaned) * _RETRY_MUST_GAIN:
             cleaned = gentle

@@ -18,6 +18,7 @@ from scraper.extract.ruleset import (
     HINT_NEGATIVE,
     HINT_POSITIVE,
     HINT_UNLIKELY,
+    HintCache,
     NoiseRules,
 )
 from scraper.html import Document, Node, remove_nodes
@@ -83,9 +84,9 @@ class _Candidate:
         self.depth = depth
 
 
-def hints_weight(hints: str, rules: NoiseRules) -> float:
+def hints_weight(hints: str, hint_cache: HintCache) -> float:
     """+25 for a positive class/id word (article, content), -25 for a negative (comment, share)."""
-    return _weight(rules.hint_words.flags(hints)) if hints else 0.0
+    return _weight(hint_cache.flags(hints)) if hints else 0.0
 
 
 def _weight(flags: int) -> float:
@@ -127,7 +128,10 @@ _ARTICLE_BODY = "[itemprop=articleBody]"
 
 
 def scan_hints(
-    document: Document, rules: NoiseRules, article_bodies: Sequence[Node] | None = None
+    document: Document,
+    rules: NoiseRules,
+    hint_cache: HintCache,
+    article_bodies: Sequence[Node] | None = None,
 ) -> HintScan:
     """Classify every container with a class or id once (equal hint strings share the
     verdict), and list the elements whose tag alone makes them noise: one walk.
@@ -137,8 +141,6 @@ def scan_hints(
     body = document.body
     if body is None:
         return HintScan([], [], [], [])
-    verdicts: dict[str, tuple[bool, bool]] = {}
-    hint_words = rules.hint_words
     unlikely: list[tuple[int, Node]] = []
     widgets: list[Node] = []
     stated = body.select(_ARTICLE_BODY) if article_bodies is None else article_bodies
@@ -157,17 +159,13 @@ def scan_hints(
             continue
         if not hints:
             continue
-        verdict = verdicts.get(hints)
-        if verdict is None:
-            flags = hint_words.flags(hints)
+        flags = hint_cache.flags(hints)
+        if flags & HINT_UNLIKELY:
             # Comment widgets are unlikely content too.
-            noise = bool(flags & HINT_UNLIKELY) and not flags & HINT_MAYBE
-            widget = bool(flags & HINT_UNLIKELY) and bool(flags & HINT_COMMENT_WIDGET)
-            verdict = verdicts[hints] = (noise, widget)
-        if verdict[1]:
-            widgets.append(node)
-        if verdict[0]:
-            unlikely.append((index, node))
+            if flags & HINT_COMMENT_WIDGET:
+                widgets.append(node)
+            if not flags & HINT_MAYBE:
+                unlikely.append((index, node))
     return HintScan(unlikely, widgets, holders, by_tag, article_body=bool(stated))
 
 
@@ -205,7 +203,7 @@ def remove_noise(
         document.remove(selector)
 
 
-def _score_candidates(body: Node, rules: NoiseRules) -> dict[int, _Candidate]:
+def _score_candidates(body: Node, hint_cache: HintCache) -> dict[int, _Candidate]:
     """Each paragraph's score goes to its ancestors (less with each level up)."""
     candidates: dict[int, _Candidate] = {}
     chains: dict[int, list[_Candidate]] = {}  # sibling paragraphs share their ancestors
@@ -230,7 +228,7 @@ def _score_candidates(body: Node, rules: NoiseRules) -> dict[int, _Candidate]:
                     hints = ancestor.hints()
                     weight = weights.get(hints)
                     if weight is None:
-                        weight = weights[hints] = hints_weight(hints, rules)
+                        weight = weights[hints] = hints_weight(hints, hint_cache)
                     base = _TAG_BASE_SCORE.get(ancestor.tag, 0.0) + weight
                     candidate = candidates[ancestor.key] = _Candidate(ancestor, base, level)
                 chain.append(candidate)
@@ -297,9 +295,7 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
     return node
 
 
-def _siblings(
-    node: Node, top_score: float, candidates: dict[int, _Candidate], rules: NoiseRules
-) -> list[Node]:
+def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -> list[Node]:
     """The chosen node plus siblings that look like more of the same article."""
     parent = node.parent
     if parent is None or node.tag == "body":
@@ -378,7 +374,7 @@ def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
     )
 
 
-def clean_conditionally(root: Node, rules: NoiseRules) -> None:
+def clean_conditionally(root: Node, hint_cache: HintCache) -> None:
     """Drop link lists, image galleries and widgets inside the chosen content.
 
     Inner elements are judged first (reverse document order), as their removal
@@ -397,7 +393,7 @@ def clean_conditionally(root: Node, rules: NoiseRules) -> None:
         if hints:
             verdict = verdicts.get(hints)
             if verdict is None:
-                flags = rules.hint_words.flags(hints)
+                flags = hint_cache.flags(hints)
                 verdict = (bool(flags & HINT_CAPTION), _weight(flags))
                 verdicts[hints] = verdict
             if verdict[0]:
@@ -431,7 +427,9 @@ def _mark_ancestors(node: Node, root: Node, marked: set[int], *, mark: bool) -> 
             marked.discard(key)
 
 
-def find_content(document: Document, rules: NoiseRules, article_body: bool = True) -> list[Node]:
+def find_content(
+    document: Document, hint_cache: HintCache, article_body: bool = True
+) -> list[Node]:
     """The nodes holding the article, in document order (empty when the page has no body).
 
     ``article_body`` False says the page had no ``itemprop=articleBody`` before noise
@@ -444,12 +442,12 @@ def find_content(document: Document, rules: NoiseRules, article_body: bool = Tru
         article_roots = body.select(_ARTICLE_BODY)
         if len(article_roots) == 1 and len(article_roots[0].text().strip()) > 200:
             return article_roots
-    candidates = _score_candidates(body, rules)
+    candidates = _score_candidates(body, hint_cache)
     if not candidates:
         return [body]
     ranked = _best(candidates)
     top = ranked[0]
     node = _promote(top, ranked, candidates)
     return _siblings(
-        node, candidates[node.key].score if node.key in candidates else top.score, candidates, rules
+        node, candidates[node.key].score if node.key in candidates else top.score, candidates
     )

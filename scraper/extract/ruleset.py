@@ -8,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, final
 
 import ahocorasick
 
@@ -133,6 +133,25 @@ class HintWords:
             for token in hints.split():
                 found |= self._tokens.get(token, 0)
         return found
+
+
+@final
+class HintCache:
+    """:meth:`HintWords.flags` answers remembered for one page, shared by the passes
+    that read classes and ids (the scan, scoring, conditional cleaning, the walker):
+    the same class strings come up in each of them."""
+
+    __slots__ = ("_known", "_words")
+
+    def __init__(self, words: HintWords) -> None:
+        self._words = words
+        self._known: dict[str, int] = {}
+
+    def flags(self, hints: str) -> int:
+        known = self._known.get(hints)
+        if known is None:
+            known = self._known[hints] = self._words.flags(hints)
+        return known
 
 
 def _trie_pattern(words: Iterable[str]) -> str:

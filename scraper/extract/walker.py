@@ -21,7 +21,7 @@ from scraper.extract.blocks import (
     Kind,
     normalise_space,
 )
-from scraper.extract.ruleset import HINT_CAPTION, HINT_CREDIT, NoiseRules
+from scraper.extract.ruleset import HINT_CAPTION, HINT_CREDIT, HintCache
 from scraper.extract.urls import absolute_url
 from scraper.html import Node
 
@@ -93,17 +93,13 @@ _STRUCTURE = frozenset(
 @dataclass
 class _Walk:
     base_url: str | None
-    rules: NoiseRules
+    hint_cache: HintCache
     blocks: list[Block] = field(default_factory=list)
     buffer: list[str] = field(default_factory=list)
-    flags: dict[str, int] = field(default_factory=dict)  # class/id hints -> word-list bits
 
     def is_caption(self, hints: str) -> bool:
         """Whether the class/id names a caption or credit container."""
-        flags = self.flags.get(hints)
-        if flags is None:
-            flags = self.flags[hints] = self.rules.hint_words.flags(hints)
-        return bool(flags & HINT_CAPTION)
+        return bool(self.hint_cache.flags(hints) & HINT_CAPTION)
 
     def flush(self, kind: Kind) -> None:
         if self.buffer:
@@ -143,11 +139,11 @@ def _image_src(sources: list[str | None], srcset: str | None) -> str | None:
     return None
 
 
-def _caption_blocks(node: Node, rules: NoiseRules) -> tuple[str, str | None]:
+def _caption_blocks(node: Node, hint_cache: HintCache) -> tuple[str, str | None]:
     """Caption text and a credit named apart by markup (``<span class=credit>``)."""
     credit = None
     for part in node.select("*"):
-        if rules.hint_words.flags(part.hints()) & HINT_CREDIT:
+        if hint_cache.flags(part.hints()) & HINT_CREDIT:
             credit = normalise_space(part.text()) or None
             if credit:
                 part.remove()
@@ -214,7 +210,7 @@ def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | N
         hints = child.hints() if tag in _MAY_BE_CAPTION else ""
         if hints and walk.is_caption(hints) and child.select_first("img") is None:
             walk.flush(kind)
-            text, credit = _caption_blocks(child, walk.rules)
+            text, credit = _caption_blocks(child, walk.hint_cache)
             if text or credit:
                 walk.blocks.append(Block(text, CAPTION, credit=credit))
             return None
@@ -232,7 +228,7 @@ def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | N
         and walk.is_caption(child.hints())
         and child.select_first("img") is None
     ):
-        text, credit = _caption_blocks(child, walk.rules)
+        text, credit = _caption_blocks(child, walk.hint_cache)
         if text or credit:
             walk.blocks.append(Block(text, CAPTION, credit=credit))
         return None
@@ -247,7 +243,7 @@ def _leaf(child: Node, kind: Kind, child_kind: Kind, walk: _Walk) -> None:
     if child_kind is CODE:
         walk.blocks.append(Block(text.strip("\n"), CODE))
     elif hints and walk.is_caption(hints):
-        caption, credit = _caption_blocks(child, walk.rules)
+        caption, credit = _caption_blocks(child, walk.hint_cache)
         if caption or credit:
             walk.blocks.append(Block(caption, CAPTION, credit=credit))
     else:
@@ -268,16 +264,16 @@ def _figure(node: Node, walk: _Walk) -> None:
                 caption_node = candidate
                 break
     if caption_node is not None:
-        text, credit = _caption_blocks(caption_node, walk.rules)
+        text, credit = _caption_blocks(caption_node, walk.hint_cache)
     else:
         text, credit = normalise_space(node.text(" ")), None
     if text or credit:
         walk.blocks.append(Block(text, CAPTION, credit=credit))
 
 
-def html_blocks(roots: Iterable[Node], base_url: str | None, rules: NoiseRules) -> list[Block]:
+def html_blocks(roots: Iterable[Node], base_url: str | None, hint_cache: HintCache) -> list[Block]:
     """Blocks of the content nodes, in document order."""
-    walk = _Walk(base_url=base_url, rules=rules)
+    walk = _Walk(base_url=base_url, hint_cache=hint_cache)
     for root in roots:
         kind = _BLOCK_KIND.get(root.tag, PARAGRAPH)
         if kind is CAPTION:
