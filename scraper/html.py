@@ -201,7 +201,7 @@ class Node:
             anchor = _anchor_id()
             anchors = [n for n in self._node.traverse(include_text=False) if n.tag_id == anchor]
         for node in anchors:
-            href = node.attributes.get("href") or ""
+            href = node.attrs.get("href") or ""  # one attribute, not a dict of all
             weight = in_page_weight if href.startswith("#") else 1.0
             total += len(node.text(deep=True)) * weight
         return total
@@ -228,7 +228,7 @@ class Node:
                 continue
             counts[name] = counts.get(name, 0) + 1
             if tag_id == anchor:
-                href = node.attributes.get("href") or ""
+                href = node.attrs.get("href") or ""  # one attribute, not a dict of all
                 weight = in_page_weight if href.startswith("#") else 1.0
                 linked += len(node.text(deep=True)) * weight
         return Census(counts, linked)
