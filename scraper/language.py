@@ -32,7 +32,9 @@ def detect_language(text: str) -> str | None:
     sample = text[:_SAMPLE_CHARS]
     if len(sample.strip()) < _MIN_CHARS:
         return None
-    _reliable, _bytes, detected = pycld2.detect(_REFUSED.sub(" ", sample), isPlainText=True)
+    if not sample.isprintable():  # every refused character is unprintable; text rarely is
+        sample = _REFUSED.sub(" ", sample)
+    _reliable, _bytes, detected = pycld2.detect(sample, isPlainText=True)
     primary = normalise_language(str(detected[0][1]))  # "zh-Hant" is Chinese
     if primary is None or primary in _NO_LANGUAGE:
         return None
