@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urljoin
 
 from hypothesis import given, settings
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from scraper.extract import extract_document, extract_html, extract_text
 from scraper.extract.blocks import normalise_space
-from scraper.extract.clean import clean_paragraphs
+from scraper.extract.clean import clean_paragraphs, without_cell_end
 from scraper.extract.ruleset import HintWords, text_rules
 from scraper.extract.urls import absolute_url
 
@@ -194,3 +195,35 @@ def test_absolute_url_is_urljoin_or_none_where_urljoin_fails(base: str, link: st
     except ValueError:
         expected = None
     assert absolute_url(base, link) == expected
+
+
+COUNTER_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(["Kommentar", "Comments", "Bình luận", "bình LUẬN", "コメント", "评论"]),
+        st.sampled_from(["(", ")", "[", "（", " ", "\u00a0", "\t", "12", "1.204", "0"]),
+        # Characters that fold onto ASCII letters under IGNORECASE: Kelvin sign, long s.
+        st.sampled_from(["\u212a", "\u017f", "\u0130", "K", "k", "S", "s", "b", "B"]),
+        st.text(max_size=4),
+    ),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.one_of(COUNTER_PIECES, lines))
+def test_the_quick_comment_counter_test_agrees_with_the_full_pattern(text: str) -> None:
+    rules = text_rules()
+    quick = rules.comment_counter_match(text)
+    full = rules.comment_counter.match(text)
+    assert (quick and quick.groupdict()) == (full and full.groupdict())
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["a", "|", " ", "  ", "\n", "\u00a0", "\u2028", "Foto: X", "||"]),
+        max_size=10,
+    ).map("".join)
+)
+def test_a_trailing_cell_separator_is_cut_as_the_pattern_cuts_it(text: str) -> None:
+    assert without_cell_end(text) == re.sub(r"\s*\|\s*$", "", text)

@@ -48,7 +48,7 @@ def _comment_count_from_widgets(widgets: list[Node]) -> int | None:
 
     The counter is the widget's whole text (``<span class=comment-count>``) or its heading.
     """
-    counter = text_rules().comment_counter
+    rules = text_rules()
     for widget in widgets[:_MAX_WIDGETS]:
         heading = widget.select_first(_COUNTER_HEADINGS)
         for node in (widget, heading):
@@ -57,7 +57,7 @@ def _comment_count_from_widgets(widgets: list[Node]) -> int | None:
             text = normalise_space(node.text(" ")[: _MAX_COUNTER_CHARS * 4])
             if len(text) > _MAX_COUNTER_CHARS:
                 continue
-            match = counter.match(text)
+            match = rules.comment_counter_match(text)
             if match:
                 digits = re.sub(r"\D", "", match.group("count") or match.group("count2") or "")
                 if digits:

@@ -16,8 +16,15 @@ from archive.model import Image
 from scraper.extract.blocks import CAPTION, CODE, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.ruleset import TextRules, text_rules
 
-# A caption row dumped from a table ends with a cell separator.
-_CELL_END = re.compile(r"\s*\|\s*$")
+
+def without_cell_end(text: str) -> str:
+    r"""A caption row dumped from a table ends with a cell separator: ``text`` without it
+    (what ``re.sub(r"\s*\|\s*$", "", text)`` gives, without a regex try at every
+    position of the line)."""
+    stripped = text.rstrip()
+    return stripped[:-1].rstrip() if stripped.endswith("|") else text
+
+
 _MARKDOWN_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*)[^)]*\)\s*\|?\s*$")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MAX_CAPTION_CHARS = 400
@@ -79,7 +86,7 @@ class _Collector:
 
 def _caption_parts(text: str, rules: TextRules) -> tuple[str | None, str | None]:
     """Split ``caption. Foto: Credit .`` into caption and credit."""
-    body = _CELL_END.sub("", text)
+    body = without_cell_end(text)
     match = rules.trailing_credit_match(body)
     if match is None:
         return (normalise_space(body) or None), None
@@ -106,15 +113,15 @@ def classify(block: Block, rules: TextRules) -> str:
     if text[0] == "!" and _MARKDOWN_IMAGE.match(text):
         return "image"
     colon = ":" in text or "：" in text
-    if rules.comment_counter.match(text):  # anchored: fails fast on prose
+    if rules.comment_counter_match(text):
         return "comments"
     if colon:
         if rules.source_line.match(text):
             return "source"
         if rules.credit_line.match(text):
             return "credit"
-        if (block.kind is PARAGRAPH or _CELL_END.search(text)) and rules.trailing_credit_match(
-            _CELL_END.sub("", text)
+        if (block.kind is PARAGRAPH or text.rstrip().endswith("|")) and rules.trailing_credit_match(
+            without_cell_end(text)
         ):
             return "caption"
     if len(text) <= _MAX_FURNITURE_CHARS and rules.furniture_line.match(text):

@@ -36,6 +36,10 @@ class TextRules:
     credit_line: re.Pattern[str]
     source_line: re.Pattern[str]
     comment_counter: re.Pattern[str]
+    # What a comment counter's first visible character can be (a digit or the first
+    # letter of a comment word): most lines fail this at once, and the counter's own
+    # case-insensitive alternation tries every word before failing.
+    comment_counter_start: re.Pattern[str]
     boilerplate_line: re.Pattern[str]
     boilerplate_prefix: re.Pattern[str]
     # "By Jane Doe", "Von Max Muster und Erika Muster": a short line of names.
@@ -49,6 +53,12 @@ class TextRules:
     # test for trailing_credit, whose lazy caption group tries every position.
     credit_word_at_end: re.Pattern[str]
     longest_credit_word: int
+
+    def comment_counter_match(self, text: str) -> re.Match[str] | None:
+        """``comment_counter.match(text)``, ruled out first by its possible first characters."""
+        if self.comment_counter_start.match(text) is None:
+            return None
+        return self.comment_counter.match(text)
 
     def trailing_credit_match(self, text: str) -> re.Match[str] | None:
         """``trailing_credit.match(text)``, ruled out quickly where it must fail: the
@@ -283,7 +293,9 @@ def text_rules() -> TextRules:
     credit_words = _flatten(data["credit_prefixes"])
     credit = _alternation(credit_words)
     source = _alternation(_flatten(data["source_prefixes"]))
-    comment = _alternation(_flatten(data["comment_words"]))
+    comment_words = _flatten(data["comment_words"])
+    comment = _alternation(comment_words)
+    comment_starts = "".join(sorted({re.escape(word[0]) for word in comment_words}))
     lines = _alternation(_flatten(data["boilerplate_lines"]))
     prefixes = _alternation(_flatten(data["boilerplate_prefixes"]))
     bylines = _alternation(_flatten(data["byline_prefixes"]))
@@ -317,6 +329,7 @@ def text_rules() -> TextRules:
             rf"|(?P<count2>\d[\d.,]*)\s*(?:{comment}))\s*$",
             re.IGNORECASE,
         ),
+        comment_counter_start=re.compile(rf"\s*[{comment_starts}\d]", re.IGNORECASE),
         boilerplate_line=boilerplate_line,
         boilerplate_prefix=boilerplate_prefix,
         volatile_line=volatile_line,
