@@ -345,6 +345,23 @@ def test_empty_and_garbage_input_gives_an_empty_article_not_an_error() -> None:
     assert extract_document("\x00\x01 <<<>>>").text == "\x00\x01 <<<>>>"  # text stays text
 
 
+def test_related_posts_and_likes_bars_are_noise_though_their_names_say_post() -> None:
+    # Jetpack (WordPress): "post" in these names would rescue them as possible content.
+    prose = "The council voted on Tuesday to turn the old freight yard into a park. " * 4
+    html = f"""<html><body><article class="post hentry"><div class="entry-content">
+      <p>{prose}</p>
+      <div class="sharedaddy sd-block sd-like" id="like-post-wrapper-1">
+        <h3 class="sd-title">Like this:</h3><span>Like Loading...</span></div>
+      <div id="jp-relatedposts" class="jp-relatedposts">
+        <h3 class="jp-relatedposts-headline">Related</h3>
+        <div class="jp-relatedposts-post"><h4>Another story about the park board</h4>
+          <p class="jp-relatedposts-post-excerpt">The park board met again, and again, and
+          argued about benches, trees, lamps, paths, fences, fountains and the budget.</p>
+          <p class="jp-relatedposts-post-date">March 17, 2016</p></div>
+      </div></div></article></body></html>"""
+    assert extract_html(html).paragraphs == (prose.strip(),)
+
+
 def test_links_urllib_cannot_parse_are_dropped_not_fatal_to_the_page() -> None:
     prose = "The council voted on Tuesday to turn the old freight yard into a park. " * 4
     html = (

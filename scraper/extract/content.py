@@ -13,6 +13,7 @@ from typing import final
 
 from scraper.extract.ruleset import (
     HINT_CAPTION,
+    HINT_CERTAIN,
     HINT_COMMENT_WIDGET,
     HINT_MAYBE,
     HINT_NEGATIVE,
@@ -166,6 +167,9 @@ def scan_hints(
                 widgets.append(node)
             if not flags & HINT_MAYBE:
                 unlikely.append((index, node))
+                continue
+        if flags & HINT_CERTAIN:
+            unlikely.append((index, node))
     return HintScan(unlikely, widgets, holders, by_tag, article_body=bool(stated))
 
 

@@ -90,7 +90,8 @@ def _load(name: str) -> dict[str, Any]:
     HINT_COMMENT_WIDGET,
     HINT_CAPTION,
     HINT_CREDIT,
-) = (1 << n for n in range(7))
+    HINT_CERTAIN,
+) = (1 << n for n in range(8))
 _HINT_LISTS = {
     "unlikely": HINT_UNLIKELY,
     "maybe": HINT_MAYBE,
@@ -99,6 +100,7 @@ _HINT_LISTS = {
     "comment_widget": HINT_COMMENT_WIDGET,
     "caption": HINT_CAPTION,
     "credit": HINT_CREDIT,
+    "certain": HINT_CERTAIN,
 }
 
 
