@@ -69,6 +69,7 @@ _TAG_BASE_SCORE = {
 }
 _TOP_TO_CHECK = 8
 _MAX_PARAGRAPH_LINK_DENSITY = 0.5
+_LARGE_PARAGRAPH_CHARS = 2000
 _CLEAN_CONDITIONALLY = "table, ul, ol, div, section, aside, form, fieldset, figure"
 
 
@@ -217,7 +218,8 @@ def _score_candidates(body: Node, hint_cache: HintCache) -> dict[int, _Candidate
         length = len(text.strip())
         if length < _MIN_PARAGRAPH_CHARS:
             continue
-        density = link_density(paragraph, len(text))
+        # A long 'paragraph' (a layout cell) holds many elements: Lexbor finds its links.
+        density = link_density(paragraph, len(text), large=len(text) > _LARGE_PARAGRAPH_CHARS)
         if density > _MAX_PARAGRAPH_LINK_DENSITY:
             continue  # a list of links (tags, names, related stories) is not prose
         parent = paragraph.parent
