@@ -169,7 +169,7 @@ def scan_hints(
             if not flags & HINT_MAYBE:
                 unlikely.append((index, node))
                 continue
-        if flags & HINT_CERTAIN:
+        if flags & HINT_CERTAIN:  # noise whatever `maybe` word its name also holds
             unlikely.append((index, node))
     return HintScan(unlikely, widgets, holders, by_tag, article_body=bool(stated))
 
