@@ -60,17 +60,8 @@ class Block:
     def with_text(self, text: str) -> Block:
         return Block(text, self.kind, self.src, self.alt, self.credit)
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Block) and self._fields() == other._fields()
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
     def __repr__(self) -> str:
-        return f"Block{self._fields()!r}"
-
-    def _fields(self) -> tuple[str, Kind, str | None, str | None, str | None]:
-        return (self.text, self.kind, self.src, self.alt, self.credit)
+        return f"Block({self.text!r}, {self.kind}, src={self.src!r}, credit={self.credit!r})"
 
 
 def normalise_space(text: str) -> str:
