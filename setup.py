@@ -22,6 +22,7 @@ COMPILED = sorted(
         "scraper/html.py",
         "scraper/language.py",
         "scraper/dates.py",
+        "scraper/urls.py",
         *(str(path) for path in Path("scraper/extract").glob("*.py") if path.stem != "__init__"),
     ]
 )

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from functools import cache
 from typing import Final, final
-from urllib.parse import urldefrag, urljoin, urlsplit
+from urllib.parse import urldefrag, urlsplit
 
 from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode, SelectolaxError
+
+from scraper.urls import absolute_url
 
 # Where a link is navigation rather than an article teaser.
 _CHROME_SELECTOR = "nav, header, footer, [role=navigation], [role=banner], [role=contentinfo]"
@@ -377,7 +379,10 @@ def page_links(html: str, base_url: str) -> list[str]:
         href = (anchor.attributes.get("href") or "").strip()
         if not href or href.startswith("#"):
             continue
-        absolute = urldefrag(urljoin(base_url, href))[0]
+        resolved = absolute_url(base_url, href)
+        if resolved is None:
+            continue  # a link urllib cannot read (http://[bad): that one only
+        absolute = urldefrag(resolved)[0]
         parts = urlsplit(absolute)
         if parts.scheme not in ("http", "https") or not parts.netloc:
             continue

@@ -409,12 +409,14 @@ def test_page_links_lists_article_links_in_order_without_chrome() -> None:
         "<header><a href='/about'>Über uns</a></header>"
         "<main><a href='/a/1.html'>Eins</a><a href='#top'>Oben</a>"
         "<a href='https://other.example/b/2.html#x'>Zwei</a><a href='/a/1.html'>Eins nochmal</a>"
-        "<a href='mailto:x@example.org'>Mail</a><a href='/section/'>Hier</a></main>"
+        "<a href='mailto:x@example.org'>Mail</a><a href='/section/'>Hier</a>"
+        "<a href='http://[broken/c.html'>Kaputt</a><a href='/a/3.html'>Drei</a></main>"
         "<footer><a href='/impressum'>Impressum</a></footer></body></html>"
     )
     assert page_links(html, "https://news.example/section/") == [
         "https://news.example/a/1.html",
         "https://other.example/b/2.html",
+        "https://news.example/a/3.html",  # a link urllib cannot read costs only itself
     ]
 
 

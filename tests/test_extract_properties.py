@@ -12,7 +12,7 @@ from scraper.extract import extract_document, extract_html, extract_text
 from scraper.extract.blocks import normalise_space
 from scraper.extract.clean import clean_paragraphs, without_cell_end
 from scraper.extract.ruleset import HintWords, text_rules
-from scraper.extract.urls import absolute_url
+from scraper.urls import absolute_url
 
 # Real noise and real prose, mixed with arbitrary text, so the rules actually fire.
 NOISE = [

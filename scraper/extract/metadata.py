@@ -16,12 +16,12 @@ from scraper.dates import to_iso
 from scraper.extract.blocks import normalise_space
 from scraper.extract.jsonld import JsonLd, keywords, read_json_ld
 from scraper.extract.ruleset import HINT_COMMENT_WIDGET, noise_rules
-from scraper.extract.urls import absolute_url, is_web_url
 from scraper.extract.values import URLISH as _URLISH
 from scraper.extract.values import clean_value as _clean
 from scraper.extract.values import first_value as _first
 from scraper.html import Document, Node
 from scraper.language import normalise_language
+from scraper.urls import absolute_url, is_web_url
 
 # Keys are spelled as _meta_key normalises them ("DC.date" -> "dc:date").
 # Preference order per field: Dublin Core first, then Open Graph, plain meta, Twitter,

@@ -22,8 +22,8 @@ from scraper.extract.blocks import (
     normalise_space,
 )
 from scraper.extract.ruleset import HINT_CAPTION, HINT_CREDIT, HintCache
-from scraper.extract.urls import absolute_url
 from scraper.html import Node
+from scraper.urls import absolute_url
 
 _BLOCK_KIND = {
     "p": PARAGRAPH,
