@@ -12,9 +12,12 @@ from functools import cache
 from typing import Any
 
 from dateutil import parser as dateutil_parser
+from dateutil import tz as dateutil_tz
 
 # A year somewhere in the string: without one, dateutil would fill it from today.
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|2[01]\d\d)(?!\d)")
+# "GMT+2" on a page means two hours ahead; dateutil reads it the POSIX way (behind).
+_GMT_PLUS = re.compile(r"\b(?:GMT|UTC)\s*(?=[+-]\d)")
 _EPOCH = re.compile(r"^\d{10}(\d{3})?$")
 _MIN_YEAR = 1900
 _NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})([/.])(\d{1,2})[/.](\d{2,4})(?![\d.])")
@@ -49,6 +52,31 @@ _WEEKDAY_NAMES: list[Any] = [
     ("Sat", "Saturday", "Samstag", "Sonnabend", "samedi", "sábado"),
     ("Sun", "Sunday", "Sonntag", "dimanche", "domingo"),
 ]
+
+
+# Zone abbreviations with one meaning, as hours from UTC. CST, IST, BST and AST are
+# left out (China or Central, India or Ireland or Israel, British or Bangladesh,
+# Atlantic or Arabia): a time in an unknown zone keeps no offset, not a guessed one.
+_ZONE_HOURS = {
+    "UT": 0.0, "UTC": 0.0, "GMT": 0.0, "Z": 0.0, "WET": 0.0, "WEST": 1.0,
+    "CET": 1.0, "CEST": 2.0, "MEZ": 1.0, "MESZ": 2.0, "EET": 2.0, "EEST": 3.0,
+    "MSK": 3.0, "PKT": 5.0, "ICT": 7.0, "WIB": 7.0, "HKT": 8.0, "SGT": 8.0,
+    "AWST": 8.0, "JST": 9.0, "KST": 9.0, "ACST": 9.5, "AEST": 10.0, "AEDT": 11.0,
+    "NZST": 12.0, "NZDT": 13.0, "HST": -10.0, "AKST": -9.0, "AKDT": -8.0,
+    "PST": -8.0, "PDT": -7.0, "MST": -7.0, "MDT": -6.0, "CDT": -5.0,
+    "EST": -5.0, "EDT": -4.0, "NST": -3.5, "NDT": -2.5,
+}  # fmt: skip
+
+
+def _zone(name: str | None, offset: int | None) -> dateutil_tz.tzoffset | None:
+    """dateutil's hook for a named zone: a fixed offset when the name has one meaning,
+    else ``None`` (the time stays without an offset, and dateutil does not warn)."""
+    if offset is not None:
+        return dateutil_tz.tzoffset(name, offset)
+    hours = _ZONE_HOURS.get((name or "").upper())
+    if hours is None:
+        return None
+    return dateutil_tz.tzoffset(name, int(hours * 3600))
 
 
 class _ManyLanguages(dateutil_parser.parserinfo):
@@ -123,7 +151,10 @@ def parse_date(value: str | None) -> datetime | None:
             return None  # 4/3/2025: April or March depends on the country; not guessed
     try:
         parsed = dateutil_parser.parse(
-            text.replace(". ", " "), parserinfo=_parser_info(), dayfirst=day_first
+            _GMT_PLUS.sub("", text.replace(". ", " ")),
+            parserinfo=_parser_info(),
+            dayfirst=day_first,
+            tzinfos=_zone,
         )
     except (ValueError, OverflowError, TypeError):
         return None

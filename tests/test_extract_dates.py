@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 from scraper.dates import to_iso
@@ -23,10 +25,23 @@ from scraper.extract import extract_html
         ("2025年3月4日 10:30", "2025-03-04T10:30:00"),
         ("04.03.2025", "2025-03-04"),  # dotted dates are day first
         ("25/3/2025", "2025-03-25"),  # 25 cannot be a month
+        ("2021-01-03T17:40:00EET", "2021-01-03T17:40:00+02:00"),  # a zone with one meaning
+        ("March 25, 2015 3:46 PM EDT", "2015-03-25T15:46:00-04:00"),
+        ("Mon, 06 Nov 2023 10:00 GMT+2", "2023-11-06T10:00:00+02:00"),  # ahead, as pages mean
+        ("Mon, 06 Nov 2023 10:00 UTC-03:00", "2023-11-06T10:00:00-03:00"),
+        ("March 25, 2015 3:46 PM IST", "2015-03-25T15:46:00"),  # India? Israel? no offset
+        ("March 25, 2015 3:46 PM CST", "2015-03-25T15:46:00"),  # China? Central? no offset
     ],
 )
 def test_stated_dates_become_iso_8601(stated: str, iso: str) -> None:
     assert to_iso(stated) == iso
+
+
+def test_an_unknown_zone_name_is_no_warning() -> None:
+    """A zone dateutil cannot name made it warn on stderr for every page that had one."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert to_iso("5 Apr 2018 06:00 XYZT") == "2018-04-05T06:00:00"
 
 
 @pytest.mark.parametrize(
