@@ -4,7 +4,9 @@ There is one page per kind of noise (``noise-*``: navigation, header/footer, sha
 follow bars, related articles, read-more teasers, newsletter prompts, cookie banners,
 ads, author boxes, tag lists, comments and counters, captions and credits, breadcrumbs,
 print/email links) and one per language convention (``lang-*``: en, de, fr, es, vi, zh,
-ja captions, credits, source lines and comment counters). ``absent.txt`` lists noise
+ja captions, credits, source lines and comment counters). ``layout-*`` pages are
+publisher layouts that fooled the extractor once (paragraphs classed "paywall", a
+Blogger post written as lines of divs between photos). ``absent.txt`` lists noise
 that must never reach the text, whatever the expected file says.
 
 Run with UPDATE_GOLDEN=1 to rewrite expected.json after a deliberate change, then
