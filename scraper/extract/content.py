@@ -24,10 +24,9 @@ from scraper.extract.ruleset import (
 )
 from scraper.html import Document, Node, remove_nodes
 
-_PARAGRAPH_SELECTOR = (
-    "p, pre, td, h2, h3, h4, h5, h6, blockquote, "
-    "div:not(:has(a, blockquote, dl, div, img, ol, p, pre, table, ul, section, article))"
-)
+# A div with no block inside is a paragraph written without <p> (Blogger, old CMSs).
+_TEXT_DIV = "div:not(:has(a, blockquote, dl, div, img, ol, p, pre, table, ul, section, article))"
+_PARAGRAPH_SELECTOR = f"p, pre, td, h2, h3, h4, h5, h6, blockquote, {_TEXT_DIV}"
 
 
 _OTHER_COMMAS = ("，", "、", "،")  # CJK, ideographic, Arabic
@@ -340,6 +339,7 @@ _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
 
 
 _LONG_CONTAINER_CHARS = 2000
+_SHORT_LINE_CHARS = 40
 
 
 def _long_container_is_noise(node: Node, length: int, weight: float) -> bool:
@@ -348,15 +348,35 @@ def _long_container_is_noise(node: Node, length: int, weight: float) -> bool:
     if node.count("pre, code"):
         return False
     images = node.count("img")
-    if images > 1 and node.count("p") / images < 0.5 and length < 200 * images:
+    if images > 1 and length < 200 * images and _is_gallery(node, node.count("p"), images):
         return True
     if node.count("object, embed, iframe") > 1:
         return True
     return weight >= 25 and node.link_chars(in_page_weight=0.3, large=True) / length > 0.5
 
 
-def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
-    """Readability's conditional test: link lists, galleries, widgets with little prose."""
+def _is_gallery(node: Node, paragraphs: int, images: int) -> bool:
+    """More images than paragraphs can hold captions for. Paragraphs written as plain
+    divs count too (Lexbor counts them, only for the few nodes that get this far):
+    Blogger posts are lines of divs between photos."""
+    if paragraphs / images >= 0.5:
+        return False
+    return (paragraphs + node.count(_TEXT_DIV)) / images < 0.5
+
+
+def _looks_like_noise(
+    node: Node,
+    tag: str,
+    text: str,
+    weight: float,
+    dropped_lines: int = 0,
+    emptied: bool = False,
+) -> bool:
+    """Readability's conditional test: link lists, galleries, widgets with little prose.
+
+    ``dropped_lines`` counts short divs already removed inside the node: they were
+    lines of text, so they still count against its being a gallery. ``emptied`` says
+    an element inside was removed as noise: a heading left alone was its title."""
     length = len(text.strip())
     if length >= _LONG_CONTAINER_CHARS:
         return _long_container_is_noise(node, length, weight)
@@ -370,9 +390,14 @@ def _looks_like_noise(node: Node, tag: str, text: str, weight: float) -> bool:
     headings = not _HEADINGS.isdisjoint(census.tags)
     density = min(census.link_chars / length, 1.0) if length else 0.0
     return (
-        (images > 1 and paragraphs / images < 0.5 and length < 200 * images)
+        (
+            images > 1
+            and length < 200 * images
+            and _is_gallery(node, paragraphs + dropped_lines, images)
+        )
         or (tag not in ("ul", "ol") and items > paragraphs and length < 500)
         or (length < 25 and images == 0 and not headings and tag != "table")
+        or (emptied and headings and length < 100 and images == 0 and paragraphs == 0)
         or (weight < 25 and density > 0.33 and length < 2000)
         or (weight >= 25 and density > 0.5)
         or (embeds == 1 and length < 75)
@@ -390,7 +415,13 @@ def clean_conditionally(root: Node, hint_cache: HintCache) -> None:
     # Containers around a kept element with 10+ commas have 10+ too: no need to read
     # their (long) text again.
     rich: set[int] = set()
+    # Container -> short divs (blank lines, one-word captions) removed inside it.
+    dropped_lines: dict[int, int] = {}
+    emptied: set[int] = set()  # containers that lost an element here
+    # Lexbor's selection includes the root itself: the content found is not judged.
     for node in reversed(root.select(_CLEAN_CONDITIONALLY)):
+        if node.key == root.key:
+            continue
         tag = node.tag
         if tag == "figure":
             continue
@@ -416,7 +447,17 @@ def clean_conditionally(root: Node, hint_cache: HintCache) -> None:
         if _commas(text, enough=10) >= 10:
             _mark_ancestors(node, root, rich, mark=True)
             continue
-        if _looks_like_noise(node, tag, text, weight):
+        if _looks_like_noise(
+            node, tag, text, weight, dropped_lines.get(node.key, 0), node.key in emptied
+        ):
+            if tag == "div" and len(text) < _SHORT_LINE_CHARS:
+                for ancestor in node.ancestors():
+                    if ancestor.key == root.key:
+                        break
+                    dropped_lines[ancestor.key] = dropped_lines.get(ancestor.key, 0) + 1
+            parent = node.parent
+            if parent is not None:
+                emptied.add(parent.key)
             node.remove()
 
 
