@@ -6,8 +6,9 @@ ads, author boxes, tag lists, comments and counters, captions and credits, bread
 print/email links) and one per language convention (``lang-*``: en, de, fr, es, vi, zh,
 ja captions, credits, source lines and comment counters). ``layout-*`` pages are
 publisher layouts that fooled the extractor once (paragraphs classed "paywall", a
-Blogger post written as lines of divs between photos). ``absent.txt`` lists noise
-that must never reach the text, whatever the expected file says.
+Blogger post written as lines of divs between photos, a subscribers-only teaser).
+``absent.txt`` lists noise that must never reach the text, whatever the expected
+file says.
 
 Run with UPDATE_GOLDEN=1 to rewrite expected.json after a deliberate change, then
 review the diff before committing it.

@@ -265,7 +265,12 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
     """Move up to a common ancestor when several strong candidates share one."""
     node = top.node
     strong = [c.node for c in ranked[1:] if c.score >= top.score * 0.75]
-    if len(strong) >= 2:
+    # Three strong rivals (readability's rule), or two where one is another chunk of
+    # the same kind (Wired's body__inner-container): a teaser page's strong rivals
+    # are its own container and a "subscribe to read on" box.
+    kind = node.attr("class")
+    chunked = bool(kind) and any(s.tag == node.tag and s.attr("class") == kind for s in strong)
+    if len(strong) >= 3 or (len(strong) == 2 and chunked):
         strong_ancestors = [{a.key for a in s.ancestors()} for s in strong]
         for ancestor in node.ancestors():
             if ancestor.tag in ("body", "html"):
