@@ -6,7 +6,8 @@ ads, author boxes, tag lists, comments and counters, captions and credits, bread
 print/email links) and one per language convention (``lang-*``: en, de, fr, es, vi, zh,
 ja captions, credits, source lines and comment counters). ``layout-*`` pages are
 publisher layouts that fooled the extractor once (paragraphs classed "paywall", a
-Blogger post written as lines of divs between photos, a subscribers-only teaser).
+Blogger post written as lines of divs between photos, a subscribers-only teaser,
+a lead written as a div beside the body).
 ``absent.txt`` lists noise that must never reach the text, whatever the expected
 file says.
 

@@ -305,6 +305,10 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
     return node
 
 
+def _is_text_div(node: Node) -> bool:
+    return node.tag == "div" and node.matches(_TEXT_DIV)
+
+
 def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -> list[Node]:
     """The chosen node plus siblings that look like more of the same article."""
     parent = node.parent
@@ -323,19 +327,25 @@ def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -
         bonus = top_score * 0.2 if hints and sibling.attr("class") == hints else 0.0
         if candidate is not None and candidate.score + bonus >= threshold:
             chosen.append(sibling)
-        elif candidate is None and sibling.tag != "p":
-            # Paragraphs nested too deep to score: judge the block by its prose.
-            text = sibling.text()
-            density = link_density(sibling, len(text))
-            same_kind = bool(hints) and sibling.attr("class") == hints
-            if density < 0.2 and (len(text) > 1000 or (same_kind and len(text) > 200)):
-                chosen.append(sibling)
         elif sibling.tag == "p":
             text = sibling.text()
             density = link_density(sibling, len(text))
             long_prose = len(text) > 80 and density < 0.25
             short_sentence = 0 < len(text) <= 80 and density == 0 and _SENTENCE_END.search(text)
             if long_prose or short_sentence:
+                chosen.append(sibling)
+        elif candidate is None and _is_text_div(sibling):
+            # A div written as a paragraph (a lead): only sentences, as divs also hold
+            # the share bars and datelines around an article.
+            text = sibling.text()
+            if len(text) > 80 and _SENTENCE_END.search(text) and link_density(sibling) < 0.25:
+                chosen.append(sibling)
+        elif candidate is None:
+            # Paragraphs nested too deep to score: judge the block by its prose.
+            text = sibling.text()
+            density = link_density(sibling, len(text))
+            same_kind = bool(hints) and sibling.attr("class") == hints
+            if density < 0.2 and (len(text) > 1000 or (same_kind and len(text) > 200)):
                 chosen.append(sibling)
     return chosen
 
