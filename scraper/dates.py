@@ -163,6 +163,18 @@ def parse_date(value: str | None) -> datetime | None:
     return parsed
 
 
+def is_date(value: str) -> bool:
+    """Whether the text is a date, including one :func:`parse_date` leaves unread because
+    its day and month could be either way round (4/3/2025)."""
+    if parse_date(value) is not None:
+        return True
+    numeric = _NUMERIC_DATE.search(value)
+    if numeric is None or numeric.group(2) != "/":
+        return False
+    dotted = numeric.group(0).replace("/", ".")  # read day first: either order is a date
+    return parse_date(value.replace(numeric.group(0), dotted, 1)) is not None
+
+
 def _from_parts(match: re.Match[str], text: str) -> datetime | None:
     """A date spelled with characters, and the ``HH:MM`` that follows it, if any."""
     numbers = [int(g) for g in match.groups() if g]

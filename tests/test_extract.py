@@ -169,6 +169,38 @@ def test_a_refetch_that_changes_only_counters_and_relative_times_reads_the_same(
     assert (first.comment_count, later.comment_count) == (0, 5)
 
 
+@pytest.mark.parametrize(
+    "dateline",
+    [
+        "Updated: 8 April 2015 12:46",
+        "Submitted on Mon, 2019-01-21 13:49",
+        "08.04.2015 12:46",
+        "Aktualisiert am 08.04.2015, 12:46 Uhr",
+        "Publié le 8 avril 2015 à 12h46",
+        "Cập nhật: 08/04/2015 12:46",
+        "发布时间：2015年4月8日 12:46",
+    ],
+)
+def test_a_dateline_is_metadata_not_article_text(dateline: str) -> None:
+    """A line that is only a (labelled, or timed) date goes; dates in prose and bare
+    dates in a table of the article stay."""
+    prose = [
+        "The harbour reopened on Monday after a month of repairs to the sea wall, the port said.",
+        "The first ferry left at 12:46 on 8 April 2015, and the cafes were full by evening.",
+    ]
+    html = (
+        f"<html><body><article><h1>Harbour</h1><p>{dateline}</p>"
+        f"<p>{prose[0]}</p><p>{prose[1]}</p>"
+        "<table><tr><td>April 2014</td><td>Sea wall cracks</td></tr>"
+        "<tr><td>May 2015</td><td>Repairs begin</td></tr></table>"
+        "</article></body></html>"
+    )
+    article = extract_html(html, "https://example.com/harbour")
+    assert dateline not in article.paragraphs
+    assert article.paragraphs[:2] == tuple(prose)
+    assert "April 2014" in " ".join(article.paragraphs)
+
+
 def test_continue_reading_interstitials_between_paragraphs_are_not_article_text() -> None:
     """Lines that sites put between a story's parts around an ad are furniture."""
     parts = [

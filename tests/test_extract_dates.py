@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from scraper.dates import to_iso
+from scraper.dates import is_date, to_iso
 from scraper.extract import extract_html
 
 
@@ -59,3 +59,22 @@ def test_a_visible_date_line_is_the_last_resort_for_published() -> None:
         "Kommas.</p></article></body></html>"
     )
     assert extract_html(html).published == "2025-03-04"
+
+
+@pytest.mark.parametrize(
+    ("text", "is_one"),
+    [
+        ("4/3/2025", True),
+        ("08/04/2015 12:46", True),
+        ("25/3/2025", True),
+        ("gestern", False),
+        ("4/3", False),
+        ("12:46", False),
+        ("Room 4/3, floor 2", False),
+    ],
+)
+def test_a_date_is_recognised_even_when_its_day_and_month_order_is_unclear(
+    text: str, is_one: bool
+) -> None:
+    """A dateline is a date whatever its order; only reading it needs the order."""
+    assert is_date(text) is is_one

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from archive.model import Image
+from scraper.dates import is_date
 from scraper.extract.blocks import CAPTION, CODE, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.ruleset import TextRules, text_rules
 
@@ -29,6 +30,8 @@ _MARKDOWN_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*)[^)]*\)\s*
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MAX_CAPTION_CHARS = 400
 _MAX_FURNITURE_CHARS = 120
+_MAX_DATELINE_CHARS = 60
+_CLOCK = re.compile(r"\d[:h]\d\d")
 
 
 @dataclass(frozen=True)
@@ -126,7 +129,19 @@ def classify(block: Block, rules: TextRules) -> str:
             return "caption"
     if len(text) <= _MAX_FURNITURE_CHARS and rules.furniture_line.match(text):
         return "drop"
+    if len(text) <= _MAX_DATELINE_CHARS and block.kind is PARAGRAPH and _is_dateline(text, rules):
+        return "drop"
     return "keep"
+
+
+def _is_dateline(text: str, rules: TextRules) -> bool:
+    """A labelled date ("Updated: 8 April 2015") or a date with its time ("08.04.2015
+    12:46") and nothing else: the page's dateline. A bare date ("April 2014") may be
+    a table cell or a list entry, so it stays."""
+    label = rules.date_label.match(text)
+    if label is None and not _CLOCK.search(text):
+        return False
+    return is_date(text[label.end() :] if label else text)
 
 
 def clean_blocks(

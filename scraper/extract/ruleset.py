@@ -46,6 +46,8 @@ class TextRules:
     byline_line: re.Pattern[str]
     # "1.234 Aufrufe", "3 hours ago": text that changes on every fetch.
     volatile_line: re.Pattern[str]
+    # "Updated:" and the like before a date on a line of its own (the label and its colon).
+    date_label: re.Pattern[str]
     # Any of the four above (boilerplate line or prefix, byline, volatile): one call for
     # the short lines that are none of them, the common case.
     furniture_line: re.Pattern[str]
@@ -336,6 +338,9 @@ def text_rules() -> TextRules:
         boilerplate_prefix=boilerplate_prefix,
         volatile_line=volatile_line,
         byline_line=byline_line,
+        date_label=re.compile(
+            rf"^\s*(?:{_alternation(_flatten(data['date_labels']))})\s*[:：]?\s*", re.IGNORECASE
+        ),
         furniture_line=_any_of(boilerplate_line, boilerplate_prefix, byline_line, volatile_line),
     )
 
