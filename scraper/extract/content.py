@@ -357,13 +357,17 @@ _LONG_CONTAINER_CHARS = 2000
 _SHORT_LINE_CHARS = 40
 
 
-def _long_container_is_noise(node: Node, length: int, weight: float) -> bool:
+def _long_container_is_noise(node: Node, length: int, weight: float, dropped_lines: int) -> bool:
     """The same test for a long container, where only galleries, embeds and link farms
     can still fail: Lexbor counts, so deep subtrees are not walked in Python."""
     if node.count("pre, code"):
         return False
     images = node.count("img")
-    if images > 1 and length < 200 * images and _is_gallery(node, node.count("p"), images):
+    if (
+        images > 1
+        and length < 200 * images
+        and _is_gallery(node, node.count("p") + dropped_lines, images)
+    ):
         return True
     if node.count("object, embed, iframe") > 1:
         return True
@@ -394,7 +398,7 @@ def _looks_like_noise(
     an element inside was removed as noise: a heading left alone was its title."""
     length = len(text.strip())
     if length >= _LONG_CONTAINER_CHARS:
-        return _long_container_is_noise(node, length, weight)
+        return _long_container_is_noise(node, length, weight, dropped_lines)
     census = node.census(in_page_weight=0.3)
     tags = census.tags
     if "pre" in tags or "code" in tags:
@@ -454,6 +458,7 @@ def clean_conditionally(root: Node, hint_cache: HintCache) -> None:
         if weight < 0:
             if node.key in rich:  # its commas leave with it: containers must count again
                 _mark_ancestors(node, root, rich, mark=False)
+            _note_removal(node, emptied)
             node.remove()
             continue
         if node.key in rich:
@@ -470,10 +475,15 @@ def clean_conditionally(root: Node, hint_cache: HintCache) -> None:
                     if ancestor.key == root.key:
                         break
                     dropped_lines[ancestor.key] = dropped_lines.get(ancestor.key, 0) + 1
-            parent = node.parent
-            if parent is not None:
-                emptied.add(parent.key)
+            _note_removal(node, emptied)
             node.remove()
+
+
+def _note_removal(node: Node, emptied: set[int]) -> None:
+    """Remember that the node's container lost something as noise."""
+    parent = node.parent
+    if parent is not None:
+        emptied.add(parent.key)
 
 
 def _mark_ancestors(node: Node, root: Node, marked: set[int], *, mark: bool) -> None:
