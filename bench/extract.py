@@ -255,7 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("pages", nargs="?", type=Path, default=DEFAULT_PAGES)
     parser.add_argument("--only", action="append", default=[], help="run only these extractors")
     parser.add_argument(
-        "--repeat", type=int, default=3, help="timed passes per extractor; the fastest counts"
+        "--repeat",
+        type=int,
+        default=5,
+        help="timed passes per extractor; the fastest counts (default 5)",
     )
     parser.add_argument("--pages-csv", type=Path, help="write per-page scores here")
     parser.add_argument("--show-misses", action="store_true", help="list metadata mismatches")
