@@ -197,10 +197,11 @@ def to_iso(value: str | None) -> str | None:
     parsed = parse_date(value)
     if parsed is None:
         return None
-    if parsed.hour == parsed.minute == parsed.second == 0 and not _has_time(value or ""):
+    if parsed.hour == parsed.minute == parsed.second == 0 and not has_time(value or ""):
         return parsed.date().isoformat()
     return parsed.isoformat()
 
 
-def _has_time(text: str) -> bool:
-    return bool(re.search(r"\d:\d\d", text))
+def has_time(text: str) -> bool:
+    """Whether the text states a time of day (``12:46``, French ``12h46``)."""
+    return _CLOCK.search(text) is not None

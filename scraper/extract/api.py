@@ -27,7 +27,7 @@ from scraper.html import Document, Node, check_selector, parse, remove_nodes
 from scraper.language import detect_language
 
 # Bump whenever the output for some page may change: it is stored with every version.
-EXTRACTOR_VERSION = "2026.11.29.17"
+EXTRACTOR_VERSION = "2026.11.29.18"
 
 # Below this much text the strict pass threw the article away with the noise: retry gently.
 _RETRY_BELOW_CHARS = 250

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from archive.model import Image
-from scraper.dates import is_date
+from scraper.dates import has_time, is_date
 from scraper.extract.blocks import CAPTION, CODE, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.ruleset import TextRules, text_rules
 
@@ -31,7 +31,6 @@ _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MAX_CAPTION_CHARS = 400
 _MAX_FURNITURE_CHARS = 120
 _MAX_DATELINE_CHARS = 60
-_CLOCK = re.compile(r"\d[:h]\d\d")
 
 
 @dataclass(frozen=True)
@@ -139,7 +138,7 @@ def _is_dateline(text: str, rules: TextRules) -> bool:
     12:46") and nothing else: the page's dateline. A bare date ("April 2014") may be
     a table cell or a list entry, so it stays."""
     label = rules.date_label.match(text)
-    if label is None and not _CLOCK.search(text):
+    if label is None and not has_time(text):
         return False
     return is_date(text[label.end() :] if label else text)
 

@@ -15,7 +15,7 @@ from functools import lru_cache
 from scraper.dates import to_iso
 from scraper.extract.blocks import normalise_space
 from scraper.extract.jsonld import JsonLd, keywords, read_json_ld
-from scraper.extract.ruleset import HINT_COMMENT_WIDGET, noise_rules
+from scraper.extract.ruleset import HINT_COMMENT_WIDGET, noise_rules, text_rules
 from scraper.extract.values import URLISH as _URLISH
 from scraper.extract.values import clean_value as _clean
 from scraper.extract.values import first_value as _first
@@ -375,13 +375,15 @@ def _time_element(times: list[Node]) -> str | None:
 def _visible_date(date_lines: list[Node]) -> str | None:
     """The date line a reader sees (``<p class="date">March 25, 2015</p>``), when it is
     the only statement of the date; a leading label (``Published:``) is dropped."""
+    labels = text_rules().date_label
     for node in date_lines[:_MAX_DATE_LINES]:
         if _NOT_PUBLISHED.search(node.hints()):
             continue
         text = normalise_space(node.text(" "))
         if not text or len(text) > _MAX_DATE_LINE_CHARS:
             continue
-        iso = to_iso(_DATE_LABEL.sub("", text))
+        label = labels.match(text) or _COLON_LABEL.match(text)
+        iso = to_iso(text[label.end() :] if label else text)
         if iso:
             return iso
     return None
@@ -392,12 +394,9 @@ _DATE_LINE_SELECTOR = f"time, {_CLASS_DATE_LINE_SELECTOR}"
 _MAX_DATE_LINES = 12
 _MAX_DATE_LINE_CHARS = 60
 _NOT_PUBLISHED = re.compile(r"updat|modif|comment|event|archive|picker|calendar")
-# "Published:", "Veröffentlicht am", "Publié le", "Posted on" before the date itself.
-_DATE_LABEL = re.compile(
-    r"^(?:[^\d:：]{0,30}[:：]\s*|(?:published|posted|veröffentlicht|publié|publicado|"
-    r"đăng|am|le|el|on)(?:\s+(?:on|am|le|el|lúc|ngày))?\s+)",
-    re.IGNORECASE,
-)
+# Any short label ending in a colon ("Erschienen:") before the date itself; the known
+# labels without one ("Veröffentlicht am", "Publié le") are text.toml's date_labels.
+_COLON_LABEL = re.compile(r"^[^\d:：]{0,30}[:：]\s*")
 
 
 _SEPARATOR = re.compile(r" [|\-–—\\/>»] ")

@@ -339,7 +339,8 @@ def text_rules() -> TextRules:
         volatile_line=volatile_line,
         byline_line=byline_line,
         date_label=re.compile(
-            rf"^\s*(?:{_alternation(_flatten(data['date_labels']))})\s*[:：]?\s*", re.IGNORECASE
+            rf"^\s*(?:{_alternation(_flatten(data['date_labels']))})(?!\w)\s*[:：]?\s*",
+            re.IGNORECASE,
         ),
         furniture_line=_any_of(boilerplate_line, boilerplate_prefix, byline_line, volatile_line),
     )
