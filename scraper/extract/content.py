@@ -268,9 +268,7 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
     # Three strong rivals (readability's rule), or two where one is another chunk of
     # the same kind (Wired's body__inner-container): a teaser page's strong rivals
     # are its own container and a "subscribe to read on" box.
-    kind = node.attr("class")
-    chunked = bool(kind) and any(s.tag == node.tag and s.attr("class") == kind for s in strong)
-    if len(strong) >= 3 or (len(strong) == 2 and chunked):
+    if len(strong) >= 3 or (len(strong) == 2 and _is_chunked(node, strong)):
         strong_ancestors = [{a.key for a in s.ancestors()} for s in strong]
         for ancestor in node.ancestors():
             if ancestor.tag in ("body", "html"):
@@ -303,6 +301,12 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
         node = parent
         parent = node.parent
     return node
+
+
+def _is_chunked(node: Node, rivals: list[Node]) -> bool:
+    """Whether a rival is another chunk of the same kind (same tag and class)."""
+    kind = node.attr("class")
+    return bool(kind) and any(r.tag == node.tag and r.attr("class") == kind for r in rivals)
 
 
 def _is_text_div(node: Node) -> bool:
@@ -338,7 +342,8 @@ def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -
             # A div written as a paragraph (a lead): only sentences, as divs also hold
             # the share bars and datelines around an article.
             text = sibling.text()
-            if len(text) > 80 and _SENTENCE_END.search(text) and link_density(sibling) < 0.25:
+            long_sentence = len(text) > 80 and _SENTENCE_END.search(text)
+            if long_sentence and link_density(sibling, len(text)) < 0.25:
                 chosen.append(sibling)
         elif candidate is None:
             # Paragraphs nested too deep to score: judge the block by its prose.
