@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 import click
 
@@ -15,6 +17,9 @@ from archive import serve as serving
 from archive import warc
 from archive.clock import SystemClock, iso
 from archive.db import ArchiveError, open_reader
+from archive.outfile import OutputError, binary_output, check_target, text_output
+
+EXIT_USAGE = 2
 
 ARCHIVE_OPTION = click.option(
     "--archive",
@@ -27,7 +32,60 @@ ARCHIVE_OPTION = click.option(
 )
 
 
-@click.group()
+class UsageProblem(click.ClickException):
+    """A usage error shown as one line (no usage text), exit status 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class CommandGroup(click.Group):
+    """A command group for both CLIs: errors read ``error: ...``, command help is never cut.
+
+    Click prints ``Error:`` and shortens each command's line in ``--help`` to fit with
+    ``...``; the project's own messages say ``error:``, and a help line ends where its
+    first sentence ends.
+    """
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=10_000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            if exc.ctx is not None:
+                hint = f"Try '{exc.ctx.command_path} --help' for help.\n"
+                click.echo(f"{exc.ctx.get_usage()}\n{hint}", err=True)
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        # Without standalone mode click returns an explicit exit code, or the command's value.
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(cls=CommandGroup)
+@click.version_option(package_name="newsarchive", prog_name="archive")
 def main() -> None:
     """Browse and export the article archive."""
 
@@ -80,18 +138,24 @@ def diff(
     type=click.Choice((*exporter.FORMATS, "warc")),
     default="jsonl",
     show_default=True,
-    help="warc: the stored raw responses as a WARC file (needs -o).",
+    help="jsonl, csv, or warc: the stored raw responses as a WARC file (needs -o).",
 )
 @click.option("--all-versions", is_flag=True, help="One row per version instead of per article.")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    type=click.Path(path_type=Path),
     default=None,
-    help="Write to this file instead of standard output.",
+    help="Write to this file (whole, or not at all) instead of standard output.",
 )
 def export(archive_path: Path, fmt: str, all_versions: bool, output: Path | None) -> None:
-    """Write every article with its latest version (or all versions) as JSON Lines or CSV."""
+    """Write every article with its latest version (or all versions) as JSON Lines, CSV or WARC.
+
+    With -o the file appears only when the export is complete; a failed export leaves
+    nothing half-written.
+    """
+    if output is not None:
+        _check_output(output)
     if fmt == "warc":
         _export_warc(archive_path, output)
         return
@@ -100,7 +164,7 @@ def export(archive_path: Path, fmt: str, all_versions: bool, output: Path | None
         if output is None:
             count = _write(conn, sys.stdout, fmt, all_versions)
         else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
+            with _output_errors(output), text_output(output) as handle:
                 count = _write(conn, handle, fmt, all_versions)
             click.echo(f"{count} rows written to {output}", err=True)
     finally:
@@ -129,7 +193,7 @@ def _export_warc(archive_path: Path, output: Path | None) -> None:
         raise click.UsageError("--format warc writes a binary file: name it with -o FILE.warc.gz")
     conn = _open(archive_path)
     try:
-        with output.open("wb") as handle:
+        with _output_errors(output), binary_output(output) as handle:
             summary = warc.export_warc(conn, handle, created_at=iso(SystemClock().now()))
     finally:
         conn.close()
@@ -137,6 +201,25 @@ def _export_warc(archive_path: Path, output: Path | None) -> None:
         f"{summary.responses} responses, {summary.revisits} revisits written to {output}",
         err=True,
     )
+
+
+def _check_output(output: Path) -> None:
+    try:
+        check_target(output)
+    except OutputError as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+@contextmanager
+def _output_errors(output: Path) -> Iterator[None]:
+    """One line for a file that cannot be written (the partial file is already gone)."""
+    try:
+        yield
+    except OutputError as exc:
+        raise UsageProblem(str(exc)) from None
+    except OSError as exc:  # disk full, file too large: nothing was left behind
+        reason = exc.strerror or str(exc)
+        raise click.ClickException(f"{output}: export failed, nothing written: {reason}") from None
 
 
 def _write(conn: sqlite3.Connection, out: TextIO, fmt: str, all_versions: bool) -> int:

@@ -278,8 +278,12 @@ async def changes_feed(datasette: Any, request: Any) -> Response:
     if request.args.get("article"):
         if not request.args["article"].isdigit():
             raise NotFound(f"article={request.args['article']!r}: expected an article number")
+        article_id = int(request.args["article"])
+        known = await database.execute("SELECT 1 FROM articles WHERE id = ?", [article_id])
+        if known.first() is None:
+            raise NotFound(f"no article with id {article_id}")
         where.append("article_id = ?")
-        params.append(int(request.args["article"]))
+        params.append(article_id)
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     rows = list(
         await database.execute(

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import click
 
+from archive.cli import CommandGroup
 from archive.clock import SystemClock
 from archive.db import ArchiveError
 from scraper import __version__
@@ -45,7 +46,7 @@ def _load(config_path: Path) -> Config:
         sys.exit(EXIT_USAGE)
 
 
-@click.group()
+@click.group(cls=CommandGroup)
 @click.version_option(__version__, prog_name="scraper")
 def main() -> None:
     """Fetch news sources on their schedules and archive every article and every edit."""

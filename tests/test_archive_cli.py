@@ -5,8 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
+import subprocess
+import sys
+from importlib import metadata
 from pathlib import Path
 
+import click
 import pytest
 from archive_helpers import FakeClock, page, story
 from click.testing import CliRunner
@@ -14,6 +20,7 @@ from click.testing import CliRunner
 from archive.cli import main
 from archive.model import Outcome
 from archive.store import Archive
+from scraper.cli import main as scraper_main
 
 URL = "https://news.example/world/2026/flood-waters-rise.html"
 OTHER = "https://news.example/world/2026/dam-holds.html"
@@ -106,3 +113,123 @@ def test_export_csv_all_versions_to_a_file(archive_path: Path, tmp_path: Path) -
     ]
     assert json.loads(table[3]["tags"]) == ["dams", "floods"]
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".csv") == ["out.csv"]
+
+
+# -- export to a file that cannot be written; versions, help and error lines --------------
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "warc"])
+def test_export_into_a_missing_folder_is_one_line_and_exit_2(
+    archive_path: Path, tmp_path: Path, fmt: str
+) -> None:
+    target = tmp_path / "nope" / f"x.{fmt}"
+    result = CliRunner().invoke(
+        main, ["export", "--archive", str(archive_path), "--format", fmt, "-o", str(target)]
+    )
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.output == (
+        f"error: {target}: cannot write, the folder {target.parent} does not exist\n"
+    )
+    assert not target.parent.exists()
+
+
+# Files a child may write: room for SQLite's shared-memory file, not for the whole export.
+FILE_SIZE_LIMIT = 200_000
+
+
+@pytest.fixture
+def large_archive(tmp_path: Path) -> Path:
+    """An archive whose exports (JSON Lines, CSV, WARC) are each larger than the limit."""
+    path = tmp_path / "large.db"
+    clock = FakeClock()
+    with Archive.open(path, clock) as archive:
+        for n in range(150):
+            noise = os.urandom(1500).hex()  # does not compress: the WARC is large too
+            body = f"<html><body><p>{noise}</p></body></html>".encode()
+            url = f"https://news.example/2026/story-{n}.html"
+            archive.record(page(url, clock, body), story(f"Story {n}: {noise}"))
+            clock.advance(60)
+    return path
+
+
+def _export_in_a_child(archive_path: Path, target: Path, fmt: str) -> str:
+    """Run ``archive export`` with files capped in size: the write fails midway."""
+    limit = FILE_SIZE_LIMIT
+    program = (
+        "import resource, sys\n"
+        f"resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))\n"
+        "from archive.cli import main\n"
+        "sys.argv[0] = 'archive'\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", program, "export", "--archive", str(archive_path),
+         "--format", fmt, "--all-versions", "-o", str(target)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "warc"])
+def test_an_export_that_fails_midway_leaves_nothing_half_written(
+    large_archive: Path, tmp_path: Path, fmt: str
+) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / f"x.{fmt}"
+    err = _export_in_a_child(large_archive, target, fmt)
+    assert err.strip().splitlines() == [
+        f"error: {target}: export failed, nothing written: File too large"
+    ]
+    assert list(folder.iterdir()) == [], "no partial file, no temporary file"
+    # An earlier complete export stays as it was when a later one fails.
+    target.write_text("previous export\n", encoding="utf-8")
+    _export_in_a_child(large_archive, target, fmt)
+    assert target.read_text(encoding="utf-8") == "previous export\n"
+    assert [p.name for p in folder.iterdir()] == [target.name]
+
+
+def test_archive_version() -> None:
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.output == f"archive, version {metadata.version('newsarchive')}\n"
+
+
+def test_both_clis_say_error_in_lower_case(archive_path: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.db"
+    result = CliRunner().invoke(main, ["history", "--archive", str(missing), URL])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: {missing}: no archive here")
+    result = CliRunner().invoke(main, ["export", "--bogus"])
+    assert result.exit_code == 2
+    assert result.output.splitlines()[-1] == "error: No such option '--bogus'."
+    result = CliRunner().invoke(scraper_main, ["extract", str(tmp_path / "none.html")])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot read {tmp_path / 'none.html'}")
+    for output in (result.output, CliRunner().invoke(scraper_main, ["run", "-x"]).output):
+        assert "Error" not in output
+
+
+@pytest.mark.parametrize("cli", [main, scraper_main], ids=["archive", "scraper"])
+def test_help_lists_each_command_with_its_whole_first_sentence(cli: click.Group) -> None:
+    result = CliRunner().invoke(cli, ["--help"], terminal_width=80)
+    assert result.exit_code == 0
+    commands = result.output.split("Commands:\n", 1)[1]
+    assert "..." not in commands.replace("OPTIONS]...", "")
+    entries = re.split(r"\n  (?=\S)", "\n" + commands.rstrip())[1:]
+    for entry in entries:
+        name, help_text = entry.split(None, 1)
+        assert " ".join(help_text.split()).endswith("."), (name, help_text)
+    shown = " ".join(commands.split())
+    for name, command in cli.commands.items():
+        first_paragraph = " ".join((command.help or "").split("\n\n")[0].split())
+        assert f"{name} {first_paragraph}" in shown
+
+
+def test_export_help_names_every_format() -> None:
+    out = " ".join(CliRunner().invoke(main, ["export", "--help"]).output.split())
+    assert "[jsonl|csv|warc]" in out
+    assert "JSON Lines, CSV or WARC" in out

@@ -496,7 +496,13 @@ def test_the_page_of_a_disappeared_version_says_so_and_strikes_the_text(
 
 @pytest.mark.parametrize(
     "path",
-    ["/-/article/999", "/-/article/1?db=nosuchdb", "/-/article?url=", "/-/changes.atom?db=x"],
+    [
+        "/-/article/999",
+        "/-/article/1?db=nosuchdb",
+        "/-/article?url=",
+        "/-/changes.atom?db=x",
+        "/-/changes.atom?article=999",
+    ],
 )
 def test_unknown_articles_and_databases_are_404(server: Server, path: str) -> None:
     status, _, _ = server.get(path)
