@@ -166,10 +166,23 @@ def _read_target(target: str, base_url: str | None) -> tuple[str, str | None]:
         raw = sys.stdin.buffer.read() if target == "-" else Path(target).read_bytes()
     except OSError as exc:
         raise click.ClickException(f"cannot read {target}: {exc.strerror or exc}") from None
+    _refuse_binary(target, raw)
     try:
         return decode_html(raw, None), base_url
     except DecodeError as exc:
         raise click.ClickException(f"cannot decode {target}: {exc}") from None
+
+
+def _refuse_binary(target: str, raw: bytes) -> None:
+    """Images, executables and other binary data are not pages: one line, no garbage JSON."""
+    from scraper.markup import binary_kind
+
+    kind = binary_kind(raw)
+    if kind is not None:
+        name = "standard input" if target == "-" else target
+        raise click.ClickException(
+            f"{name} is {kind}, not HTML, plain text or Markdown: nothing to extract"
+        )
 
 
 def _fetch_target(url: str) -> str:
@@ -193,6 +206,7 @@ def _fetch_target(url: str) -> str:
     outcome, body, content_type, error = asyncio.run(fetch())
     if outcome is not None or body is None:
         raise click.ClickException(f"{url}: {error or outcome}")
+    _refuse_binary(url, body)
     try:
         return decode_html(body, content_type)
     except DecodeError as exc:

@@ -16,12 +16,12 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from scraper.feeds import NotAFeed, parse_feed
+from scraper.markup import body_looks_like_html
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
 _SNIFF_WINDOW = 2048
 _FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
 _SITEMAP_ROOT = re.compile(rb"<(urlset|sitemapindex)[\s>]", re.IGNORECASE)
-_HTML_ROOT = re.compile(rb"<(!doctype html|html|head|body|article|div|p)[\s>]", re.IGNORECASE)
 _TRACKING_PARAMS = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ocid$|cmpid$|at_)")
 _SECTION_MIN_LINKS = 15
 # Path parts of listing and service pages that a section page links to besides articles.
@@ -100,7 +100,7 @@ def sniff(body: bytes, content_type: str | None) -> Kind | None:
         return Kind.FEED
     if _SITEMAP_ROOT.search(head):
         return Kind.SITEMAP
-    if ctype in ("text/html", "application/xhtml+xml") or _HTML_ROOT.search(head):
+    if ctype in ("text/html", "application/xhtml+xml") or body_looks_like_html(body):
         return Kind.ARTICLE
     return None
 

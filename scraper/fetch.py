@@ -43,6 +43,7 @@ from archive.clock import Clock, iso
 from archive.compress import CorruptStream, decompress_bounded
 from archive.model import Fetch, Outcome
 from scraper.config import FetchSettings, Source
+from scraper.markup import body_looks_like_html
 from scraper.netguard import (
     AddressPolicy,
     AddressRefused,
@@ -574,11 +575,6 @@ def media_type(content_type: str | None) -> str | None:
     return content_type.split(";", 1)[0].strip().lower() or None
 
 
-def looks_like_html(body: bytes) -> bool:
-    head = body[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    return head.startswith((b"<!doctype html", b"<html")) or b"<html" in head or b"<body" in head
-
-
 def content_problem(content_type: str | None, body: bytes, expect: Expect) -> str | None:
     """Why a 2xx body is not what the caller expected, or None when it is fine."""
     kind = media_type(content_type)
@@ -588,7 +584,7 @@ def content_problem(content_type: str | None, body: bytes, expect: Expect) -> st
         if kind in HTML_TYPES:
             return None
         if kind is None:
-            if looks_like_html(body):
+            if body_looks_like_html(body):
                 return None
             return "missing content type and the body does not look like HTML"
         return f"non-HTML content {kind} where an article was expected"

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import random
+import struct
+import subprocess
+import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -71,3 +77,66 @@ def test_extract_jsonl_keeps_order_and_reports_bad_lines() -> None:
     assert out[0]["text"] == "\n\n".join(STORY)
     assert "error" in out[1]
     assert out[2]["id"] == 3 and out[2]["text"] == STORY[0]
+
+
+def _shared_library() -> Path:
+    """A real shared library from this Python's own extension modules."""
+    for name in ("_ctypes", "_decimal", "_sqlite3", "_json", "_socket", "select"):
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        if origin and origin.endswith((".so", ".pyd", ".dylib")):
+            return Path(origin)
+    pytest.skip("this Python has no extension module in a shared library")
+
+
+def _png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    pixels = zlib.compress(b"".join(b"\x00" + bytes(range(48)) for _ in range(16)))
+    header = struct.pack(">IIBBBBB", 16, 16, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def _scraper(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run(
+        [sys.executable, "-m", "scraper", *args],
+        input=stdin,
+        capture_output=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("kind", ["random bytes", "shared library", "png"])
+def test_extract_refuses_binary_input_with_one_line(tmp_path: Path, kind: str) -> None:
+    if kind == "random bytes":
+        path = tmp_path / "noise.html"
+        path.write_bytes(random.Random(15).randbytes(200_000))
+        expected = "binary data"
+    elif kind == "shared library":
+        path = _shared_library()
+        expected = "shared library"
+    else:
+        path = tmp_path / "photo.png"
+        path.write_bytes(_png())
+        expected = "PNG image"
+    for args, stdin, name in (
+        ([str(path)], b"", str(path)),
+        (["-"], path.read_bytes(), "standard input"),
+    ):
+        result = _scraper("extract", *args, stdin=stdin)
+        assert result.returncode != 0
+        assert result.stdout == b""
+        lines = result.stderr.decode().strip().splitlines()
+        assert len(lines) == 1, lines
+        assert name in lines[0] and expected in lines[0] and "nothing to extract" in lines[0]
+
+
+def test_extract_of_empty_input_is_an_empty_article() -> None:
+    result = _scraper("extract", "-")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["paragraphs"] == []

@@ -7,8 +7,8 @@ from scraper.extract.api import (
     extract_html,
     extract_jsonl,
     extract_text,
-    looks_like_html,
 )
+from scraper.markup import looks_like_html
 
 __all__ = [
     "EXTRACTOR_VERSION",

@@ -25,19 +25,15 @@ from scraper.extract.text import text_blocks
 from scraper.extract.walker import html_blocks
 from scraper.html import Document, Node, check_selector, parse, remove_nodes
 from scraper.language import detect_language
+from scraper.markup import looks_like_html
 
 # Bump whenever the output for some page may change: it is stored with every version.
-EXTRACTOR_VERSION = "2026.11.29.18"
+EXTRACTOR_VERSION = "2026.12.03.1"
 
 # Below this much text the strict pass threw the article away with the noise: retry gently.
 _RETRY_BELOW_CHARS = 250
 # ... and the retry's text must be clearly longer to be taken: more noise is not more article.
 _RETRY_MUST_GAIN = 1.5
-_HTML_SNIFF = re.compile(
-    r"^\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body|meta|title|div|p|article)\b",
-    re.IGNORECASE | re.DOTALL,
-)
-_HTML_TAGS = re.compile(r"</(?:p|div|span|a|li|td|article|body|html)>", re.IGNORECASE)
 _COUNTER_HEADINGS = "h1, h2, h3, h4, h5, h6, [class*=count i], [class*=title i]"
 _MAX_WIDGETS = 40
 _MAX_COUNTER_CHARS = 40
@@ -191,11 +187,6 @@ def extract_text(text: str, url: str | None = None) -> Article:
     """The article of a plain-text or Markdown document; the cleaner runs on its lines."""
     cleaned = clean_blocks(text_blocks(text))
     return _article(Metadata(title=None), cleaned, None)
-
-
-def looks_like_html(data: str) -> bool:
-    head = data[:2048]
-    return bool(_HTML_SNIFF.match(head)) or len(_HTML_TAGS.findall(head)) >= 2
 
 
 def extract_document(
