@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import sys
@@ -12,7 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 
-from extract import load_pages
+from extract import load_pages, site_part
+from extract import main as main_bench
 from newspaper_pages import main
 
 _ARTICLE = (
@@ -67,3 +69,72 @@ def test_an_archive_without_test_pages_is_a_clear_error(
     missing = tmp_path / "missing.tar.gz"
     assert main([str(missing), str(tmp_path / "pages")]) == 1
     assert str(missing) in capsys.readouterr().err
+
+
+def _shared_page(folder: Path, html: bytes, expected: str, **meta: object) -> None:
+    folder.mkdir(parents=True)
+    if folder.parent.name == "dragnet":
+        (folder / "source.html.gz").write_bytes(gzip.compress(html))
+    else:
+        (folder / "source.html").write_bytes(html)
+    (folder / "expected.txt").write_text(expected, encoding="utf-8")
+    (folder / "meta.json").write_text(json.dumps({"url": None, "lang": "en", **meta}))
+
+
+_STORY = (
+    "<html><head><meta charset='windows-1252'><title>Caf\xe9 closes | Gazette</title></head>"
+    "<body><article><h1>Caf\xe9 closes</h1><p>The caf\xe9 on the corner closed on Monday "
+    "after forty years, its owner said, and the building will be sold.</p></article></body>"
+    "</html>"
+)
+
+
+def test_every_shared_set_is_scored_per_set_and_as_a_union(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "The café on the corner closed on Monday after forty years, its owner said"
+    wrapped = (
+        f'<text id="http://gazette.example/cafe" title="Café closes | Gazette">\n{_STORY}\n</text>'
+    )
+    _shared_page(
+        tmp_path / "cleaneval" / "dev-1",
+        wrapped.encode("cp1252"),
+        text,
+        url="http://www.gazette.example/cafe",
+        title="Café closes | Gazette",
+    )
+    # Raw bytes, gzipped, no URL: the site comes from the page's canonical link.
+    canonical = _STORY.replace(
+        "<title>", "<link rel=canonical href='http://blog.example/a'><title>"
+    )
+    _shared_page(tmp_path / "dragnet" / "R1", canonical.encode("cp1252"), text)
+    _shared_page(tmp_path / "dragnet" / "R2", b"<html><body></body></html>", "Lost text")
+    _shared_page(tmp_path / "dragnet" / "R3", b"error", "Not in the page", defect="redirect")
+
+    pages = load_pages(tmp_path / "cleaneval") + load_pages(tmp_path / "dragnet")
+    assert [(p.set, p.name, p.site) for p in pages] == [
+        ("cleaneval", "dev-1", "gazette.example"),
+        ("dragnet", "R1", "blog.example"),
+        ("dragnet", "R2", "R2"),
+    ]
+    # Decoded by the declared charset; CleanEval's wrapper line is not part of the page.
+    assert pages[0].html == _STORY
+    assert (
+        pages[0].part == site_part("gazette.example") == load_pages(tmp_path / "cleaneval")[0].part
+    )
+
+    assert main_bench(["--data", str(tmp_path), "--only", "ours", "--by-part"]) == 0
+    out = capsys.readouterr().out
+    lines = [line.split() for line in out.splitlines() if " ours " in line]
+    rows = {cells[0]: cells for cells in lines if not cells[1].startswith("[")}
+    assert set(rows) == {"cleaneval", "dragnet", "union"}
+    # set, extractor, pages, P, R, F1, empty, title, byline, ...
+    assert rows["cleaneval"][2] == "1" and rows["cleaneval"][7] == "100.0%"
+    assert rows["dragnet"][2] == "2" and rows["dragnet"][6] == "1"  # R2: empty, text expected
+    assert rows["union"][2] == "3" and rows["union"][6] == "1"
+    parts = [cells for cells in lines if cells[1].startswith("[")]
+    assert {cells[1] for cells in parts} == {"[study]", "[score]"}
+    assert sum(int(cells[3]) for cells in parts if cells[0] == "union") == 3
+
+    assert main_bench(["--data", str(tmp_path), "--set", "readability-pages"]) == 2
+    assert "readability-pages" in capsys.readouterr().err
