@@ -67,11 +67,15 @@ def test_429_retry_after_seconds_waits_and_retries() -> None:
             fetch_settings(max_retries=1, deadline=3.0),
             on_host_hold=lambda *a: holds.append(a),
         )
+        after = datetime.now(UTC)
         assert result.outcome_hint is None and result.body == PAGE
         assert elapsed >= 0.95
         ((host, until, reason),) = holds
         assert host == "127.0.0.1" and reason == "HTTP 429 Retry-After: 1"
-        assert timedelta(seconds=0.9) <= until - before <= timedelta(seconds=1.5)
+        # The hold lasts the second the server asked for, and the retry waited it out: measured
+        # against the clock around the whole fetch, so a slow start on a loaded machine is no fault.
+        assert until - before >= timedelta(seconds=0.9)
+        assert until <= after
         gap = server.records[1].request.received_at - server.records[0].finished_at
         assert gap >= 0.95
     finally:
