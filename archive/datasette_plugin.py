@@ -26,7 +26,10 @@ from datasette.utils.asgi import NotFound, Response
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
+from archive.diff import TextDiff, changed_fields, diff_words, summarise
 from archive.diff_html import render_change, render_text
+from archive.removal import REMOVAL_SQL, Removal
+from archive.removal import from_row as removal_from_row
 
 TEMPLATES = Path(__file__).parent / "templates"
 ATOM = "http://www.w3.org/2005/Atom"
@@ -96,6 +99,25 @@ def render_cell(
     query = urlencode({"db": database, "to": value})
     href = datasette.urls.path(f"/-/article/{article_id}?{query}")
     return Markup(f'<a href="{escape(href)}" title="history and word diff">{int(value)}</a>')
+
+
+# Every <time datetime="..."> the pages show, in the reader's own time zone and language;
+# the ISO value stays in the attribute (and in a tooltip), the data is unchanged.
+LOCAL_TIME_SCRIPT = """
+document.querySelectorAll("time[datetime]").forEach(function (element) {
+  var when = new Date(element.getAttribute("datetime"));
+  if (isNaN(when.getTime())) { return; }
+  element.textContent = when.toLocaleString(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"
+  });
+  element.classList.add("local-time");
+});
+"""
+
+
+@_hook
+def extra_body_script() -> str:
+    return LOCAL_TIME_SCRIPT
 
 
 @_hook
@@ -190,6 +212,61 @@ def _safe_link(url: str) -> str | None:
     return url if urlsplit(url).scheme in ("http", "https") else None
 
 
+async def _removal(database: Database, article_id: int, version: int | None) -> Removal | None:
+    """The fetch that found the article gone: the gone version's, or (none given) the latest."""
+    if version is not None:
+        sql = (
+            "SELECT f.started_at, f.url, f.status, f.final_url FROM versions v"
+            " JOIN fetches f ON f.id = v.fetch_id WHERE v.article_id = ? AND v.version = ?"
+        )
+        found = (await database.execute(sql, [article_id, version])).first()
+    else:
+        found = (await database.execute(REMOVAL_SQL, [article_id])).first()
+    return None if found is None else removal_from_row(tuple(found))
+
+
+async def _never_live_page(
+    datasette: Any, request: Any, database: Database, article: Any
+) -> Response:
+    """An article with no version: gone at first sight, or not fetched successfully yet."""
+    gone = await _removal(database, article["id"], None) if article["state"] == "gone" else None
+    last = (
+        await database.execute(
+            "SELECT started_at, outcome, status, error FROM fetches WHERE article_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            [article["id"]],
+        )
+    ).first()
+    context = {
+        **_page_links(datasette, database, article),
+        "article": dict(article),
+        "heading": article["title"] or article["url"],
+        "removal": gone,
+        "last_fetch": dict(last) if last is not None else None,
+    }
+    return Response.html(
+        await datasette.render_template("newsarchive_never_live.html", context, request=request)
+    )
+
+
+def _page_links(datasette: Any, database: Database, article: Any) -> dict[str, Any]:
+    return {
+        "database": database.name,
+        "article_link": _safe_link(article["url"]),
+        "feed_url": datasette.urls.path(
+            "/-/changes.atom?" + urlencode({"db": database.name, "article": article["id"]})
+        ),
+        "history_url": datasette.urls.path(
+            f"/{database.name}/article_history?" + urlencode({"url": article["url"]})
+        ),
+    }
+
+
+def _change_summary(old: Any, new: Any, text_diff: TextDiff) -> str:
+    """What changed between two versions, however far apart: fields, then words."""
+    return summarise(changed_fields(dict(old), dict(new)), text_diff)
+
+
 async def article_page(datasette: Any, request: Any) -> Response:
     database = await _archive_database(datasette, request.args.get("db"))
     article_id = int(request.url_vars["article_id"])
@@ -204,46 +281,58 @@ async def article_page(datasette: Any, request: Any) -> Response:
         )
     )
     if not versions:
-        raise NotFound(f"article {article_id} has no stored version yet")
+        return await _never_live_page(datasette, request, database, article)
     numbers = [v.version for v in versions]
     frm, to = _default_pair(
         versions, _chosen(request, "to", numbers), _chosen(request, "from", numbers)
     )
+    assert to is not None  # an article with versions always has one to show
     texts = {
         row["version"]: row
         for row in await database.execute(
-            f"SELECT version, text, title, {', '.join(METADATA_FIELDS)} FROM versions"
-            " WHERE article_id = ? AND version IN (?, ?)",
+            "SELECT * FROM versions WHERE article_id = ? AND version IN (?, ?)",
             [article_id, frm if frm is not None else -1, to],
         )
     }
     new = texts[to]
-    if frm is None:
-        body = render_text(new["text"])
-    else:
-        body = render_change(texts[frm]["text"], new["text"])
-    old_title = texts[frm]["title"] if frm is not None else None
+    old = texts[frm] if frm is not None else None
     to_row = next(v for v in versions if v.version == to)
+    if old is None:
+        body = render_text(new["text"])
+        summary = to_row.summary
+    else:
+        body = render_change(old["text"], new["text"])
+        summary = (
+            to_row.summary
+            if to_row.state == "gone"
+            else _change_summary(old, new, diff_words(old["text"], new["text"]))
+        )
+    # A gone version has no title of its own: the page keeps the last title the article had.
+    known_titles = [v.title for v in versions if v.title and v.version <= to]
+    heading = new["title"] or (known_titles[-1] if known_titles else None) or article["url"]
+    old_title = old["title"] if old is not None else None
+    shown_removal = None
+    if to_row.state == "gone":
+        shown_removal = await _removal(database, article_id, to)
+    elif article["state"] == "gone":
+        shown_removal = await _removal(database, article_id, None)
     context = {
-        "database": database.name,
+        **_page_links(datasette, database, article),
         "article": dict(article),
-        "article_link": _safe_link(article["url"]),
+        "heading": heading,
         "versions": versions,
         "from_version": frm,
         "to_version": to,
         "to_row": to_row,
-        "title_before": old_title if old_title != new["title"] else None,
+        "summary": summary,
+        "title_before": old_title
+        if old_title and new["title"] and old_title != new["title"]
+        else None,
         "title_after": new["title"],
-        "field_changes": []
-        if to_row.state == "gone"
-        else _field_changes(texts[frm] if frm is not None else None, new),
+        "field_changes": [] if to_row.state == "gone" else _field_changes(old, new),
         "diff_html": Markup(body),  # built from escaped text and sanitised with nh3
-        "feed_url": datasette.urls.path(
-            "/-/changes.atom?" + urlencode({"db": database.name, "article": article_id})
-        ),
-        "history_url": datasette.urls.path(
-            f"/{database.name}/article_history?" + urlencode({"url": article["url"]})
-        ),
+        "removal": shown_removal,
+        "removal_is_shown_version": to_row.state == "gone",
     }
     return Response.html(
         await datasette.render_template("newsarchive_article.html", context, request=request)

@@ -13,6 +13,7 @@ from typing import Any
 
 from archive import diff
 from archive.db import ArchiveError
+from archive.removal import Removal, removal
 
 
 class NotInArchive(ArchiveError):
@@ -43,6 +44,14 @@ class ExtractionEntry:
 
 
 @dataclass(frozen=True)
+class LastFetch:
+    at: str
+    outcome: str
+    status: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
 class ArticleHistory:
     url: str
     state: str
@@ -50,6 +59,8 @@ class ArticleHistory:
     last_checked: str | None
     versions: tuple[VersionEntry, ...]
     extractions: tuple[ExtractionEntry, ...]
+    removal: Removal | None = None  # the fetch that found a gone article gone
+    last_fetch: LastFetch | None = None  # what happened to an article with no version yet
 
 
 @dataclass(frozen=True)
@@ -104,6 +115,14 @@ def history(conn: sqlite3.Connection, url: str) -> ArticleHistory:
         ExtractionEntry(row[0], row[1], row[2], row[3], _names(row[4]), row[5] or "")
         for row in cursor
     )
+    last_fetch = None
+    if not versions:
+        found = conn.execute(
+            "SELECT started_at, outcome, status, error FROM fetches WHERE article_id = ?"
+            " ORDER BY id DESC LIMIT 1",
+            (article["id"],),
+        ).fetchone()
+        last_fetch = LastFetch(*found) if found is not None else None
     return ArticleHistory(
         url=article["url"],
         state=article["state"],
@@ -111,6 +130,8 @@ def history(conn: sqlite3.Connection, url: str) -> ArticleHistory:
         last_checked=article["last_checked"],
         versions=versions,
         extractions=extractions,
+        removal=removal(conn, article["id"]) if article["state"] == "gone" else None,
+        last_fetch=last_fetch,
     )
 
 
@@ -161,6 +182,8 @@ def compare(
 def format_history(entry: ArticleHistory) -> str:
     """The history as terminal lines: one per version, parser changes after them."""
     lines = [f"{entry.url}  ({entry.state}, first seen {entry.first_seen})"]
+    if not entry.versions:
+        lines.append(f"  {_no_version(entry)}")
     for v in entry.versions:
         title = f"  {v.title}" if v.title else ""
         lines.append(f"  v{v.version}  {v.captured_at}  {v.state:<4}  {v.summary}{title}")
@@ -172,6 +195,17 @@ def format_history(entry: ArticleHistory) -> str:
                 f" -> {e.extractor_version}  {e.summary}"
             )
     return "\n".join(lines)
+
+
+def _no_version(entry: ArticleHistory) -> str:
+    """Why an article has no version: gone at first sight, not fetched yet, or failing."""
+    if entry.removal is not None:
+        return f"never seen live: {entry.removal.sentence()}; no version stored"
+    last = entry.last_fetch
+    if last is None:
+        return "no version stored yet: not fetched yet"
+    why = last.error or (f"HTTP {last.status}" if last.status else last.outcome)
+    return f"no version stored yet: the last fetch at {last.at} was {last.outcome} ({why})"
 
 
 def format_comparison(result: Comparison, *, colour: bool = False) -> str:

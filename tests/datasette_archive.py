@@ -25,6 +25,8 @@ VIETNAMESE_URL = "https://znews.example/nguoi-dan-dong-bang-song-cuu-long-post15
 SCRIPT_URL = "https://blog.example/posts/markup-in-text"
 GONE_URL = "https://news.example/world/deleted-story.html"
 FAILING_URL = "https://down.example/articles/unreachable.html"
+# Listed in a feed, then 410 Gone on its first fetch: an article never seen live.
+PULLED_URL = "https://news.example/world/pulled-before-we-looked.html"
 
 GERMAN_V1 = (
     "Die Koalition hat sich am Mittwoch nach langen Verhandlungen auf den Haushalt geeinigt.",
@@ -48,6 +50,7 @@ SCRIPT_TEXT = (
     "The tag <b>bold</b> and an <img src=x onerror=alert(1)> must stay text.",
 )
 SCRIPT_TEXT_V2 = (*SCRIPT_TEXT, "Update: <script>document.title='pwned'</script> was added later.")
+SCRIPT_TEXT_V3 = (*SCRIPT_TEXT_V2, "Second update: the blog fixed its comment filter.")
 SCRIPT_TITLE = "Markup <em>in</em> the text <script>alert('title-xss')</script>"
 
 
@@ -58,6 +61,7 @@ class KnownArchive:
     vietnamese_id: int
     script_id: int
     gone_id: int
+    pulled_id: int
     first_capture: datetime
 
 
@@ -185,9 +189,19 @@ def build(path: Path, start: datetime | None = None) -> KnownArchive:
         archive.record(
             _fetch(SCRIPT_URL, clock, _html("s2", SCRIPT_TEXT_V2), source="blog"), scripted_v2
         )
-        clock.advance(30)
+        clock.advance(10)
+        scripted_v3 = replace(scripted, paragraphs=SCRIPT_TEXT_V3)
+        archive.record(
+            _fetch(SCRIPT_URL, clock, _html("s3", SCRIPT_TEXT_V3), source="blog"), scripted_v3
+        )
+        clock.advance(20)
         archive.record(
             _fetch(GONE_URL, clock, b"not found", source="znews", status=404, hint=Outcome.GONE),
+            None,
+        )
+        archive.add_discovered([PULLED_URL], "znews")
+        archive.record(
+            _fetch(PULLED_URL, clock, b"gone", source="znews", status=410, hint=Outcome.GONE),
             None,
         )
         for _ in range(3):
@@ -212,5 +226,6 @@ def build(path: Path, start: datetime | None = None) -> KnownArchive:
         vietnamese_id=ids[VIETNAMESE_URL],
         script_id=ids[SCRIPT_URL],
         gone_id=ids[GONE_URL],
+        pulled_id=ids[PULLED_URL],
         first_capture=first,
     )

@@ -48,6 +48,26 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
+GONE_AT_ONCE = "https://news.example/world/2026/pulled-before-we-looked.html"
+
+
+def test_history_of_an_article_gone_at_first_sight_says_what_happened(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    clock = FakeClock()
+    with Archive.open(path, clock) as archive:
+        archive.add_discovered([GONE_AT_ONCE], "news")  # listed in a feed, as the daemon does
+        archive.record(page(GONE_AT_ONCE, clock, b"", status=410, hint=Outcome.GONE), None)
+        clock.advance(600)
+        archive.record(page(GONE_AT_ONCE, clock, b"", status=410, hint=Outcome.GONE), None)
+    code, out = run("history", "--archive", str(path), GONE_AT_ONCE)
+    assert code == 0
+    assert out.splitlines() == [
+        f"{GONE_AT_ONCE}  (gone, first seen 2026-11-01T08:00:00.000Z)",
+        "  never seen live: removed by the publisher (HTTP 410) at 2026-11-01T08:00:00.000Z;"
+        " no version stored",
+    ]
+
+
 def test_history_lists_each_version_with_state_and_summary(archive_path: Path) -> None:
     code, out = run("history", "--archive", str(archive_path), URL)
     assert code == 0

@@ -94,13 +94,13 @@ def test_configured_facets_return_counts(server: Server) -> None:
     sources = {v["value"]: v["count"] for v in facets["source"]["results"]}
     assert sources == {"znews": 2, "zeitung": 1, "blog": 1}
     changes = server.json(f"/{DB}/recent_changes.json")["facet_results"]["change"]["results"]
-    assert {v["value"]: v["count"] for v in changes} == {"edited": 2, "disappeared": 1}
+    assert {v["value"]: v["count"] for v in changes} == {"edited": 3, "disappeared": 1}
 
 
 def test_a_date_facet_counts_captures_per_day(server: Server) -> None:
     data = server.json(f"/{DB}/versions.json")
     days = data["facet_results"]["captured_at"]["results"]
-    assert sum(day["count"] for day in days) == 7
+    assert sum(day["count"] for day in days) == 8
 
 
 def test_every_table_view_and_column_is_described(
@@ -167,7 +167,12 @@ def test_article_history_and_failing_views(server: Server, archive: known.KnownA
 def test_canned_query_what_changed_today(server: Server, archive: known.KnownArchive) -> None:
     rows = server.json(f"/{DB}/changed_today.json?_shape=array")
     assert sorted((r["article_id"], r["version"]) for r in rows) == sorted(
-        [(archive.german_id, 2), (archive.script_id, 2), (archive.gone_id, 2)]
+        [
+            (archive.german_id, 2),
+            (archive.script_id, 2),
+            (archive.script_id, 3),
+            (archive.gone_id, 2),
+        ]
     )
 
 
@@ -175,7 +180,7 @@ def test_canned_query_most_edited(server: Server, archive: known.KnownArchive) -
     rows = server.json(f"/{DB}/most_edited.json?_shape=array")
     assert {r["article_id"]: r["edits"] for r in rows} == {
         archive.german_id: 1,
-        archive.script_id: 1,
+        archive.script_id: 2,
     }
 
 
@@ -272,7 +277,7 @@ def test_script_in_an_article_is_shown_as_text_on_every_page(
     server: Server, archive: known.KnownArchive
 ) -> None:
     pages = {
-        "article": server.text(f"/-/article/{archive.script_id}"),
+        "article": server.text(f"/-/article/{archive.script_id}?from=1&to=2"),
         "table": server.text(f"/{DB}/latest_articles?_search=attacker"),
         "row": server.text(f"/{DB}/versions/{_version_id(archive, archive.script_id, 1)}"),
         "history": server.text(f"/{DB}/recent_changes"),
@@ -318,7 +323,7 @@ def test_archive_serve_answers_json_for_articles_the_daemon_writes_meanwhile(
     command = archive_serve_command(archive.path, "--port", str(port), "--host", "127.0.0.1")
     with running(command, port, tmp_path / "serve.log") as server:
         urls = [r["url"] for r in server.json("/live/articles.json?_shape=array&_col=url")]
-        assert known.GERMAN_URL in urls and len(urls) == 4
+        assert known.GERMAN_URL in urls and len(urls) == 5
         # The daemon keeps writing while Datasette serves the same file.
         clock = FakeClock(current=archive.first_capture + timedelta(hours=2))
         late = "https://www.zeitung.example/politik/2026/spaeter.html"
@@ -563,3 +568,48 @@ def test_addresses_typed_into_the_plugin_pages_are_escaped_in_errors(server: Ser
         status, body, _ = server.get(path)
         assert status == 404
         assert "<script>alert(1)" not in body and "&lt;script&gt;alert(1)" in body
+
+
+# -- what happened to an article, in words ----------------------------------------------------
+
+
+def _visible(page: str) -> str:
+    """The page's text without its head, scripts and tags (what a reader sees, roughly)."""
+    body = page.split("<body", 1)[1]
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    return " ".join(re.sub(r"<[^>]+>", " ", body).split())
+
+
+def test_an_article_gone_at_first_sight_has_a_page_that_says_what_happened(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    status, page, _ = server.get(f"/-/article/{archive.pulled_id}")
+    assert status == 200, page[:300]
+    text = _visible(page)
+    assert "Removed by the publisher (HTTP 410) at" in text
+    assert "Never seen live" in text
+    assert re.search(r'class="removed-banner".*<time datetime="\d{4}-\d\d-\d\dT[^"]+Z"', page)
+    assert "None" not in text and "(no title)" not in text
+
+
+def test_a_takedown_is_announced_above_the_text_without_none(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    for query in ("?from=1&to=2", ""):
+        page = server.text(f"/-/article/{archive.gone_id}{query}")
+        text = _visible(page)
+        assert "Removed by the publisher (HTTP 404) at" in text, query
+        assert text.index("Removed by the publisher") < text.index("This story will be taken down")
+        assert "None" not in text and "(no title)" not in text, query
+        assert "A story that vanished" in page.split("<h1>", 1)[1].split("</h1>", 1)[0]
+
+
+def test_comparing_versions_far_apart_summarises_the_combined_change(
+    server: Server, archive: known.KnownArchive
+) -> None:
+    own = {v: _visible(server.text(f"/-/article/{archive.script_id}?to={v}")) for v in (2, 3)}
+    combined = _visible(server.text(f"/-/article/{archive.script_id}?from=1&to=3"))
+    added_2 = len(known.SCRIPT_TEXT_V2[-1].split())
+    added_3 = len(known.SCRIPT_TEXT_V3[-1].split())
+    assert f"text: +{added_3} -0 words" in own[3]
+    assert f"version 1 → 3: text: +{added_2 + added_3} -0 words" in combined

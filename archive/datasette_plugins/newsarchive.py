@@ -4,10 +4,17 @@ For a source checkout where the package (and so its entry point) is not installe
 """
 
 from archive.datasette_plugin import (
+    extra_body_script,
     menu_links,
     prepare_jinja2_environment,
     register_routes,
     render_cell,
 )
 
-__all__ = ["menu_links", "prepare_jinja2_environment", "register_routes", "render_cell"]
+__all__ = [
+    "extra_body_script",
+    "menu_links",
+    "prepare_jinja2_environment",
+    "register_routes",
+    "render_cell",
+]
