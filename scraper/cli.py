@@ -196,7 +196,9 @@ def _fetch_target(url: str) -> str:
     settings = FetchSettings(concurrency=1, host_gap=0.0)
 
     async def fetch() -> tuple[Outcome | None, bytes | None, str | None, str | None]:
-        fetcher = Fetcher(settings, SystemClock(), trusted_hosts={urlsplit(url).hostname or ""})
+        fetcher = Fetcher(
+            settings, SystemClock(), trusted_hosts={urlsplit(url).hostname or ""}, one_off=True
+        )
         try:
             page = await fetcher.fetch(url, expect="article")
         finally:
@@ -205,7 +207,8 @@ def _fetch_target(url: str) -> str:
 
     outcome, body, content_type, error = asyncio.run(fetch())
     if outcome is not None or body is None:
-        raise click.ClickException(f"{url}: {error or outcome}")
+        message = error or str(outcome)
+        raise click.ClickException(message if url in message else f"{url}: {message}")
     _refuse_binary(url, body)
     try:
         return decode_html(body, content_type)

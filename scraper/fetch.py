@@ -16,8 +16,9 @@ This is the only module that imports httpx (and its transport, httpcore). What i
 - Retries on 408, 429, 5xx and transport errors with exponential backoff and jitter.
 
 Outcomes decided here: ``None`` for a usable 2xx body, NOT_MODIFIED (304 to a
-conditional request), GONE (404/410), REJECTED (robots.txt, address policy, scheme:
-we refused to fetch), FAILED (everything else, including a 2xx whose content is not
+conditional request), GONE (404/410), REJECTED (robots.txt rules, address policy,
+scheme: we refused to fetch), FAILED (everything else, including a robots.txt that
+could not be read, and a 2xx whose content is not
 what was expected, e.g. a PDF where an article was expected: recorded with type,
 size and SHA-256, body dropped).
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import random
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -78,13 +80,20 @@ class Validators:
 
 
 class _Failure(Exception):
-    """Ends a fetch with an outcome and a sentence for the user."""
+    """Ends a fetch with an outcome and a sentence for the user.
 
-    def __init__(self, outcome: Outcome, error: str, status: int | None = None) -> None:
+    ``cause`` is the same in a few words ("connection refused"), for a message that
+    already names the URL, such as a page's "robots.txt unreachable: ..." line.
+    """
+
+    def __init__(
+        self, outcome: Outcome, error: str, status: int | None = None, *, cause: str | None = None
+    ) -> None:
         super().__init__(error)
         self.outcome = outcome
         self.error = error
         self.status = status
+        self.cause = cause or error
 
 
 @dataclass
@@ -185,7 +194,12 @@ class Fetcher:
         secrets: SecretStore | None = None,
         backoff_base: float = BACKOFF_BASE_S,
         rng: random.Random | None = None,
+        one_off: bool = False,
     ) -> None:
+        """``one_off``: fetches a person asked for one by one (``scraper extract``), not a
+        crawl. robots.txt rules still apply, but a robots.txt that cannot be read does not
+        stop the page: its own answer (or failure) is what the person wants to see."""
+        self.one_off = one_off
         self.settings = settings
         self.clock = clock
         self.rng = rng or random.Random()
@@ -279,8 +293,14 @@ class Fetcher:
         except SecretError:
             return SecretStore().names_for(source)
 
-    async def _guarded(self, url: str, work: Callable[[_Run], Any]) -> Fetch:
-        """Run ``work`` under the total deadline and turn every fault into a Fetch."""
+    async def _guarded(
+        self, url: str, work: Callable[[_Run], Any], *, brief: bool = False
+    ) -> Fetch:
+        """Run ``work`` under the total deadline and turn every fault into a Fetch.
+
+        ``brief``: the error is the short cause alone (for robots.txt, whose failure
+        is reported on the page that needed it).
+        """
         started_at = iso(self.clock.now())
         run: _Run | None = None
         try:
@@ -290,17 +310,18 @@ class Fetcher:
                 return result
         except TimeoutError:
             assert run is not None
+            deadline = f"deadline of {self.settings.deadline:g}s exceeded"
             return Fetch(
                 url,
                 started_at,
                 Outcome.FAILED,
-                error=f"deadline of {self.settings.deadline:g}s exceeded after "
-                f"{run.received} bytes fetching {run.url}",
+                error=deadline
+                if brief
+                else f"{deadline} after {run.received} bytes fetching {run.url}",
             )
         except _Failure as failure:
-            return Fetch(
-                url, started_at, failure.outcome, status=failure.status, error=failure.error
-            )
+            error = failure.cause if brief else failure.error
+            return Fetch(url, started_at, failure.outcome, status=failure.status, error=error)
         except AddressRefused as exc:
             return Fetch(url, started_at, Outcome.REJECTED, error=str(exc))
         except HostHeld as exc:
@@ -389,8 +410,13 @@ class Fetcher:
         host = urlsplit(url).hostname or ""
         if verdict.crawl_delay is not None:
             self.slots.set_crawl_delay(host, verdict.crawl_delay)
-        if not verdict.allowed:
-            raise _Failure(Outcome.REJECTED, verdict.reason or f"robots.txt disallows {url}")
+        if verdict.allowed or (verdict.unreachable and self.one_off and not verdict.refused):
+            return
+        reason = verdict.reason or f"robots.txt disallows {url}"
+        if verdict.unreachable and not verdict.refused:
+            # Nothing refused the page: the site could not be asked. A failure, retried later.
+            raise _Failure(Outcome.FAILED, reason)
+        raise _Failure(Outcome.REJECTED, reason)
 
     async def _with_retries(
         self, run: _Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
@@ -402,12 +428,15 @@ class Fetcher:
             try:
                 exchange = await self._exchange(run, url, headers, limit, truncate)
             except HostHeld as exc:
-                raise _Failure(Outcome.FAILED, f"{url} not fetched: {exc}") from None
+                message = f"{url} not fetched: {exc}"
+                raise _Failure(Outcome.FAILED, message, cause=str(exc)) from None
             except httpx.TransportError as exc:
                 if isinstance(exc, httpx.UnsupportedProtocol):
                     raise _Failure(Outcome.REJECTED, f"{url}: {exc}") from None
                 if last_try:
-                    raise _Failure(Outcome.FAILED, _describe(exc, url, run, attempts)) from None
+                    raise _Failure(
+                        Outcome.FAILED, _describe(exc, url, run, attempts), cause=_cause(exc)
+                    ) from None
                 await self._backoff(attempts, run)
                 continue
             if exchange.status != 408 and exchange.status != 429 and exchange.status < 500:
@@ -422,6 +451,7 @@ class Fetcher:
                         "  ", " "
                     ),
                     exchange.status,
+                    cause=f"HTTP {exchange.status}",
                 )
             if held is None:
                 await self._backoff(attempts, run)
@@ -536,10 +566,12 @@ class Fetcher:
                 truncate=True,
                 max_redirects=5,
             ),
+            brief=True,
         )
-        if result.status is not None and result.outcome_hint != Outcome.REJECTED:
+        refused = result.outcome_hint == Outcome.REJECTED
+        if result.status is not None and not refused:
             return RobotsAnswer(result.status, result.body)
-        return RobotsAnswer(None, None, result.error)
+        return RobotsAnswer(None, None, result.error, refused=refused)
 
 
 def retry_after_seconds(value: str, now: datetime) -> float | None:
@@ -599,7 +631,7 @@ def _describe(exc: httpx.TransportError, url: str, run: _Run, attempts: int) -> 
     if isinstance(exc, httpx.ConnectTimeout):
         return f"could not connect to {host} within the connect timeout fetching {url}{tried}"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host} fetching {url}: {exc}{tried}"
+        return f"cannot connect to {host} fetching {url}: {_cause(exc)}{tried}"
     if isinstance(exc, httpx.ReadTimeout):
         return (
             f"read timeout: {host} sent nothing for too long after {run.received} bytes "
@@ -613,6 +645,29 @@ def _describe(exc: httpx.TransportError, url: str, run: _Run, attempts: int) -> 
     if isinstance(exc, httpx.ReadError):
         return f"connection to {host} broke after {run.received} bytes fetching {url}: {exc}{tried}"
     return f"{type(exc).__name__} fetching {url}: {exc}{tried}"
+
+
+def _cause(exc: httpx.TransportError) -> str:
+    """A transport error in a few words: "connection refused", "cannot resolve example.com"."""
+    if isinstance(exc, httpx.ConnectTimeout):
+        return "connect timeout"
+    if isinstance(exc, httpx.TimeoutException):
+        return "read timeout"
+    if isinstance(exc, httpx.RemoteProtocolError):
+        return "broken or incomplete response"
+    if isinstance(exc, httpx.ReadError | httpx.WriteError):
+        return "connection broke"
+    text = str(exc)
+    if text.startswith("cannot resolve "):  # from _GuardedBackend: "cannot resolve HOST: why"
+        return text.split(":", 1)[0]
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:  # the OS's own word for it
+        seen.add(id(current))
+        if isinstance(current, OSError) and current.errno and current.errno > 0:
+            return os.strerror(current.errno).lower()
+        current = current.__cause__ or current.__context__
+    return text or type(exc).__name__
 
 
 class _Decoder:

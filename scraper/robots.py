@@ -3,7 +3,9 @@
 - 2xx: the rules apply (at most ``MAX_ROBOTS_BYTES`` are read; the rest is ignored).
 - 4xx (other than 429): no usable robots.txt, everything is allowed.
 - 5xx, 429 or a network error: the site is "unreachable"; everything is disallowed
-  and robots.txt is fetched again after ``retry_after_error`` seconds.
+  and robots.txt is fetched again after ``retry_after_error`` seconds. The fetcher
+  records such a page as failed (nothing refused it; the site could not be asked),
+  with one short cause: ``robots.txt unreachable: connection refused``.
 
 The cache keeps an answer ``ttl`` seconds (24 h at most, as the RFC asks).
 This module does no I/O itself: the fetcher hands it a function that fetches a
@@ -32,14 +34,19 @@ class RobotsAnswer:
 
     status: int | None
     body: bytes | None = None
-    error: str | None = None
+    error: str | None = None  # a short cause: "connection refused", "cannot resolve example.com"
+    refused: bool = False  # our own address policy refused to fetch it
 
 
 @dataclass(frozen=True)
 class Verdict:
+    """May a URL be fetched? ``unreachable`` when no robots.txt could be read (not a rule)."""
+
     allowed: bool
     reason: str | None = None
     crawl_delay: float | None = None
+    unreachable: bool = False
+    refused: bool = False
 
 
 FetchRobots = Callable[[str], Awaitable[RobotsAnswer]]
@@ -51,6 +58,7 @@ class _Entry:
     parser: Protego | None = None  # None with allow_all False means "unreachable"
     allow_all: bool = False
     problem: str | None = None
+    refused: bool = False
 
 
 @dataclass
@@ -96,10 +104,9 @@ class RobotsCache:
             return Verdict(True)
         if entry.parser is None:
             return Verdict(
-                False,
-                f"robots.txt of {origin} is unreachable ({entry.problem}); "
-                f"{url} is not fetched until it can be read",
-            )
+                False, f"robots.txt unreachable: {entry.problem}", unreachable=True,
+                refused=entry.refused,
+            )  # fmt: skip
         delay = entry.parser.crawl_delay(self.token)
         crawl_delay = float(delay) if delay is not None else None
         if entry.parser.can_fetch(url, self.token):
@@ -123,4 +130,4 @@ class RobotsCache:
         if status is not None and 400 <= status < 500 and status != 429:
             return _Entry(now + self.ttl, allow_all=True)
         problem = f"HTTP {status}" if status is not None else (answer.error or "network error")
-        return _Entry(now + self.retry_after_error, problem=problem)
+        return _Entry(now + self.retry_after_error, problem=problem, refused=answer.refused)

@@ -16,7 +16,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -233,6 +233,17 @@ def _parse(head: bytes) -> Request:
 
 
 # --- helpers shared by the fetcher's tests and bench ---------------------------------------
+
+
+@contextlib.contextmanager
+def closed_port() -> Iterator[int]:
+    """A loopback port where nobody listens: a socket holds it bound, so connects are refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.bind(("127.0.0.1", 0))
+        yield int(sock.getsockname()[1])
+    finally:
+        sock.close()
 
 
 def fetch_settings(**overrides: Any) -> FetchSettings:

@@ -15,6 +15,7 @@ from faultserver import (
     FaultServer,
     Request,
     Route,
+    closed_port,
     fetch_settings,
     fixed,
     html,
@@ -106,21 +107,64 @@ def test_robots_4xx_allows_everything(server: FaultServer, status: int) -> None:
 
 @pytest.mark.parametrize("status", [500, 503, 429])
 def test_robots_5xx_disallows_everything(server: FaultServer, status: int) -> None:
+    # Not fetched, but not refused either: the site could not be asked, so the page failed.
     server.route("/robots.txt", robots("", status))
     (page,) = fetch_paths(server, ["/page"])
-    assert page.outcome_hint == Outcome.REJECTED
-    assert page.error == (
-        f"robots.txt of {server.url('')} is unreachable (HTTP {status}); "
-        f"{server.url('/page')} is not fetched until it can be read"
-    )
+    assert page.outcome_hint == Outcome.FAILED
+    assert page.error == f"robots.txt unreachable: HTTP {status}"
     assert server.paths() == ["/robots.txt"]
 
 
 def test_robots_network_error_disallows(server: FaultServer) -> None:
     server.route("/robots.txt", fixed(b""))
     (page,) = fetch_paths(server, ["/page"])
-    assert page.outcome_hint == Outcome.REJECTED
-    assert page.error is not None and "is unreachable (broken or incomplete response" in page.error
+    assert page.outcome_hint == Outcome.FAILED
+    assert page.error == "robots.txt unreachable: broken or incomplete response"
+    assert server.paths() == ["/robots.txt"]
+
+
+def test_nobody_listening_is_a_failure_with_one_short_cause() -> None:
+    # A real loopback port with a socket bound but not listening: every connect is refused,
+    # as for a host that is down. Nothing refused the page; it failed, in one short cause.
+    with closed_port() as port:
+        url = f"http://127.0.0.1:{port}/news/story.html"
+
+        async def go() -> Fetch:
+            fetcher = Fetcher(
+                fetch_settings(robots=True, max_retries=1),
+                ShiftedClock(),
+                trusted_hosts={"127.0.0.1"},
+                backoff_base=0.01,
+            )
+            try:
+                return await fetcher.fetch(url)
+            finally:
+                await fetcher.aclose()
+
+        page = asyncio.run(go())
+    assert page.outcome_hint == Outcome.FAILED
+    assert page.error == "robots.txt unreachable: connection refused"
+
+
+def test_a_one_off_fetch_reports_the_page_not_its_robots(server: FaultServer) -> None:
+    # scraper extract: a person asked for this page, so an unreadable robots.txt does not
+    # hide the page's own answer; robots.txt rules, when it can be read, still apply.
+    server.route("/robots.txt", robots("", 503))
+    server.route("/gone", fixed(response(410, b""), keep=True))
+
+    async def go() -> list[Fetch]:
+        fetcher = Fetcher(
+            fetch_settings(robots=True), ShiftedClock(), trusted_hosts={"127.0.0.1"}, one_off=True
+        )
+        try:
+            return [await fetcher.fetch(server.url(p)) for p in ("/page", "/gone")]
+        finally:
+            await fetcher.aclose()
+
+    page, gone = asyncio.run(go())
+    assert page.outcome_hint is None and page.body == PAGE
+    assert gone.outcome_hint == Outcome.GONE
+    assert gone.error == f"HTTP 410 Gone for {server.url('/gone')}"
 
 
 def test_unreachable_robots_is_tried_again_later(server: FaultServer) -> None:
@@ -137,7 +181,7 @@ def test_unreachable_robots_is_tried_again_later(server: FaultServer) -> None:
         clock.offset += 601
 
     first, second = fetch_paths(server, ["/page", "/page"], clock=clock, between=later)
-    assert first.outcome_hint == Outcome.REJECTED
+    assert first.outcome_hint == Outcome.FAILED
     assert second.outcome_hint is None
     assert server.paths() == ["/robots.txt", "/robots.txt", "/page"]
 
