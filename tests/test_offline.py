@@ -46,5 +46,5 @@ def test_extract_of_an_unreachable_url_reports_the_page() -> None:
         result = CliRunner().invoke(main, ["extract", url])
     assert result.exit_code == 1
     assert result.output == (
-        f"Error: cannot connect to 127.0.0.1 fetching {url}: connection refused (3 attempts)\n"
+        f"error: cannot connect to 127.0.0.1 fetching {url}: connection refused (3 attempts)\n"
     )
