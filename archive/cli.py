@@ -229,5 +229,5 @@ def _write(conn: sqlite3.Connection, out: TextIO, fmt: str, all_versions: bool) 
 def _open(path: Path) -> sqlite3.Connection:
     try:
         return open_reader(path)
-    except ArchiveError as exc:
-        raise click.ClickException(str(exc)) from None
+    except ArchiveError as exc:  # cannot be opened (missing, unreadable, damaged): exit 2
+        raise UsageProblem(str(exc)) from None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -37,6 +38,10 @@ class ArchiveDamaged(ArchiveError):
     """The file fails SQLite's own consistency check; we refuse to write to it."""
 
 
+class ArchiveGone(ArchiveError):
+    """The archive file (or its directory) was removed or replaced while it was open."""
+
+
 @dataclass
 class WriterHandle:
     """An open writer connection with the lock that makes it the only one."""
@@ -44,10 +49,14 @@ class WriterHandle:
     conn: sqlite3.Connection
     lock_file: IO[str]
     lock_path: Path
+    path: Path
 
     def close(self) -> None:
         try:
             self.conn.close()
+            # The last connection is closed (its WAL checkpointed): the file is as it will stay,
+            # so the next start may skip the consistency check if it still looks like this.
+            _mark_clean(self.lock_file, self.path)
         finally:
             # Closing the descriptor releases the flock; the file stays (removing it would race).
             self.lock_file.close()
@@ -58,16 +67,22 @@ def lock_path_for(path: Path) -> Path:
 
 
 def open_writer(path: Path) -> WriterHandle:
-    """Lock, open, check and migrate the archive at ``path`` for writing."""
+    """Lock, open, check and migrate the archive at ``path`` for writing.
+
+    ``quick_check`` runs only when the last writer did not stop cleanly (or the file
+    changed since it did): on a large cold file it takes seconds before the first fetch.
+    """
     lock_path = lock_path_for(path)
-    lock_file = _take_lock(path, lock_path)
+    _check_writable(path, lock_path)
+    lock_file, clean = _take_lock(path, lock_path)
     try:
         try:
             conn = _connect(path)
         except sqlite3.Error as exc:
-            raise ArchiveError(f"{path}: cannot open the archive ({exc})") from None
+            raise ArchiveError(f"{path}: cannot open the archive ({_cause(path, exc)})") from None
         try:
-            _quick_check(conn, path)
+            if not clean:
+                _quick_check(conn, path)
             database = sqlite_utils.Database(conn, execute_plugins=False)
             database.enable_wal()
             conn.execute("PRAGMA synchronous = FULL")  # a committed version survives power loss
@@ -75,6 +90,9 @@ def open_writer(path: Path) -> WriterHandle:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 schema.ensure(conn)
+                # A write even when there is nothing to migrate: a file SQLite opened
+                # read-only fails here, not at the first fetch.
+                conn.execute(f"PRAGMA user_version = {schema.schema_version(conn)}")
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
@@ -84,7 +102,9 @@ def open_writer(path: Path) -> WriterHandle:
             raise ArchiveError(f"{path}: {exc}") from None
         except sqlite3.OperationalError as exc:
             conn.close()
-            raise ArchiveError(f"{path}: cannot open the archive for writing ({exc})") from None
+            raise ArchiveError(
+                f"{path}: cannot open the archive for writing ({_cause(path, exc)})"
+            ) from None
         except sqlite3.DatabaseError as exc:
             conn.close()
             raise ArchiveDamaged(
@@ -97,7 +117,7 @@ def open_writer(path: Path) -> WriterHandle:
     except BaseException:
         lock_file.close()
         raise
-    return WriterHandle(conn=conn, lock_file=lock_file, lock_path=lock_path)
+    return WriterHandle(conn=conn, lock_file=lock_file, lock_path=lock_path, path=path)
 
 
 def open_reader(path: Path) -> sqlite3.Connection:
@@ -106,12 +126,23 @@ def open_reader(path: Path) -> sqlite3.Connection:
         raise ArchiveError(
             f"{path}: no archive here; run `scraper run` first or pass --archive PATH"
         )
+    if not os.access(path, os.R_OK):
+        raise ArchiveError(f"{path}: cannot read the archive ({_mode(path)})")
+    # On a read-only file system no writer can change the file, and SQLite could not create
+    # the WAL index it needs to read it: read it as the immutable file it is.
+    immutable = "&immutable=1" if _read_only_fs(path.parent) else ""
     conn = sqlite3.connect(
-        f"file:{path.resolve()}?mode=ro", uri=True, isolation_level=None, check_same_thread=False
+        f"file:{path.resolve()}?mode=ro{immutable}",
+        uri=True,
+        isolation_level=None,
+        check_same_thread=False,
     )
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     try:
         version = schema.schema_version(conn)
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        raise ArchiveError(f"{path}: cannot read the archive ({_cause(path, exc)})") from None
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise ArchiveDamaged(f"{path}: not a usable SQLite archive ({exc})") from None
@@ -122,11 +153,12 @@ def open_reader(path: Path) -> sqlite3.Connection:
     return conn
 
 
-def integrity_check(path: Path) -> list[str]:
-    """Full ``PRAGMA integrity_check`` of a file: ``["ok"]`` when it is sound."""
+def integrity_check(path: Path, *, quick: bool = False) -> list[str]:
+    """``PRAGMA integrity_check`` (or ``quick_check``) of a file: ``["ok"]`` when it is sound."""
     conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, isolation_level=None)
     try:
-        return [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+        pragma = "quick_check" if quick else "integrity_check"
+        return [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}")]
     finally:
         conn.close()
 
@@ -147,9 +179,90 @@ def _quick_check(conn: sqlite3.Connection, path: Path) -> None:
         )
 
 
-def _take_lock(path: Path, lock_path: Path) -> IO[str]:
+def _check_writable(path: Path, lock_path: Path) -> None:
+    """Name the reason a writer cannot work here before SQLite gives a vaguer one."""
+    directory = path.parent
     try:
-        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ArchiveError(
+            f"{path}: cannot create the lock file {lock_path}: {exc.strerror or exc} "
+            f"(cannot create the directory {directory})"
+        ) from None
+    if _read_only_fs(directory):
+        raise ArchiveError(
+            f"{path}: cannot write the archive: {directory} is on a read-only file system"
+        )
+    if not directory.is_dir():
+        return  # the lock file's creation says why
+    beside = (path, lock_path, *(path.with_name(path.name + s) for s in ("-wal", "-shm")))
+    if not os.access(directory, os.W_OK | os.X_OK) and not all(p.exists() for p in beside):
+        raise ArchiveError(
+            f"{path}: cannot write the archive: the directory {directory} is not writable "
+            f"by this user ({_mode(directory)}); SQLite keeps {path.name}-wal and "
+            f"{path.name}-shm beside the archive, and the lock file is {lock_path.name}"
+        )
+    for name in beside:
+        if name.exists() and not os.access(name, os.R_OK | os.W_OK):
+            raise ArchiveError(
+                f"{path}: cannot write the archive: {name} is read-only for this user "
+                f"({_mode(name)})"
+            )
+
+
+def _read_only_fs(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _mode(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return f"mode {stat.filemode(st.st_mode)}, owner uid {st.st_uid}, this user uid {os.geteuid()}"
+
+
+def _cause(path: Path, exc: sqlite3.Error) -> str:
+    """SQLite's message, with the file-system reason when one explains it."""
+    directory = path.parent
+    if _read_only_fs(directory):
+        return f"{exc}: {directory} is on a read-only file system"
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return (
+            f"{exc}: the directory {directory} is not writable by this user ({_mode(directory)}),"
+            f" and SQLite needs to create {path.name}-shm there to read a WAL archive"
+        )
+    if path.exists() and not os.access(path, os.W_OK):
+        return f"{exc}: the file is read-only for this user ({_mode(path)})"
+    return str(exc)
+
+
+_CLEAN = "clean"
+
+
+def _identity(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "missing"
+    return f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def _mark_clean(lock_file: IO[str], path: Path) -> None:
+    """Record in the lock file that the writer stopped cleanly, and what the file looked like."""
+    lock_file.seek(0)
+    lock_file.truncate()
+    lock_file.write(f"{_CLEAN} {_identity(path)}\n")
+    lock_file.flush()
+    os.fsync(lock_file.fileno())
+
+
+def _take_lock(path: Path, lock_path: Path) -> tuple[IO[str], bool]:
+    """The lock, and whether the last writer stopped cleanly on the file as it is now."""
+    try:
         lock_file = open(lock_path, "a+", encoding="utf-8")  # noqa: SIM115 - held until close()
     except OSError as exc:
         raise ArchiveError(f"{path}: cannot create the lock file {lock_path}: {exc}") from None
@@ -164,7 +277,11 @@ def _take_lock(path: Path, lock_path: Path) -> IO[str]:
             f"(lock file {lock_path}); stop it first, or point this one at another archive"
         ) from None
     lock_file.seek(0)
+    previous = lock_file.read().split()
+    clean = not path.exists() or previous == [_CLEAN, _identity(path)]
+    lock_file.seek(0)
     lock_file.truncate()
-    lock_file.write(f"{os.getpid()}\n")
+    lock_file.write(f"{os.getpid()}\n")  # until a clean stop: a crash leaves this behind
     lock_file.flush()
-    return lock_file
+    os.fsync(lock_file.fileno())
+    return lock_file, clean

@@ -18,12 +18,12 @@ import click
 
 from archive.cli import CommandGroup
 from archive.clock import SystemClock
-from archive.db import ArchiveError
+from archive.db import ArchiveError, ArchiveGone
 from scraper import __version__
 from scraper.config import Config, ConfigError, load_config
 
-EXIT_USAGE = 2  # bad configuration or arguments: nothing was fetched
-EXIT_FAILURE = 1
+EXIT_USAGE = 2  # bad configuration or arguments, an archive that cannot be opened
+EXIT_FAILURE = 1  # the archive was lost while running
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -81,9 +81,12 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
         sys.exit(EXIT_USAGE)
     try:
         summary = asyncio.run(run_daemon(config, SystemClock(), once=once, secrets=secrets))
-    except ArchiveError as exc:
+    except ArchiveGone as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
+    except ArchiveError as exc:  # raised while opening: nothing was fetched
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     if once:
         click.echo(
             f"done: {summary.sources} sources, {summary.articles} articles fetched, "
@@ -124,7 +127,7 @@ def reparse(config_path: Path, everything: bool, no_progress: bool) -> None:
         )
     except ArchiveError as exc:
         click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_FAILURE)
+        sys.exit(EXIT_USAGE)
     for failure in report.failed:
         click.echo(f"failed: {failure}", err=True)
     click.echo(

@@ -98,7 +98,8 @@ def test_diff_of_a_missing_version_or_url_is_a_clear_error(archive_path: Path) -
     assert "https://x/y: not in the archive" in result.output
     missing = archive_path.parent / "nothing.db"
     result = CliRunner().invoke(main, ["history", "--archive", str(missing), URL])
-    assert result.exit_code == 1 and "no archive here" in result.output
+    # An archive that cannot be opened is a usage error, like a bad config (exit 2).
+    assert result.exit_code == 2 and "no archive here" in result.output
     assert not missing.exists(), "a reader never creates an archive"
 
 
@@ -221,7 +222,7 @@ def test_archive_version() -> None:
 def test_both_clis_say_error_in_lower_case(archive_path: Path, tmp_path: Path) -> None:
     missing = tmp_path / "missing.db"
     result = CliRunner().invoke(main, ["history", "--archive", str(missing), URL])
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # an archive that cannot be opened
     assert result.output.startswith(f"error: {missing}: no archive here")
     result = CliRunner().invoke(main, ["export", "--bogus"])
     assert result.exit_code == 2
