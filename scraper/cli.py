@@ -199,9 +199,7 @@ def _fetch_target(url: str) -> str:
     settings = FetchSettings(concurrency=1, host_gap=0.0)
 
     async def fetch() -> tuple[Outcome | None, bytes | None, str | None, str | None]:
-        fetcher = Fetcher(
-            settings, SystemClock(), trusted_hosts={urlsplit(url).hostname or ""}, one_off=True
-        )
+        fetcher = Fetcher(settings, SystemClock(), trusted_origins={url}, one_off=True)
         try:
             page = await fetcher.fetch(url, expect="article")
         finally:

@@ -80,8 +80,9 @@ def describe(source: Source) -> str:
     return f"every {format_duration(source.schedule.every)}"
 
 
-def trusted_hosts(sources: Iterable[Source]) -> set[str]:
-    return {urlsplit(s.url).hostname or "" for s in sources} - {""}
+def trusted_origins(sources: Iterable[Source]) -> set[str]:
+    """The sources' URLs: each trusts its own origin (scheme, host, port), not its whole host."""
+    return {s.url for s in sources}
 
 
 class Daemon:
@@ -96,7 +97,7 @@ class Daemon:
         self.fetcher = Fetcher(
             config.fetch,
             clock,
-            trusted_hosts=trusted_hosts(config.sources),
+            trusted_origins=trusted_origins(config.sources),
             host_holds=archive.host_holds(),
             on_host_hold=self._save_hold,
             secrets=secrets,

@@ -158,7 +158,8 @@ class _GuardedBackend(httpcore.AsyncNetworkBackend):
                 raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
             except TimeoutError as exc:
                 raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout}s") from exc
-        allowed = self.policy.check(host, addresses)  # raises AddressRefused, before any socket
+        # Raises AddressRefused before any socket is opened.
+        allowed = self.policy.check(host, addresses, port)
         failure: Exception | None = None
         for address in allowed:
             try:
@@ -187,7 +188,8 @@ class Fetcher:
         settings: FetchSettings,
         clock: Clock,
         *,
-        trusted_hosts: Iterable[str],
+        trusted_hosts: Iterable[str] = (),
+        trusted_origins: Iterable[str] = (),
         resolver: Resolver | None = None,
         host_holds: Mapping[str, datetime] | None = None,
         on_host_hold: HostHoldCallback | None = None,
@@ -205,7 +207,14 @@ class Fetcher:
         self.rng = rng or random.Random()
         self.backoff_base = backoff_base
         self.on_host_hold = on_host_hold
-        self.policy = AddressPolicy(trusted_hosts, settings.allow_networks, settings.allow_hosts)
+        # The daemon trusts its sources' origins (scheme, host, port); trusted_hosts trust
+        # every port of a name, as allow_hosts does.
+        self.policy = AddressPolicy(
+            trusted_hosts,
+            settings.allow_networks,
+            settings.allow_hosts,
+            trusted_origins=trusted_origins,
+        )
         self.slots = HostSlots(clock, settings.host_gap, holds=host_holds, rng=self.rng)
         self.robots = RobotsCache(clock, settings.user_agent, self._fetch_robots)
         self._secrets = secrets

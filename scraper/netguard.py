@@ -1,8 +1,10 @@
 """Never fetch where we should not: scheme checks and the address policy (SSRF guard).
 
-The hosts of configured sources are trusted. Every other host (a link found in a
-feed or page, a redirect target) must resolve only to global addresses, unless the
-config allows its network or its name. The fetcher resolves a host once through a
+The origins of configured sources are trusted: their scheme, host and port, not every
+port of their host (a feed on ``http://HOST/`` may not send the fetcher to
+``http://HOST:9999/``). Every other origin (a link found in a feed or page, a redirect
+target) must resolve only to global addresses, unless the config allows its network or
+its name. The fetcher resolves a host once through a
 :class:`Resolver`, checks every address with :meth:`AddressPolicy.check`, and then
 connects to a checked address, so a DNS answer cannot change between check and use.
 """
@@ -98,19 +100,32 @@ class AddressPolicy:
 
     def __init__(
         self,
-        trusted_hosts: Iterable[str],
+        trusted_hosts: Iterable[str] = (),
         allow_networks: Iterable[str] = (),
         allow_hosts: Iterable[str] = (),
+        *,
+        trusted_origins: Iterable[str] = (),
     ) -> None:
+        """``trusted_origins``: URLs (the configured sources) whose host and port are trusted.
+        ``trusted_hosts`` and ``allow_hosts``: names trusted on every port."""
         self.trusted_hosts = frozenset(_host_key(h) for h in trusted_hosts if h)
         self.allow_hosts = frozenset(_host_key(h) for h in allow_hosts if h)
+        self.trusted_origins = frozenset(
+            found for found in (endpoint(url) for url in trusted_origins) if found is not None
+        )
         self.allow_networks: tuple[IPNetwork, ...] = tuple(
             ipaddress.ip_network(n, strict=False) for n in allow_networks
         )
 
-    def trusts(self, host: str) -> bool:
+    def trusts(self, host: str, port: int | None = None) -> bool:
+        """Whether ``host`` (on ``port``; None: on every port) may be reached whatever it
+        resolves to. A source's origin is trusted on its own port only."""
         key = _host_key(host)
-        return key in self.trusted_hosts or key in self.allow_hosts
+        if key in self.trusted_hosts or key in self.allow_hosts:
+            return True
+        if port is None:
+            return any(h == key for h, _ in self.trusted_origins)
+        return (key, port) in self.trusted_origins
 
     def address_allowed(self, address: str) -> bool:
         ip = canonical_address(address)
@@ -118,8 +133,9 @@ class AddressPolicy:
             return True
         return ip.is_global and not ip.is_multicast
 
-    def check(self, host: str, addresses: Iterable[str]) -> list[str]:
-        """The addresses of ``host`` that may be connected to; refuse if any is off limits.
+    def check(self, host: str, addresses: Iterable[str], port: int | None = None) -> list[str]:
+        """The addresses of ``host`` (on ``port``) that may be connected to; refuse if any is
+        off limits.
 
         One bad address refuses the host: a resolver answering with a mix of public
         and private addresses is how DNS rebinding gets in.
@@ -127,17 +143,30 @@ class AddressPolicy:
         found = list(addresses)
         if not found:
             raise AddressRefused(f"{host} resolved to no address")
-        if self.trusts(host):
+        if self.trusts(host, port):
             return found
+        shown = host if port in (None, 80, 443) else f"{host}:{port}"
         for address in found:
             if not self.address_allowed(address):
                 ip = canonical_address(address)
                 raise AddressRefused(
-                    f"{host} resolves to {describe_address(ip)} address {address}; "
-                    "refused for a host that is not a configured source "
+                    f"{shown} resolves to {describe_address(ip)} address {address}; "
+                    "refused for an origin that is not a configured source "
                     "(allow it with fetch.allow_networks or fetch.allow_hosts)"
                 )
         return found
+
+
+def endpoint(url: str) -> tuple[str, int] | None:
+    """Host and port a URL connects to (the port defaulting from the scheme), or None."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    if not parts.hostname or port is None:
+        return None
+    return _host_key(parts.hostname), port
 
 
 def _host_key(host: str) -> str:

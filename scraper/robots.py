@@ -103,10 +103,9 @@ class RobotsCache:
         if entry.allow_all:
             return Verdict(True)
         if entry.parser is None:
-            return Verdict(
-                False, f"robots.txt unreachable: {entry.problem}", unreachable=True,
-                refused=entry.refused,
-            )  # fmt: skip
+            if entry.refused:  # our address policy: the refusal is the reason, said as such
+                return Verdict(False, entry.problem, unreachable=True, refused=True)
+            return Verdict(False, f"robots.txt unreachable: {entry.problem}", unreachable=True)
         delay = entry.parser.crawl_delay(self.token)
         crawl_delay = float(delay) if delay is not None else None
         if entry.parser.can_fetch(url, self.token):

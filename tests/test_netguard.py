@@ -88,7 +88,7 @@ def test_discovered_host_with_bad_address_is_refused_before_connecting(
     result, connects = guarded_fetch("http://evil.test/steal", resolver)
     assert result.outcome_hint == Outcome.REJECTED
     assert result.error == (
-        f"evil.test resolves to {reason}; refused for a host that is not a configured source "
+        f"evil.test resolves to {reason}; refused for an origin that is not a configured source "
         "(allow it with fetch.allow_networks or fetch.allow_hosts)"
     )
     assert resolver.asked == ["evil.test"]
@@ -119,7 +119,7 @@ def test_literal_addresses_are_refused_without_resolving(url: str) -> None:
     resolver = MapResolver({})
     result, connects = guarded_fetch(url, resolver)
     assert result.outcome_hint == Outcome.REJECTED, result.error
-    assert result.error is not None and "refused for a host that is not a configured source" in (
+    assert result.error is not None and "refused for an origin that is not a configured source" in (
         result.error
     )
     assert resolver.asked == [] and connects == []
