@@ -155,10 +155,13 @@ def open_reader(path: Path) -> sqlite3.Connection:
 
 def integrity_check(path: Path, *, quick: bool = False) -> list[str]:
     """``PRAGMA integrity_check`` (or ``quick_check``) of a file: ``["ok"]`` when it is sound."""
-    conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, isolation_level=None)
+    conn = open_reader(path)
     try:
         pragma = "quick_check" if quick else "integrity_check"
-        return [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}")]
+        try:
+            return [str(row[0]) for row in conn.execute(f"PRAGMA {pragma}")]
+        except sqlite3.DatabaseError as exc:  # too damaged to walk
+            return [str(exc)]
     finally:
         conn.close()
 

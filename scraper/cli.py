@@ -23,7 +23,7 @@ from scraper import __version__
 from scraper.config import Config, ConfigError, load_config
 
 EXIT_USAGE = 2  # bad configuration or arguments, an archive that cannot be opened
-EXIT_FAILURE = 1  # the archive was lost while running
+EXIT_FAILURE = 1  # the archive was lost while running, or is damaged
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -93,6 +93,39 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
             f"{summary.failed_sources} sources failed",
             err=True,
         )
+
+
+@main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("config.toml"),
+    show_default=True,
+    help="The configuration file (for the archive path).",
+)
+@click.option("--full", is_flag=True, help="PRAGMA integrity_check instead of quick_check.")
+def check(config_path: Path, full: bool) -> None:
+    """Check the archive's consistency (SQLite's quick_check), safe while the daemon runs.
+
+    The daemon itself checks only after a stop that was not clean.
+    """
+    config = _load(config_path)
+    from archive.db import integrity_check
+
+    path = config.archive.path
+    try:
+        problems = integrity_check(path, quick=not full)
+    except ArchiveError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if problems == ["ok"]:
+        click.echo(f"{path}: ok")
+        return
+    shown = "; ".join(problems[:3])
+    more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+    click.echo(f"error: {path}: the archive is damaged: {shown}{more}", err=True)
+    sys.exit(EXIT_FAILURE)
 
 
 @main.command()
