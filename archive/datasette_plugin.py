@@ -2,8 +2,13 @@
 
 - ``/-/article/<id>``: an article's versions and a word diff between any two of them
   (``?from=N&to=M``); ``/-/article?url=...`` finds the article by its URL.
-- ``/-/changes.atom``: an Atom feed of recent edits, disappearances and returns.
-- Version numbers in the ``versions`` table and the views link to the article page.
+- ``/-/changes.atom``: an Atom feed of recent edits, disappearances and returns, each with
+  its changed passage (``archive.feed``); ``/-/changes.xsl`` makes it a page in a browser.
+- ``/-/search?q=...``: articles whose latest text matches, with FTS5 ``snippet()`` and
+  the matches marked.
+- Table cells (``archive.cells``): version numbers link to the article page, times are
+  ``<time>`` shown in local time, JSON lists read as lists, recent_changes' summary
+  carries the changed passage; ``templates/table.html`` folds the column descriptions.
 
 Registered through the ``datasette`` entry point in pyproject.toml, and loadable with
 ``--plugins-dir`` (see ``archive/datasette_plugins/``). Pages use ``?db=NAME`` when
@@ -13,26 +18,28 @@ Datasette serves several files; otherwise the first file holding an archive is u
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
-from xml.etree import ElementTree
 
 from datasette import hookimpl
 from datasette.database import Database
+from datasette.utils import escape_fts
 from datasette.utils.asgi import NotFound, Response
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader
+from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
+from archive.cells import MATCH_END, MATCH_START, cell_html, marked_html
 from archive.diff import TextDiff, changed_fields, diff_words, summarise
-from archive.diff_html import render_change, render_text
+from archive.diff_html import excerpt_text, render_change, render_excerpt, render_text
+from archive.feed import STYLESHEET as FEED_STYLESHEET
+from archive.feed import Feed, FeedEntry, atom
 from archive.removal import REMOVAL_SQL, Removal
 from archive.removal import from_row as removal_from_row
 
 TEMPLATES = Path(__file__).parent / "templates"
-ATOM = "http://www.w3.org/2005/Atom"
 FEED_ENTRIES = 50
 # Metadata compared between two versions on the article page, besides text and title.
 METADATA_FIELDS = (
@@ -71,9 +78,16 @@ class VersionRow:
 
 
 @_hook
-def prepare_jinja2_environment(env: Environment) -> None:
-    # Our page templates, behind anything a deployment puts in --template-dir.
-    env.loader = ChoiceLoader([env.loader, FileSystemLoader(str(TEMPLATES))])  # type: ignore[list-item]
+def prepare_jinja2_environment(env: Environment, datasette: Any) -> None:
+    # Our templates (pages, and table.html over Datasette's own, which it extends as
+    # "default:table.html") behind anything a deployment puts in --template-dir.
+    loaders: list[BaseLoader] = []
+    if datasette.template_dir:
+        loaders.append(FileSystemLoader(str(datasette.template_dir)))
+    loaders.append(FileSystemLoader(str(TEMPLATES)))
+    if env.loader is not None:
+        loaders.append(env.loader)
+    env.loader = ChoiceLoader(loaders)
 
 
 @_hook
@@ -82,15 +96,24 @@ def register_routes() -> list[tuple[str, Any]]:
         (r"^/-/article/(?P<article_id>\d+)$", article_page),
         (r"^/-/article$", article_by_url),
         (r"^/-/changes\.atom$", changes_feed),
+        (r"^/-/changes\.xsl$", feed_stylesheet),
+        (r"^/-/search$", search_page),
     ]
 
 
 @_hook
 def render_cell(
     row: Any, value: Any, column: str, table: str | None, database: str, datasette: Any
-) -> Markup | None:
-    if table is None or _VERSION_COLUMNS.get(table) != column or not isinstance(value, int):
-        return None
+) -> Markup | Callable[[], Awaitable[Markup]] | None:
+    if table is not None and _VERSION_COLUMNS.get(table) == column and isinstance(value, int):
+        return _version_link(row, value, table, database, datasette)
+    if table == "recent_changes" and column == "summary":
+        return _summary_with_passage(row, value, database, datasette)
+    html = cell_html(column, value)
+    return None if html is None else Markup(html)  # built from escaped text in archive.cells
+
+
+def _version_link(row: Any, value: int, table: str, database: str, datasette: Any) -> Markup | None:
     article_id = row["id"] if table == "articles" else row["article_id"]
     if isinstance(article_id, dict):  # a foreign key Datasette expanded to {value, label}
         article_id = article_id.get("value")
@@ -99,6 +122,42 @@ def render_cell(
     query = urlencode({"db": database, "to": value})
     href = datasette.urls.path(f"/-/article/{article_id}?{query}")
     return Markup(f'<a href="{escape(href)}" title="history and word diff">{int(value)}</a>')
+
+
+async def _changed_passage(database: Database, article_id: Any, version: Any) -> str | None:
+    """HTML of the changed passages of one version (None for a disappearance)."""
+    this = (
+        await database.execute(
+            "SELECT state, text FROM versions WHERE article_id = ? AND version = ?",
+            [article_id, version],
+        )
+    ).first()
+    if this is None or this["state"] == "gone":
+        return None
+    before = (
+        await database.execute(
+            "SELECT text FROM versions WHERE article_id = ? AND version < ? AND state != 'gone'"
+            " ORDER BY version DESC LIMIT 1",
+            [article_id, version],
+        )
+    ).first()
+    return render_excerpt(before["text"] if before is not None else None, this["text"])
+
+
+def _summary_with_passage(
+    row: Any, value: Any, database: str, datasette: Any
+) -> Callable[[], Awaitable[Markup]]:
+    async def render() -> Markup:
+        passage = await _changed_passage(
+            datasette.get_database(database), row["article_id"], row["version"]
+        )
+        summary = escape(value or "")
+        if passage is None:
+            return Markup(summary)
+        # The passage is built from escaped words and sanitised (archive.diff_html).
+        return Markup(f'{summary}<div class="passage">{passage}</div>')
+
+    return render
 
 
 # Every <time datetime="..."> the pages show, in the reader's own time zone and language;
@@ -376,61 +435,120 @@ async def changes_feed(datasette: Any, request: Any) -> Response:
     condition = f" WHERE {' AND '.join(where)}" if where else ""
     rows = list(
         await database.execute(
-            "SELECT article_id, version, change, title, url, summary, captured_at, version_id"
+            "SELECT article_id, version, change, title, url, summary, captured_at"
             f" FROM recent_changes{condition} LIMIT ?",
             [*params, FEED_ENTRIES],
         )
     )
-    previous_texts = {}
-    for row in rows:
-        pair = (
-            await database.execute(
-                "SELECT version, text FROM versions WHERE article_id = ? AND version <= ?"
-                " AND state != 'gone' ORDER BY version DESC LIMIT 2",
-                [row["article_id"], row["version"]],
-            )
-        ).rows
-        previous_texts[row["version_id"]] = [r["text"] for r in pair]
-
-    ElementTree.register_namespace("", ATOM)
-    feed = ElementTree.Element(f"{{{ATOM}}}feed")
-    _text(feed, "title", f"Changes in {database.name}")
-    _text(feed, "id", datasette.absolute_url(request, datasette.urls.path("/-/changes.atom")))
-    ElementTree.SubElement(
-        feed, f"{{{ATOM}}}link", rel="self",
-        href=datasette.absolute_url(request, datasette.urls.path("/-/changes.atom")),
-    )  # fmt: skip
-    _text(feed, "updated", rows[0]["captured_at"] if rows else "1970-01-01T00:00:00Z")
-    author = ElementTree.SubElement(feed, f"{{{ATOM}}}author")
-    _text(author, "name", "newsarchive")
-    for row in rows:
-        page = datasette.absolute_url(
-            request,
-            datasette.urls.path(
-                f"/-/article/{row['article_id']}?"
-                + urlencode({"db": database.name, "to": row["version"]})
-            ),
+    entries = [await _feed_entry(datasette, request, database, row) for row in rows]
+    if rows:
+        updated = rows[0]["captured_at"]
+    else:  # no change yet: the feed is as old as the newest capture
+        newest = (await database.execute("SELECT max(captured_at) FROM versions")).first()
+        updated = (newest[0] if newest is not None else None) or "1970-01-01T00:00:00Z"
+    self_link = datasette.absolute_url(request, datasette.urls.path("/-/changes.atom"))
+    xml = atom(
+        Feed(
+            title=f"Changes in {database.name}",
+            self_link=self_link,
+            updated=updated,
+            entries=tuple(entries),
+            stylesheet=datasette.urls.path("/-/changes.xsl"),
         )
-        entry = ElementTree.SubElement(feed, f"{{{ATOM}}}entry")
-        _text(entry, "title", f"{row['change']}: {row['title'] or row['url']}")
-        _text(entry, "id", page)
-        _text(entry, "updated", row["captured_at"])
-        ElementTree.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", href=page)
-        _text(entry, "summary", row["summary"] or row["change"])
-        texts = previous_texts[row["version_id"]]
-        if row["change"] == "disappeared":
-            html = render_change(texts[0] if texts else None, None)
-        elif len(texts) < 2:
-            html = render_text(texts[0] if texts else None)
-        else:
-            html = render_change(texts[1], texts[0])
-        content = _text(entry, "content", html)  # escaped by ElementTree, type says HTML
-        content.set("type", "html")
-    xml = ElementTree.tostring(feed, encoding="unicode", xml_declaration=True)
+    )
     return Response(xml, content_type="application/atom+xml; charset=utf-8")
 
 
-def _text(parent: ElementTree.Element, tag: str, text: str) -> ElementTree.Element:
-    element = ElementTree.SubElement(parent, f"{{{ATOM}}}{tag}")
-    element.text = text
-    return element
+async def _feed_entry(datasette: Any, request: Any, database: Database, row: Any) -> FeedEntry:
+    page = datasette.absolute_url(
+        request,
+        datasette.urls.path(
+            f"/-/article/{row['article_id']}?"
+            + urlencode({"db": database.name, "to": row["version"]})
+        ),
+    )
+    title = f"{row['change']}: {row['title'] or row['url']}"
+    if row["change"] == "disappeared":
+        gone = await _removal(database, row["article_id"], row["version"])
+        said = gone.sentence() if gone is not None else row["summary"] or "disappeared"
+        sentence = said[:1].upper() + said[1:]
+        return FeedEntry(title, page, row["captured_at"], sentence, f"<p>{escape(sentence)}</p>")
+    texts = await _texts_before_and_at(database, row["article_id"], row["version"])
+    summary = row["summary"] or row["change"]
+    passage = excerpt_text(*texts)
+    html = f"<p>{escape(summary)}</p>{render_excerpt(*texts)}"
+    return FeedEntry(title, page, row["captured_at"], f"{summary}\n\n{passage}", html)
+
+
+async def _texts_before_and_at(
+    database: Database, article_id: int, version: int
+) -> tuple[str | None, str | None]:
+    """The text of the last readable version before ``version``, and of ``version``."""
+    pair = (
+        await database.execute(
+            "SELECT version, text FROM versions WHERE article_id = ? AND version <= ?"
+            " AND state != 'gone' ORDER BY version DESC LIMIT 2",
+            [article_id, version],
+        )
+    ).rows
+    texts = [r["text"] for r in pair if r["version"] <= version]
+    if not pair or pair[0]["version"] != version:
+        return (texts[0] if texts else None), None
+    return (texts[1] if len(texts) > 1 else None), texts[0]
+
+
+SEARCH_RESULTS = 50
+# snippet() of each text column: the folded copies match "Mueller" for "Müller".
+_SEARCH_SQL = """
+SELECT a.id AS article_id, a.url, a.title, a.source, a.first_seen, a.last_changed,
+  highlight(articles_fts, 0, :start, :end) AS title_marked,
+  snippet(articles_fts, 1, :start, :end, ' … ', 28) AS text_snippet,
+  snippet(articles_fts, 3, :start, :end, ' … ', 28) AS folded_snippet
+FROM articles_fts JOIN articles a ON a.id = articles_fts.rowid
+WHERE articles_fts MATCH :query ORDER BY rank LIMIT :limit
+"""
+
+
+async def search_page(datasette: Any, request: Any) -> Response:
+    """Articles whose latest version matches, each with FTS5's snippet() and its matches marked."""
+    database = await _archive_database(datasette, request.args.get("db"))
+    query = (request.args.get("q") or "").strip()
+    results = []
+    if query:
+        found = await database.execute(
+            _SEARCH_SQL,
+            {"start": MATCH_START, "end": MATCH_END, "query": escape_fts(query),
+             "limit": SEARCH_RESULTS},
+        )  # fmt: skip
+        for row in found:
+            snippet = row["text_snippet"] or ""
+            if MATCH_START not in snippet and MATCH_START in (row["folded_snippet"] or ""):
+                snippet = row["folded_snippet"]
+            title = row["title_marked"] or row["title"] or row["url"]
+            page = datasette.urls.path(
+                f"/-/article/{row['article_id']}?" + urlencode({"db": database.name})
+            )
+            results.append(
+                {
+                    **dict(row),
+                    "page": page,
+                    "title_html": Markup(marked_html(title)),  # escaped, then <mark> added
+                    "snippet_html": Markup(marked_html(snippet)),
+                }
+            )
+    context = {
+        "database": database.name,
+        "query": query,
+        "results": results,
+        "limit": SEARCH_RESULTS,
+    }
+    return Response.html(
+        await datasette.render_template("newsarchive_search.html", context, request=request)
+    )
+
+
+async def feed_stylesheet(datasette: Any, request: Any) -> Response:
+    return Response(
+        FEED_STYLESHEET.read_text(encoding="utf-8"),
+        content_type="text/xsl; charset=utf-8",
+    )

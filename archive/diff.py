@@ -168,6 +168,55 @@ def summarise(fields: Sequence[str], text: TextDiff | None) -> str:
     return ": ".join(parts) if parts else "no visible change"
 
 
+ELLIPSIS = "…"
+
+
+def excerpt(diff: TextDiff, *, context: int = 8, limit: int = 60) -> TextDiff:
+    """Only the changed passages: ``context`` words around each change, the rest as ``…``.
+
+    A changed run longer than ``limit`` words keeps its first ``limit`` words and ``…``,
+    so a rewritten article still gives a short excerpt.
+    """
+    chunks: list[Chunk] = []
+    last = len(diff.chunks) - 1
+    for index, chunk in enumerate(diff.chunks):
+        words = list(chunk.words)
+        if chunk.op == "equal":
+            words = _context(words, context, first=index == 0, last=index == last)
+        elif _word_count(words) > limit:
+            words = [*[w for w in words if w != PARAGRAPH][:limit], ELLIPSIS]
+        elif _word_count(words) > 0:  # a new paragraph reads as its words in an excerpt
+            words = _strip_breaks(words)
+        if words:
+            chunks.append(Chunk(chunk.op, tuple(words)))
+    return TextDiff(tuple(chunks))
+
+
+def _context(words: list[str], context: int, *, first: bool, last: bool) -> list[str]:
+    """The unchanged words kept beside a change: its neighbours only, breaks at the ends dropped."""
+    if first and last:  # nothing changed
+        kept = words[: 2 * context]
+        words = kept if len(kept) == len(words) else [*kept, ELLIPSIS]
+    elif first:
+        kept = words[-context:]
+        words = kept if len(kept) == len(words) else [ELLIPSIS, *kept]
+    elif last:
+        kept = words[:context]
+        words = kept if len(kept) == len(words) else [*kept, ELLIPSIS]
+    elif len(words) > 2 * context + 1:
+        words = [*words[:context], ELLIPSIS, *words[-context:]]
+    return _strip_breaks(words)
+
+
+def _strip_breaks(words: list[str]) -> list[str]:
+    start, end = 0, len(words)
+    while start < end and words[start] == PARAGRAPH:
+        start += 1
+    while end > start and words[end - 1] == PARAGRAPH:
+        end -= 1
+    return words[start:end]
+
+
 def render_terminal(diff: TextDiff, *, colour: bool = False, context: int | None = None) -> str:
     """``[-deleted-]{+inserted+}`` (or ANSI colours), paragraphs kept.
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from archive.diff import PARAGRAPH, TextDiff, diff_words
+from archive.diff import PARAGRAPH, TextDiff, diff_words, excerpt, render_terminal
 from archive.sanitize import clean_fragment
 
 _MARK = {"insert": "ins", "delete": "del"}
@@ -47,3 +47,13 @@ def render_text(text: str | None) -> str:
 
 def render_change(old: str | None, new: str | None) -> str:
     return render_diff(diff_words(old, new))
+
+
+def render_excerpt(old: str | None, new: str | None, *, context: int = 8) -> str:
+    """Only the changed passages, as HTML: a few words around each change, the rest ``…``."""
+    return render_diff(excerpt(diff_words(old, new), context=context))
+
+
+def excerpt_text(old: str | None, new: str | None, *, context: int = 8) -> str:
+    """The changed passages as plain text: ``[-deleted-]{+inserted+}``."""
+    return render_terminal(excerpt(diff_words(old, new), context=context))

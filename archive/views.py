@@ -3,7 +3,8 @@
 - ``latest_articles``: one row per article, newest first, with its current text. "Newest"
   is discovery order (``articles.id``): sorting by a text column would make SQLite sort
   every row with its text for each count and facet (0.44 s instead of 0.07 s at 20,000).
-- ``recent_changes``: every edit, disappearance and return, newest first, with a summary.
+- ``recent_changes``: every edit, disappearance and return, newest first, with a summary
+  (the pages add the changed passage). Few, short columns: it fits a laptop screen.
 - ``article_history``: all versions of every URL (filter it by ``url``).
 - ``failing_sources`` and ``failing_hosts``: where fetches failed in the last seven days.
 
@@ -42,11 +43,11 @@ RECENT_CHANGES = SqlObject(
     "view",
     "recent_changes",
     """CREATE VIEW recent_changes AS
-SELECT v.captured_at, a.id AS article_id, v.version,
+SELECT v.captured_at,
   CASE v.state WHEN 'gone' THEN 'disappeared' WHEN 'back' THEN 'came back' ELSE 'edited' END
     AS change,
-  coalesce(v.title, a.title) AS title, a.url, v.summary, v.changed_fields, v.words_added,
-  v.words_removed, a.source, a.site_name, v.id AS version_id
+  coalesce(v.title, a.title) AS title, v.summary, v.version, a.source, a.url,
+  a.id AS article_id
 FROM versions v JOIN articles a ON a.id = v.article_id
 WHERE v.version > 1
 ORDER BY v.captured_at DESC, v.id DESC""",

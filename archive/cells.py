@@ -1,0 +1,83 @@
+"""How the Datasette pages show stored values: HTML for one table cell, built from escaped text.
+
+The data stays as stored (ISO-8601 times, JSON arrays for array facets); only the page
+shows it for reading: times as ``<time datetime>`` (the page's script shows them in the
+reader's local time), lists as plain comma-separated words, long addresses and texts cut
+to fit (full value in a tooltip), search matches marked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from html import escape
+from typing import Any
+from urllib.parse import urlsplit
+
+# ISO-8601 times as the archive stores them (…Z) and as pages state them (…+01:00).
+ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)")
+LIST_COLUMNS = frozenset({"byline", "tags", "changed_fields", "images"})
+URL_COLUMNS = frozenset({"url", "canonical_url", "top_image", "source_url", "final_url"})
+LONG_TEXT_COLUMNS = frozenset({"text", "description", "headers", "last_error", "error"})
+# What the search page asks FTS5's snippet() and highlight() to put around a match:
+# private-use characters that article text does not contain, turned into <mark> here.
+MATCH_START, MATCH_END = "\ue000", "\ue001"
+
+
+def time_html(value: str) -> str:
+    iso = escape(value)
+    return f'<time datetime="{iso}" title="{iso}">{iso}</time>'
+
+
+def list_text(value: str) -> str | None:
+    """A stored JSON array as a reader reads it; None when it is not one."""
+    try:
+        items = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(items, list):
+        return None
+    words = []
+    for item in items:
+        if isinstance(item, dict):  # an image: its caption, else its file name
+            src = str(item.get("src") or "")
+            words.append(str(item.get("caption") or src.rsplit("/", 1)[-1] or "image"))
+        else:
+            words.append(str(item))
+    return ", ".join(words)
+
+
+def url_html(value: str) -> str:
+    shown = escape(value)
+    if urlsplit(value).scheme not in ("http", "https"):
+        return f'<span class="cut" title="{shown}">{shown}</span>'
+    return f'<a class="cut" href="{shown}" title="{shown}" rel="nofollow">{shown}</a>'
+
+
+def long_text_html(value: str) -> str:
+    return f'<div class="clamp">{escape(value)}</div>'
+
+
+def marked_html(value: str) -> str:
+    """Text from snippet()/highlight() with each match in <mark>, everything else escaped."""
+    return escape(value).replace(MATCH_START, "<mark>").replace(MATCH_END, "</mark>")
+
+
+def cell_html(column: str, value: Any) -> str | None:
+    """The cell's HTML, or None to let Datasette show the value its own way."""
+    if not isinstance(value, str) or not value:
+        return None
+    if MATCH_START in value:
+        return marked_html(value)
+    if column in LIST_COLUMNS and value.startswith("["):
+        text = list_text(value)
+        if text is None:
+            return None
+        return escape(text) if text else '<span class="empty-list"></span>'  # an empty list
+    if column in URL_COLUMNS:
+        return url_html(value)
+    if column in LONG_TEXT_COLUMNS and len(value) > 120:
+        return long_text_html(value)
+    if ISO_TIME.fullmatch(value):
+        return time_html(value)
+    return None
