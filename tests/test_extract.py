@@ -469,3 +469,19 @@ def test_the_article_body_a_page_states_is_found_as_css_would_find_it() -> None:
     assert body is not None
     assert found == [node.text() for node in body.select("[itemprop=articleBody]")]
     assert found == ["stated", "t"]
+
+
+def test_page_builder_prefixes_do_not_make_their_blocks_noise() -> None:
+    from scraper.extract.ruleset import HINT_NEGATIVE, HINT_UNLIKELY, noise_rules
+
+    words = noise_rules().hint_words
+    noise = HINT_UNLIKELY | HINT_NEGATIVE
+    # A builder's own words say where a block sits: a text widget is not a sidebar widget.
+    assert (
+        not words.flags("elementor-element elementor-widget elementor-widget-text-editor") & noise
+    )
+    assert not words.flags("elementor-widget-container") & noise
+    # What follows the prefix still counts, and so does a plain WordPress widget.
+    assert words.flags("elementor-widget-share-buttons") & HINT_UNLIKELY
+    assert words.flags("et_pb_module et_pb_promo") & HINT_UNLIKELY
+    assert words.flags("widget widget_recent_entries") & HINT_UNLIKELY

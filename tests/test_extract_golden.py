@@ -7,7 +7,9 @@ print/email links) and one per language convention (``lang-*``: en, de, fr, es, 
 ja captions, credits, source lines and comment counters). ``layout-*`` pages are
 publisher layouts that fooled the extractor once (paragraphs classed "paywall", a
 Blogger post written as lines of divs between photos, a subscribers-only teaser,
-a lead written as a div beside the body).
+a lead written as a div beside the body). ``builder-*`` pages are laid out by a page
+builder (Elementor, Divi, WPBakery, Gutenberg blocks), ``hidden-*`` pages keep their
+text where a simple cleaner drops it (``<noscript>``); all were written for these tests.
 ``absent.txt`` lists noise that must never reach the text, whatever the expected
 file says.
 
@@ -76,5 +78,7 @@ def test_every_kind_of_noise_and_language_has_a_golden_page() -> None:
         "print-email",
     }
     languages = {"en", "de", "fr", "es", "vi", "zh", "ja"}
+    builders = {"elementor", "divi", "wpbakery", "gutenberg"}
+    assert {f"builder-{name}" for name in builders} | {"hidden-noscript"} <= set(CASES)
     assert {f"noise-{k}" for k in kinds} <= set(CASES)
     assert {f"lang-{code}" for code in languages} <= set(CASES)

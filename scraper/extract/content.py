@@ -182,6 +182,7 @@ def remove_noise(
     An element that holds the article (``article``, ``main``, ``itemprop=articleBody``)
     is kept, whatever its class or tag says.
     """
+    _open_noscript(document)
     holders = {a.key for node in scan.holders for a in (node, *node.ancestors())}
     found = [item for item in scan.unlikely if item[1].key not in holders]
     found += [
@@ -205,6 +206,28 @@ def remove_noise(
         document.remove(rules.always_other)
     for selector in extra:
         document.remove(selector)
+
+
+_NOSCRIPT_PROSE_CHARS = 200
+_SCRIPT_NOTICE = re.compile(r"javascript|\bbrowser\b", re.IGNORECASE)
+
+
+def _open_noscript(document: Document) -> None:
+    """A ``<noscript>`` holding prose (the article for readers without scripts, on pages
+    that render it with JavaScript) is opened: its content stays in the page. Any other
+    (tracking pixels, "please enable JavaScript") is removed."""
+    for node in reversed(document.select("noscript")):
+        text = node.text()
+        prose = (
+            len(text.strip()) >= _NOSCRIPT_PROSE_CHARS
+            and len(_SENTENCE_END.findall(text)) >= 2
+            and _SCRIPT_NOTICE.search(text) is None
+            and link_density(node, len(text)) < 0.3
+        )
+        if prose:
+            node.unwrap()
+        else:
+            node.remove()
 
 
 def _score_candidates(body: Node, hint_cache: HintCache) -> dict[int, _Candidate]:
@@ -261,10 +284,20 @@ def _best(candidates: dict[int, _Candidate]) -> list[_Candidate]:
     return ranked
 
 
+_MIN_RIVAL_CHARS = 200
+
+
 def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _Candidate]) -> Node:
     """Move up to a common ancestor when several strong candidates share one."""
     node = top.node
-    strong = [c.node for c in ranked[1:] if c.score >= top.score * 0.75]
+    # A rival is strong by its text: a block whose score is its class name alone (an
+    # empty "post-title" module beside the text) is not another part of the article.
+    least = min(_MIN_RIVAL_CHARS, len(node.text()) // 2)
+    strong = [
+        c.node
+        for c in ranked[1:]
+        if c.score >= top.score * 0.75 and len(c.node.text().strip()) >= least
+    ]
     # Three strong rivals (readability's rule), or two where one is another chunk of
     # the same kind (Wired's body__inner-container): a teaser page's strong rivals
     # are its own container and a "subscribe to read on" box.
@@ -309,6 +342,20 @@ def _is_chunked(node: Node, rivals: list[Node]) -> bool:
     return bool(kind) and any(r.tag == node.tag and r.attr("class") == kind for r in rivals)
 
 
+def _kind(node: Node) -> str:
+    """What kind of block a node is, by its tag and classes, numbered ones left out:
+    page builders number each block (``et_pb_section_1``, ``elementor-element-2e18``)
+    and add style classes to some (``et_pb_with_background``), so the first class
+    that names no number stands for the kind."""
+    classes = node.attr("class")
+    if not classes:
+        return ""
+    for name in classes.split():
+        if not any(char.isdigit() for char in name):
+            return f"{node.tag}.{name}"
+    return f"{node.tag}.{classes}"
+
+
 def _is_text_div(node: Node) -> bool:
     return node.tag == "div" and node.matches(_TEXT_DIV)
 
@@ -319,7 +366,7 @@ def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -
     if parent is None or node.tag == "body":
         return [node]
     threshold = max(10.0, top_score * 0.2)
-    hints = node.attr("class") or ""
+    kind = _kind(node)
     chosen: list[Node] = []
     for sibling in parent.children():
         if not sibling.is_element:
@@ -328,7 +375,8 @@ def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -
             chosen.append(sibling)
             continue
         candidate = candidates.get(sibling.key)
-        bonus = top_score * 0.2 if hints and sibling.attr("class") == hints else 0.0
+        same_kind = bool(kind) and _kind(sibling) == kind
+        bonus = top_score * 0.2 if same_kind else 0.0
         if candidate is not None and candidate.score + bonus >= threshold:
             chosen.append(sibling)
         elif sibling.tag == "p":
@@ -349,10 +397,49 @@ def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -
             # Paragraphs nested too deep to score: judge the block by its prose.
             text = sibling.text()
             density = link_density(sibling, len(text))
-            same_kind = bool(hints) and sibling.attr("class") == hints
             if density < 0.2 and (len(text) > 1000 or (same_kind and len(text) > 200)):
                 chosen.append(sibling)
+    if len(chosen) > 1:
+        return _with_inner_headings(parent, chosen)
     return chosen
+
+
+_HEADING_TAGS = "h2, h3, h4, h5, h6"
+_MAX_HEADING_CHARS = 150
+
+
+def _with_inner_headings(parent: Node, chosen: list[Node]) -> list[Node]:
+    """Siblings between two chosen parts that hold only a heading join them: an article
+    split over blocks (a page builder's widgets) has its subheadings in blocks of their own."""
+    keys = {node.key for node in chosen}
+    joined: list[Node] = []
+    waiting: list[Node] = []  # heading blocks after the last chosen part
+    started = False
+    for sibling in parent.children():
+        if not sibling.is_element:
+            continue
+        if sibling.key in keys:
+            joined.extend(waiting)
+            waiting.clear()
+            joined.append(sibling)
+            started = True
+        elif started and _is_heading_block(sibling):
+            waiting.append(sibling)
+        else:
+            waiting.clear()
+    return joined
+
+
+def _is_heading_block(node: Node) -> bool:
+    """A heading, or a block holding one heading and nothing else to read."""
+    if node.tag in _HEADINGS:
+        heading: Node | None = node
+    else:
+        heading = node.select_first(_HEADING_TAGS)
+    if heading is None:
+        return False
+    text = node.text().strip()
+    return 0 < len(text) <= _MAX_HEADING_CHARS and text == heading.text().strip()
 
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
@@ -388,6 +475,13 @@ def _is_gallery(node: Node, paragraphs: int, images: int) -> bool:
     return (paragraphs + node.count(_TEXT_DIV)) / images < 0.5
 
 
+def _prose_with_a_list(node: Node) -> bool:
+    """Whether the node's paragraphs hold at least as much text as its list items: an
+    article passage with a list of steps or points, not a list with a line of intro."""
+    items = sum(len(item.text().strip()) for item in node.select("li"))
+    return sum(len(paragraph.text().strip()) for paragraph in node.select("p")) >= items
+
+
 def _looks_like_noise(
     node: Node,
     tag: str,
@@ -419,7 +513,12 @@ def _looks_like_noise(
             and length < 200 * images
             and _is_gallery(node, paragraphs + dropped_lines, images)
         )
-        or (tag not in ("ul", "ol") and items > paragraphs and length < 500)
+        or (
+            tag not in ("ul", "ol")
+            and items > paragraphs
+            and length < 500
+            and not (density < 0.1 and _prose_with_a_list(node))
+        )
         or (length < 25 and images == 0 and not headings and tag != "table")
         or (emptied and headings and length < 100 and images == 0 and paragraphs == 0)
         or (weight < 25 and density > 0.33 and length < 2000)

@@ -116,9 +116,20 @@ class HintWords:
     every position, and this runs for every element with a class).
     """
 
-    __slots__ = ("_automaton", "_tokens")
+    __slots__ = ("_automaton", "_layout", "_layout_words", "_tokens")
 
-    def __init__(self, lists: Mapping[int, Iterable[str]]) -> None:
+    def __init__(
+        self, lists: Mapping[int, Iterable[str]], layout_prefixes: Iterable[str] = ()
+    ) -> None:
+        prefixes = [p.lower() for p in layout_prefixes]
+        # A page builder's prefix at the start of a class token: dropped before matching.
+        self._layout: re.Pattern[str] | None = (
+            re.compile(r"(?:^|(?<=\s))(?:" + "|".join(map(re.escape, prefixes)) + ")")
+            if prefixes
+            else None
+        )
+        # Their stems, for a quick "none here" before the regular expression.
+        self._layout_words = tuple(sorted({p.strip("-_") for p in prefixes}))
         plain: dict[str, int] = {}
         self._tokens: dict[str, int] = {}
         for bit, words in lists.items():
@@ -138,6 +149,9 @@ class HintWords:
 
     def flags(self, hints: str) -> int:
         """The bits of every list with a word in ``hints`` (0 for none)."""
+        layout = self._layout
+        if layout is not None and any(word in hints for word in self._layout_words):
+            hints = layout.sub("", hints)
         found = 0
         if self._automaton is not None:
             for _end, bits in self._automaton.iter(hints):
@@ -287,7 +301,10 @@ def noise_rules() -> NoiseRules:
         always_attributes=attributes,
         always_other=", ".join(other),
         chrome_tags=frozenset(tag.strip() for tag in data["remove"]["chrome"]),
-        hint_words=HintWords({bit: hints[name] for name, bit in _HINT_LISTS.items()}),
+        hint_words=HintWords(
+            {bit: hints[name] for name, bit in _HINT_LISTS.items()},
+            hints.get("layout_prefixes", ()),
+        ),
     )
 
 

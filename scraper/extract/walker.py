@@ -158,6 +158,12 @@ def _is_caption_table(node: Node) -> bool:
     return len(rows) <= 3 and len(node.text().strip()) <= _CAPTION_TABLE_MAX_CHARS
 
 
+def _is_table_figure(node: Node) -> bool:
+    """A figure holding a table and no image (Gutenberg's ``wp-block-table``): its
+    cells are text of the article, not an image caption."""
+    return node.select_first("table") is not None and node.select_first("img, picture") is None
+
+
 def _inner_kind(outer: Kind, own: Kind) -> Kind:
     """A paragraph inside a quote or list item is part of that quote or item."""
     return outer if own is PARAGRAPH and outer in (QUOTE, ITEM) else own
@@ -201,7 +207,9 @@ def _visit(child: Node, kind: Kind, walk: _Walk) -> tuple[Kind, Kind | None] | N
         walk.flush(kind)
         walk.image(child)
         return None
-    if tag == "figure" or (tag == "table" and _is_caption_table(child)):
+    if (tag == "figure" and not _is_table_figure(child)) or (
+        tag == "table" and _is_caption_table(child)
+    ):
         walk.flush(kind)
         _figure(child, walk)
         return None
@@ -278,7 +286,9 @@ def html_blocks(roots: Iterable[Node], base_url: str | None, hint_cache: HintCac
         kind = _BLOCK_KIND.get(root.tag, PARAGRAPH)
         if kind is CAPTION:
             kind = PARAGRAPH
-        if root.tag == "figure" or (root.tag == "table" and _is_caption_table(root)):
+        if (root.tag == "figure" and not _is_table_figure(root)) or (
+            root.tag == "table" and _is_caption_table(root)
+        ):
             _figure(root, walk)
             continue
         _walk(root, kind, walk)
