@@ -11,6 +11,12 @@ expected, bounded by ``min_interval`` and ``max_interval``.
 
 With no history this is the staleness-ratio rule (``interval = ratio × age``);
 history moves checks towards the stories that really change.
+
+The bounds hold from the first check: a brand-new article is checked again after
+``min_interval``. ``settle`` is shortened to ``min_interval / ratio`` when that is less,
+so with ``min_interval = "20s"`` the first revisit comes after 20 s, not after
+``ratio × settle`` = 720 s. (With the default 15 minutes nothing changes: 720 s is below
+the bound, which already makes the first interval 900 s.)
 """
 
 from __future__ import annotations
@@ -44,15 +50,20 @@ class RevisitPolicy:
     def next_interval(self, history: History) -> float:
         """Seconds until the next check of a fetched article."""
         age = max(history.age_s, 0.0)
-        exposure = math.log1p(age / self.settle)
+        settle = self.settle_s()
+        exposure = math.log1p(age / settle)
         # Posterior liveliness relative to the prior: 1 when the article behaves as expected.
         liveliness = ((self.prior_changes + history.changes) / (self.prior_exposure + exposure)) / (
             self.prior_changes / self.prior_exposure
         )
-        interval = self.ratio * (age + self.settle) / liveliness
+        interval = self.ratio * (age + settle) / liveliness
         if history.gone:
             interval *= 4  # a gone page rarely returns; keep looking, slowly
         return self.bounded(interval)
+
+    def settle_s(self) -> float:
+        """The settle time in use: never so long that a new article waits past min_interval."""
+        return min(self.settle, self.min_interval / self.ratio)
 
     def failure_backoff(self, consecutive_failures: int) -> float:
         """Exponential back-off after failures: min_interval × 2^(n-1), capped, never dropped."""

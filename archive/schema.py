@@ -177,8 +177,18 @@ CREATE INDEX IF NOT EXISTS articles_due_checked ON articles (next_check_at)
     WHERE last_checked IS NOT NULL;
 """
 
+# What the archive last ran with, where a change must reach stored rows (the revisit
+# policy: a changed [revisit] reschedules stored articles, see archive.reschedule).
+_V3_SETTINGS = """
+CREATE TABLE IF NOT EXISTS settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    set_at TEXT NOT NULL
+);
+"""
+
 # Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1.
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_DUE_INDEXES)
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Modules of the Datasette layer that add FTS tables, views and triggers.

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import urlsplit
 
-from archive import db, diff, hashing
+from archive import db, diff, hashing, reschedule
 from archive.bodies import read_body
 from archive.clock import Clock, iso
 from archive.compress import COMPRESSION, DELTA_COMPRESSION, BodyCodec, base_of
@@ -201,6 +201,11 @@ class Archive:
             )
 
     # -- scheduling ----------------------------------------------------------------------------
+
+    def apply_revisit_policy(self) -> reschedule.Rescheduled | None:
+        """Reschedule stored articles when the revisit policy is not the one they got."""
+        with self._write():
+            return reschedule.apply_policy(self._conn, self._policy, self._clock.now())
 
     def validators(self, url: str) -> tuple[str | None, str | None]:
         """ETag and Last-Modified of the last successful fetch of ``url``, for a conditional GET."""

@@ -171,6 +171,54 @@ def reparse(config_path: Path, everything: bool, no_progress: bool) -> None:
 
 
 @main.command()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=Path("config.toml"),
+    show_default=True,
+    help="The configuration file (for the archive path and the source names).",
+)
+@click.option(
+    "--source",
+    "sources",
+    multiple=True,
+    metavar="NAME",
+    help="This source's articles (repeatable).",
+)
+@click.option("--all", "everything", is_flag=True, help="Every article in the archive.")
+def revisit(config_path: Path, sources: tuple[str, ...], everything: bool) -> None:
+    """Make articles due for a revisit now (also while the daemon runs).
+
+    The daemon fetches them at its next look for due articles, within the hourly
+    revisit budget of each source.
+    """
+    config = _load(config_path)
+    if bool(sources) == everything:
+        click.echo("error: say which articles: --source NAME (repeatable) or --all", err=True)
+        sys.exit(EXIT_USAGE)
+    known = [s.name for s in config.sources]
+    unknown = [name for name in sources if name not in known]
+    if unknown:
+        click.echo(
+            f"error: {config_path}: no source named {unknown[0]!r}; "
+            f"the sources are {', '.join(repr(n) for n in known) or '(none)'}",
+            err=True,
+        )
+        sys.exit(EXIT_USAGE)
+    from archive.reschedule import make_due
+
+    try:
+        count = make_due(config.archive.path, SystemClock().now(), list(sources) or None)
+    except ArchiveError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    which = "every source" if everything else ", ".join(sources)
+    plural = "article is" if count == 1 else "articles are"
+    click.echo(f"{count} {plural} due now ({which}); `scraper run` revisits them at its next pass")
+
+
+@main.command()
 @click.argument("target", default="-")
 @click.option("--url", "base_url", help="The page's URL, for a file or standard input.")
 @click.option(

@@ -18,6 +18,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from archive.clock import Clock
+from archive.reschedule import Rescheduled
 from archive.revisit import RevisitPolicy
 from archive.store import Archive, SourceInfo
 from scraper.config import Config, Schedule, Source, format_duration
@@ -55,8 +56,31 @@ def open_archive(config: Config, clock: Clock) -> Archive:
         delta_bodies=True,  # a re-fetch differing by a counter costs ~1.6 KB instead of ~30 KB
     )
     archive.sync_sources(SourceInfo(s.name, s.url, s.kind, describe(s)) for s in config.sources)
+    moved = archive.apply_revisit_policy()
     archive.commit()
+    if moved is not None:
+        LOG.info("%s", describe_rescheduling(moved, policy))
     return archive
+
+
+def describe_rescheduling(moved: Rescheduled, policy: RevisitPolicy) -> str:
+    def bounds(p: RevisitPolicy) -> str:
+        return f"{format_duration(p.min_interval)}..{format_duration(p.max_interval)}"
+
+    was = f"{bounds(moved.previous)} -> " if moved.previous is not None else ""
+    return (
+        f"revisit bounds {was}{bounds(policy)}: "
+        f"{moved.articles} stored articles rescheduled with them"
+    )
+
+
+def dispatch_period(min_interval: float) -> float:
+    """How often the dispatcher looks for due revisits: a quarter of ``min_interval``, 1-30 s.
+
+    A revisit waits for the dispatcher's next pass, so a fixed 30 s period made a 30 s
+    max_interval revisit every ~60 s (the article came due just after a pass).
+    """
+    return min(max(min_interval / 4, 1.0), DISPATCH_EVERY_S)
 
 
 def site_selectors(config: Config) -> Selectors:
@@ -192,7 +216,7 @@ class Daemon:
         scheduler.add(
             "revisits",
             self.tracked(self.dispatch_due),
-            trigger_for(Schedule(every=DISPATCH_EVERY_S)),
+            trigger_for(Schedule(every=dispatch_period(self.config.revisit.min_interval))),
             run_now=False,
         )
         scheduler.start()
