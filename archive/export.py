@@ -15,14 +15,17 @@ COLUMNS = (
     "last_changed", "version", "captured_at", "state", "title", "byline", "published",
     "modified", "language", "site_name", "section", "tags", "description", "top_image",
     "images", "source_url", "comment_count", "text", "content_hash", "changed_fields",
-    "summary", "extractor_version",
+    "summary", "extractor_version", "fetched_at", "due_at",
 )  # fmt: skip
 
 _SELECT = """
 SELECT a.url, a.canonical_url AS article_canonical_url, a.source, a.state AS article_state,
-       a.first_seen, a.last_checked, a.last_changed, v.*
+       a.first_seen, a.last_checked, a.last_changed, v.*,
+       f.started_at AS fetched_at, f.due_at
 FROM articles a JOIN versions v ON v.article_id = a.id
+LEFT JOIN fetches f ON f.id = v.fetch_id
 """
+# fetched_at - due_at is how late the scheduler was for the fetch that found the version.
 # The latest version a reader could read (a gone article keeps its last text).
 _LATEST = """
 WHERE v.version = (SELECT max(version) FROM versions

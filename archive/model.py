@@ -76,3 +76,4 @@ class Fetch:
     etag: str | None = None
     last_modified: str | None = None
     source: str | None = None  # name of the configured source that led here
+    due_at: str | None = None  # when the schedule wanted this fetch; started_at - due_at = lag

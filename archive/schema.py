@@ -187,8 +187,13 @@ CREATE TABLE IF NOT EXISTS settings (
 );
 """
 
+# When each fetch was due, beside when it started: the scheduler's lag, seen and exported.
+_V4_DUE_AT = """
+ALTER TABLE fetches ADD COLUMN due_at TEXT;
+"""
+
 # Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1.
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS)
+MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Modules of the Datasette layer that add FTS tables, views and triggers.

@@ -54,6 +54,7 @@ class SourceInfo:
 class DueArticle:
     url: str
     source: str | None
+    due_at: str | None = None  # the article's next check time, as the archive had it
 
 
 @dataclass(frozen=True)
@@ -244,26 +245,27 @@ class Archive:
         hour_ago = iso(now - timedelta(hours=1))
         # Each group in due order from its own partial index (schema v2): no sort of all due rows.
         never = self._conn.execute(
-            "SELECT id, url, source FROM articles INDEXED BY articles_due_new"
+            "SELECT id, url, source, next_check_at FROM articles INDEXED BY articles_due_new"
             " WHERE last_checked IS NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?",
             (iso(now), limit),
         ).fetchall()
-        chosen: list[tuple[int, DueArticle]] = [(i, DueArticle(u, s)) for i, u, s in never]
+        chosen = [(i, DueArticle(url, source, due)) for i, url, source, due in never]
         spent: dict[str | None, int] = {}
         if len(chosen) < limit:
             rows = self._conn.execute(
-                "SELECT id, url, source FROM articles INDEXED BY articles_due_checked"
+                "SELECT id, url, source, next_check_at FROM articles"
+                " INDEXED BY articles_due_checked"
                 " WHERE last_checked IS NOT NULL AND next_check_at <= ?"
                 " ORDER BY next_check_at LIMIT ?",
                 (iso(now), limit * 4),
             ).fetchall()
-            for article_id, url, source in rows:
+            for article_id, url, source, due in rows:
                 if source not in spent:
                     spent[source] = self._revisits_since(source, hour_ago)
                 if spent[source] >= self._policy.budget_per_hour:
                     continue
                 spent[source] += 1
-                chosen.append((article_id, DueArticle(url, source)))
+                chosen.append((article_id, DueArticle(url, source, due)))
                 if len(chosen) >= limit:
                     break
         if chosen:
@@ -581,13 +583,13 @@ class Archive:
         cursor = self._conn.execute(
             "INSERT INTO fetches (url, article_id, source, started_at, final_url, status, outcome,"
             " error, bytes, elapsed_ms, content_type, body_hash, etag, last_modified, headers,"
-            " version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " version, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 fetch.url, article_id, fetch.source, fetch.started_at, fetch.final_url,
                 fetch.status, str(outcome), fetch.error,
                 len(fetch.body) if fetch.body is not None else None, fetch.elapsed_ms,
                 fetch.content_type, body_hash, fetch.etag, fetch.last_modified,
-                _headers_json(fetch.headers), version,
+                _headers_json(fetch.headers), version, fetch.due_at,
             ),
         )  # fmt: skip
         assert cursor.lastrowid is not None

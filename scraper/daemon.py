@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import urlsplit
 
-from archive.clock import Clock
+from archive.clock import Clock, iso
 from archive.reschedule import Rescheduled
 from archive.revisit import RevisitPolicy
 from archive.store import Archive, SourceInfo
@@ -137,15 +137,17 @@ class Daemon:
     def _save_hold(self, host: str, until: datetime, reason: str) -> None:
         self.archive.save_host_hold(host, until, reason)
 
-    def tracked(self, job: Callable[[], Awaitable[object]]) -> Callable[[], Awaitable[object]]:
+    def tracked(
+        self, job: Callable[[datetime], Awaitable[object]]
+    ) -> Callable[[datetime], Awaitable[object]]:
         """Wrap a job so its task is known to shutdown."""
 
-        async def run() -> object:
+        async def run(due: datetime) -> object:
             task = asyncio.current_task()
             assert task is not None
             self._tasks.add(task)
             try:
-                return await job()
+                return await job(due)
             except asyncio.CancelledError:
                 # Only drain() cancels jobs, at shutdown: an abandoned fetch, not a failure
                 # for the scheduler to report with a traceback.
@@ -157,9 +159,10 @@ class Daemon:
 
         return run
 
-    async def source_job(self, source: Source) -> None:
+    async def source_job(self, source: Source, due: datetime | None = None) -> None:
+        """Run a source that was due at ``due`` (now by default)."""
         try:
-            result = await run_source(source, self.stages)
+            result = await run_source(source, self.stages, iso(due or self.clock.now()))
         except Exception:  # a bug on one source's page must not stop the others
             LOG.exception("source %s (%s) failed unexpectedly", source.name, source.url)
             self.failed_sources += 1
@@ -170,16 +173,17 @@ class Daemon:
 
     async def articles(self, urls: Iterable[str], source: Source | None) -> None:
         """Archive articles concurrently; the fetcher keeps each host polite."""
-        jobs = [self._article(url, source) for url in urls]
+        found = iso(self.clock.now())  # a discovered article is due when it is found
+        jobs = [self._article(url, source, found) for url in urls]
         for outcome in await asyncio.gather(*jobs, return_exceptions=True):
             if isinstance(outcome, Exception):
                 LOG.error("article failed unexpectedly: %r", outcome)
 
-    async def _article(self, url: str, source: Source | None) -> None:
-        await archive_article(url, source, self.stages)
+    async def _article(self, url: str, source: Source | None, due_at: str | None) -> None:
+        await archive_article(url, source, self.stages, due_at)
         self.articles_done += 1
 
-    async def dispatch_due(self) -> None:
+    async def dispatch_due(self, _run_due: datetime | None = None) -> None:
         """Revisit the articles whose next check has come (the schedule lives in SQLite).
 
         One pass: an article revisited in this pass is not fetched again by it, even when
@@ -193,13 +197,14 @@ class Daemon:
                 return
             done.update(d.url for d in fresh)
             await asyncio.gather(
-                *(self._article(d.url, self._by_name.get(d.source or "")) for d in fresh),
+                *(self._article(d.url, self._by_name.get(d.source or ""), d.due_at) for d in fresh),
                 return_exceptions=True,
             )
             self.archive.commit()
 
     async def run_once(self) -> RunSummary:
-        await asyncio.gather(*(self.source_job(s) for s in self.config.sources))
+        now = self.clock.now()  # every source is due at the start of the pass
+        await asyncio.gather(*(self.source_job(s, now) for s in self.config.sources))
         await self.dispatch_due()  # known articles whose revisit is due, to catch edits
         self.archive.commit()
         return RunSummary(len(self.config.sources), self.articles_done, self.failed_sources)

@@ -95,20 +95,24 @@ def read_article(fetch: Fetch, source: Source | None) -> tuple[Fetch, Article | 
     return extract_page(fetch, html, source)
 
 
-async def archive_article(url: str, source: Source | None, stages: Stages) -> Recorded:
-    """Fetch one article and record what came of it."""
+async def archive_article(
+    url: str, source: Source | None, stages: Stages, due_at: str | None = None
+) -> Recorded:
+    """Fetch one article (due since ``due_at``) and record what came of it."""
     etag, last_modified = stages.archive.validators(url)
     fetch = await stages.fetcher.fetch(
         url, validators=Validators(etag, last_modified), source=source, expect="article"
     )
+    fetch = replace(fetch, due_at=due_at)
     fetch, article = read_article(fetch, source)
     recorded = stages.archive.record(fetch, article)
     log_fetch(stages.log, fetch, recorded.outcome)
     return recorded
 
 
-async def run_source(source: Source, stages: Stages) -> SourceRun:
-    """Fetch a source once: archive it if it is an article, else discover the articles it lists."""
+async def run_source(source: Source, stages: Stages, due_at: str | None = None) -> SourceRun:
+    """Fetch a source once (due since ``due_at``): archive it if it is an article, else
+    discover the articles it lists."""
     configured = None if source.kind == "auto" else Kind(source.kind)
     etag, last_modified = stages.archive.validators(source.url)
     fetch = await stages.fetcher.fetch(
@@ -117,6 +121,7 @@ async def run_source(source: Source, stages: Stages) -> SourceRun:
         source=source,
         expect="article" if configured is Kind.ARTICLE else "any",
     )
+    fetch = replace(fetch, due_at=due_at)
     if fetch.outcome_hint is not None or fetch.body is None:
         # Failed, rejected, gone or not modified: nothing to read, and nothing new to discover.
         recorded = stages.archive.record(fetch, None)

@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
@@ -83,18 +84,32 @@ class Scheduler:
     def __init__(self, now: Callable[[], datetime]) -> None:
         self._now = now
         self._scheduler = AsyncIOScheduler(timezone=UTC)
+        # When each submitted run was due (the oldest of coalesced runs), handed to the job.
+        self._due: dict[str, datetime] = {}
+        self._scheduler.add_listener(self._submitted, EVENT_JOB_SUBMITTED)
+
+    def _submitted(self, event: JobSubmissionEvent) -> None:
+        # Dispatched right after the job's task is created and before it first runs.
+        if event.scheduled_run_times:
+            self._due[event.job_id] = min(event.scheduled_run_times)
 
     def add(
         self,
         job_id: str,
-        job: Callable[[], Awaitable[Any]],
+        job: Callable[[datetime], Awaitable[Any]],
         trigger: CronTrigger | IntervalTrigger,
         *,
         run_now: bool,
     ) -> None:
+        """Run ``job(due)`` on ``trigger``; ``due`` is when the run was scheduled."""
         extra: dict[str, Any] = {"next_run_time": self._now()} if run_now else {}
+
+        async def run() -> Any:
+            due = self._due.pop(job_id, None) or self._now()
+            return await job(due)
+
         self._scheduler.add_job(
-            job,
+            run,
             trigger,
             id=job_id,
             name=job_id,
