@@ -456,7 +456,12 @@ async def changes_feed(datasette: Any, request: Any) -> Response:
             stylesheet=datasette.urls.path("/-/changes.xsl"),
         )
     )
-    return Response(xml, content_type="application/atom+xml; charset=utf-8")
+    # Chromium shows application/atom+xml as plain text and applies no stylesheet; a browser
+    # (it asks for text/html) gets the same feed as application/xml, which it renders with
+    # the XSL. Feed readers ask for Atom, or for anything, and get application/atom+xml.
+    browser = "text/html" in request.headers.get("accept", "")
+    kind = "application/xml" if browser else "application/atom+xml"
+    return Response(xml, content_type=f"{kind}; charset=utf-8", headers={"Vary": "Accept"})
 
 
 async def _feed_entry(datasette: Any, request: Any, database: Database, row: Any) -> FeedEntry:

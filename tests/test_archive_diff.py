@@ -46,3 +46,33 @@ def test_an_edit_in_a_long_article_is_found_in_its_paragraph() -> None:
 def test_moved_paragraph_breaks_are_rendered_as_breaks() -> None:
     result = diff.diff_words("One two.\n\nThree four.", "One two. Three four.")
     assert diff.render_terminal(result) == "One two. [-¶-] Three four."
+
+
+@settings(max_examples=300, deadline=None)
+@given(PARAGRAPHS, PARAGRAPHS)
+def test_an_excerpt_keeps_every_changed_word_and_little_else(
+    old: list[list[str]], new: list[list[str]]
+) -> None:
+    full = diff.diff_words(text(old), text(new))
+    short = diff.excerpt(full, context=3, limit=1000)
+
+    def changed(d: diff.TextDiff, op: str) -> list[str]:
+        return [w for c in d.chunks if c.op == op for w in c.words if w != diff.PARAGRAPH]
+
+    assert changed(short, "insert") == changed(full, "insert")
+    assert changed(short, "delete") == changed(full, "delete")
+    changes = sum(1 for c in full.chunks if c.op != "equal")
+    kept = sum(
+        1 for c in short.chunks if c.op == "equal" for w in c.words if w not in (diff.ELLIPSIS,)
+    )
+    assert kept <= 2 * 3 * (changes + 1)
+
+
+def test_an_excerpt_of_a_long_article_is_the_edit_with_its_neighbours() -> None:
+    body = [f"Paragraph {n} says the river rose by {n} centimetres overnight." for n in range(200)]
+    edited = list(body)
+    edited[120] = edited[120].replace("rose", "fell")
+    short = diff.excerpt(diff.diff_words("\n\n".join(body), "\n\n".join(edited)), context=4)
+    assert diff.render_terminal(short) == (
+        "… 120 says the river [-rose-]{+fell+} by 120 centimetres overnight. …"
+    )

@@ -1,4 +1,11 @@
-"""End to end in headless Chromium: the article page of a known edit shows the word diff.
+"""End to end in headless Chromium: the pages a reader opens, on a real archive served by Datasette.
+
+The first test drives Chromium's command line: the article page of a known edit shows the
+word diff. The others drive the same Chromium through Playwright (no browser download:
+``executable_path`` is Debian's binary) and read what is visible: folded column
+descriptions, rows above the fold, times in the reader's zone, no ``None`` and no raw JSON
+arrays, marked search snippets, the takedown banner, the feed as a page. Their
+screenshots go to test-artifacts/ (and to docs/ with UPDATE_DOCS_SCREENSHOT=1).
 
 Chromium renders the page served by ``archive serve``; the DOM it built must hold the
 marked words, and the screenshot must show the insert and delete highlights in their
@@ -9,11 +16,16 @@ also replaces docs/article-history.png, the picture in the README.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
 import zlib
+from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
 import datasette_archive as known
 import pytest
@@ -147,3 +159,174 @@ def test_chromium_shows_the_word_diff_of_a_known_edit(tmp_path: Path) -> None:
     if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
         DOCS_SCREENSHOT.parent.mkdir(exist_ok=True)
         shutil.copyfile(screenshot, DOCS_SCREENSHOT)
+
+
+# -- the Datasette pages as a reader sees them (Playwright driving Debian's Chromium) ----------
+
+LAPTOP = {"width": 1280, "height": 800}
+# The zone the browser is put in: the pages must show times in it, not in UTC.
+READER_ZONE = "Asia/Tokyo"
+DB = "browsed"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[known.KnownArchive, str]]:
+    archive = known.build(tmp_path_factory.mktemp("browsed") / f"{DB}.db")
+    port = free_port()
+    command = archive_serve_command(archive.path, "--host", "127.0.0.1", "--port", str(port))
+    with running(command, port, archive.path.with_name("serve.log")) as server:
+        yield archive, server.base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    binary = chromium()
+    if binary is None:
+        pytest.skip("chromium is not installed (.ci/chromium.sh installs it)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is in the test extra")
+    with sync_api.sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=binary, args=["--no-sandbox", "--disable-dev-shm-usage"]
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(viewport=LAPTOP, locale="en-GB", timezone_id=READER_ZONE)
+    try:
+        context.set_default_timeout(10_000)  # a missing element fails in seconds, not 30
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+def shoot(page: Any, name: str) -> None:
+    """Keep a screenshot in test-artifacts/; with UPDATE_DOCS_SCREENSHOT=1 also in docs/."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    target = ARTIFACTS / name
+    page.screenshot(path=str(target))
+    if os.environ.get("UPDATE_DOCS_SCREENSHOT") == "1":
+        shutil.copyfile(target, REPO / "docs" / name)
+
+
+def visible_text(page: Any) -> str:
+    return str(page.inner_text("body"))
+
+
+def assert_reads_cleanly(text: str, where: str) -> None:
+    assert not re.search(r"\bNone\b", text), f"{where}: Python's None on the page"
+    assert "(no title)" not in text, where
+    assert not re.search(r'\[\s*"|\[\]', text), f"{where}: a raw JSON array on the page"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("table", ["latest_articles", "versions", "recent_changes", "articles"])
+def test_tables_show_rows_above_the_fold_and_read_cleanly(
+    page: Any, served: tuple[known.KnownArchive, str], table: str
+) -> None:
+    _, base = served
+    page.goto(f"{base}/{DB}/{table}")
+    help_box = page.locator("details.column-help")
+    assert help_box.count() == 1 and not help_box.evaluate("d => d.open")
+    assert not page.locator("dl.column-descriptions").is_visible()
+    first_row = page.locator("table.rows-and-columns tbody tr").first.bounding_box()
+    assert first_row is not None and first_row["y"] < LAPTOP["height"], "no row above the fold"
+    assert_reads_cleanly(visible_text(page), table)
+    # Opening the folded list shows the descriptions.
+    page.locator("details.column-help summary").click()
+    assert page.locator(".column-help-list dd").first.is_visible()
+
+
+@pytest.mark.slow
+def test_times_are_shown_in_the_readers_zone(
+    page: Any, served: tuple[known.KnownArchive, str]
+) -> None:
+    _, base = served
+    page.goto(f"{base}/{DB}/versions")
+    first = page.locator("td.col-captured_at time").first
+    stored = first.get_attribute("datetime")
+    local = datetime.fromisoformat(stored.replace("Z", "+00:00")).astimezone(ZoneInfo(READER_ZONE))
+    shown = first.inner_text()
+    assert shown != stored and "T" not in shown
+    assert f"{local:%H:%M}" in shown and str(local.year) in shown, (shown, stored)
+
+
+@pytest.mark.slow
+def test_addresses_are_cut_and_the_title_keeps_its_room(
+    page: Any, served: tuple[known.KnownArchive, str]
+) -> None:
+    _, base = served
+    page.goto(f"{base}/{DB}/latest_articles")
+    url = page.locator("td.col-url").first.bounding_box()
+    title = page.locator("td.col-title").first.bounding_box()
+    assert url is not None and title is not None
+    assert url["width"] <= 230 and title["width"] >= 200, (url, title)
+    tags = page.locator("td.col-tags").all_inner_texts()
+    assert "Haushalt, Koalition, Opposition" in tags
+
+
+@pytest.mark.slow
+def test_recent_changes_fits_a_laptop_and_marks_the_changed_words(
+    page: Any, served: tuple[known.KnownArchive, str]
+) -> None:
+    _, base = served
+    page.goto(f"{base}/{DB}/recent_changes")
+    width = page.evaluate("document.querySelector('table.rows-and-columns').scrollWidth")
+    assert width <= LAPTOP["width"], f"recent_changes is {width} px wide"
+    assert page.locator(".passage del", has_text="Mittwoch").is_visible()
+    assert page.locator(".passage ins", has_text="Donnerstag").is_visible()
+    assert "Finanzministerin" not in visible_text(page), "the whole article instead of a passage"
+    shoot(page, "recent-changes.png")
+
+
+@pytest.mark.slow
+def test_search_results_show_a_marked_snippet(
+    page: Any, served: tuple[known.KnownArchive, str]
+) -> None:
+    _, base = served
+    page.goto(f"{base}/{DB}/latest_articles?_search=Verfassungsklage")
+    page.get_by_text("Show these results with the matching passages").click()
+    mark = page.locator(".snippet mark", has_text="Verfassungsklage")
+    assert mark.is_visible()
+    background = mark.evaluate("m => getComputedStyle(m).backgroundColor")
+    assert background not in ("rgba(0, 0, 0, 0)", "transparent"), background
+    assert_reads_cleanly(visible_text(page), "search")
+    shoot(page, "search.png")
+
+
+@pytest.mark.slow
+def test_a_takedown_is_announced_above_the_text(
+    page: Any, served: tuple[known.KnownArchive, str]
+) -> None:
+    archive, base = served
+    page.goto(f"{base}/-/article/{archive.gone_id}?from=1&to=2")
+    banner = page.locator(".removed-banner")
+    assert banner.is_visible()
+    assert re.fullmatch(r"Removed by the publisher \(HTTP 404\) at .*\d{4}.*", banner.inner_text())
+    text_box = page.locator(".article-diff").bounding_box()
+    banner_box = banner.bounding_box()
+    assert banner_box is not None and text_box is not None
+    assert banner_box["y"] < text_box["y"] and banner_box["y"] < LAPTOP["height"] / 2
+    assert_reads_cleanly(visible_text(page), "takedown")
+    shoot(page, "takedown.png")
+    page.goto(f"{base}/-/article/{archive.pulled_id}")
+    text = visible_text(page)
+    assert "Removed by the publisher (HTTP 410) at" in text and "Never seen live" in text
+    assert_reads_cleanly(text, "gone at first sight")
+
+
+@pytest.mark.slow
+def test_the_feed_reads_as_a_page_in_the_browser(
+    page: Any, served: tuple[known.KnownArchive, str]
+) -> None:
+    _, base = served
+    page.goto(f"{base}/-/changes.atom")
+    text = visible_text(page)
+    assert "This is an Atom feed" in text, text[:300]
+    assert "[-Mittwoch-]{+Donnerstag+}" in text
+    assert "<feed" not in text and "Finanzministerin" not in text
+    shoot(page, "feed.png")
