@@ -9,7 +9,10 @@ publisher layouts that fooled the extractor once (paragraphs classed "paywall", 
 Blogger post written as lines of divs between photos, a subscribers-only teaser,
 a lead written as a div beside the body). ``builder-*`` pages are laid out by a page
 builder (Elementor, Divi, WPBakery, Gutenberg blocks), ``hidden-*`` pages keep their
-text where a simple cleaner drops it (``<noscript>``); all were written for these tests.
+text where a simple cleaner drops it (``<noscript>``); ``choice-*`` pages hold a block
+that must never be taken for the article (a comment thread longer than the article, a
+footer with an address, an author bio, a shop's cart notice). All were written for
+these tests.
 ``absent.txt`` lists noise that must never reach the text, whatever the expected
 file says.
 
@@ -80,5 +83,6 @@ def test_every_kind_of_noise_and_language_has_a_golden_page() -> None:
     languages = {"en", "de", "fr", "es", "vi", "zh", "ja"}
     builders = {"elementor", "divi", "wpbakery", "gutenberg"}
     assert {f"builder-{name}" for name in builders} | {"hidden-noscript"} <= set(CASES)
+    assert {f"choice-{kind}" for kind in ("comments", "footer", "bio", "cart")} <= set(CASES)
     assert {f"noise-{k}" for k in kinds} <= set(CASES)
     assert {f"lang-{code}" for code in languages} <= set(CASES)

@@ -11,6 +11,20 @@ from typing import Any, TextIO
 
 from archive.model import Article
 from scraper.extract.blocks import CAPTION, HEADING, IMAGE, PARAGRAPH, Block, normalise_space
+from scraper.extract.cascade import (
+    MUST_GAIN,
+    SHORT_PICK_CHARS,
+    classified_blocks,
+    classify,
+    comment_thread,
+    densest_blocks,
+    furniture,
+    grown_blocks,
+    line_blocks,
+    outside_pick,
+    quality,
+    segments,
+)
 from scraper.extract.clean import Cleaned, clean_blocks
 from scraper.extract.content import (
     HintScan,
@@ -20,7 +34,13 @@ from scraper.extract.content import (
     scan_hints,
 )
 from scraper.extract.metadata import Metadata, read_metadata, stated_nodes
-from scraper.extract.ruleset import HintCache, NoiseRules, noise_rules, text_rules
+from scraper.extract.ruleset import (
+    HintCache,
+    NoiseRules,
+    furniture_rules,
+    noise_rules,
+    text_rules,
+)
 from scraper.extract.text import text_blocks
 from scraper.extract.walker import html_blocks
 from scraper.html import Document, Node, check_selector, parse, remove_nodes
@@ -28,12 +48,15 @@ from scraper.language import detect_language
 from scraper.markup import looks_like_html
 
 # Bump whenever the output for some page may change: it is stored with every version.
-EXTRACTOR_VERSION = "2026.12.03.1"
+EXTRACTOR_VERSION = "2026.12.03.2"
 
 # Below this much text the strict pass threw the article away with the noise: retry gently.
 _RETRY_BELOW_CHARS = 250
 # ... and the retry's text must be clearly longer to be taken: more noise is not more article.
 _RETRY_MUST_GAIN = 1.5
+# A first pick shorter than this may be replaced by any better result of the cascade;
+# a longer one may only grow.
+_ANY_RESULT_BELOW_CHARS = 200
 _COUNTER_HEADINGS = "h1, h2, h3, h4, h5, h6, [class*=count i], [class*=title i]"
 _MAX_WIDGETS = 40
 _MAX_COUNTER_CHARS = 40
@@ -84,19 +107,67 @@ def _content_blocks(
     scan: HintScan,
     rules: NoiseRules,
     hint_cache: HintCache,
-) -> list[Block]:
-    """Blocks of the article: noise removed, main content found and cleaned, walked."""
+) -> tuple[list[Node], list[Block]]:
+    """The article's nodes and their blocks: noise removed, main content found and
+    cleaned, walked."""
     if content:
         remove_nodes([n for selector in remove for n in document.select(selector)])
         document.remove(rules.always_remove)
         roots = [node for selector in content for node in document.select(selector)]
         if roots:
-            return html_blocks(roots, url, hint_cache)
+            return roots, html_blocks(roots, url, hint_cache)
     remove_noise(document, rules, scan, remove)
     roots = find_content(document, hint_cache, scan.article_body)
     for root in roots:
         clean_conditionally(root, hint_cache)
-    return html_blocks(roots, url, hint_cache)
+    return roots, html_blocks(roots, url, hint_cache)
+
+
+def _second_look(
+    document: Document,
+    roots: list[Node],
+    cleaned: Cleaned,
+    title: str | None,
+    url: str | None,
+    scan: HintScan,
+    hint_cache: HintCache,
+) -> Cleaned:
+    """The cascade: when the first pick is short or reads as furniture (comments, the
+    page's foot, a notice), the page's text blocks are read by a paragraph classifier
+    and as their densest region too, and the best result by quality is kept."""
+    rules = furniture_rules()
+    is_furniture = furniture(cleaned.paragraphs, rules)
+    if _length(cleaned) >= SHORT_PICK_CHARS and not is_furniture:
+        return cleaned
+    body = document.body
+    if body is None:
+        return cleaned
+    # Furniture is replaced by what lies outside it; a very short pick by the best of
+    # the page; a short one may only grow (its neighbours' good blocks join it).
+    found = segments(body, roots)
+    if is_furniture:
+        found = outside_pick(found, comment_thread(cleaned.paragraphs, rules))
+    classify(found, rules)
+    results: list[Cleaned] = []
+    if is_furniture or _length(cleaned) < _ANY_RESULT_BELOW_CHARS:
+        for blocks in (classified_blocks(found), densest_blocks(found), line_blocks(found)):
+            results.append(clean_blocks(_without_title(blocks, title)))
+    else:
+        before, after = grown_blocks(found)
+        if before or after:
+            lead = clean_blocks(_without_title(before, title)).paragraphs
+            rest = clean_blocks(after).paragraphs
+            results.append(replace(cleaned, paragraphs=lead + cleaned.paragraphs + rest))
+    # Furniture is never the article: anything else that reads as text beats it.
+    best = cleaned
+    best_quality = 0.0 if is_furniture else quality(cleaned.paragraphs, rules) * MUST_GAIN
+    for result in results:
+        score = quality(result.paragraphs, rules)
+        if score > best_quality:
+            best, best_quality = result, score
+    if best is cleaned or not is_furniture:
+        return best
+    return replace(best, images=())
 
 
 def _length(cleaned: Cleaned) -> int:
@@ -165,16 +236,20 @@ def _extract_html(
     widget_count = meta.comment_count
     if widget_count is None:
         widget_count = _comment_count_from_widgets(scan.comment_widgets)
-    blocks = _content_blocks(document, url, content, remove, scan, rules, hint_cache)
+    roots, blocks = _content_blocks(document, url, content, remove, scan, rules, hint_cache)
     cleaned = clean_blocks(_without_title(blocks, meta.title), spaced=True)
     if _length(cleaned) < _RETRY_BELOW_CHARS and not content:
         # Class names may have misled the strict pass: retry trusting no class/id hints.
         fresh = parse(html)
         gentle_scan = replace(scan_hints(fresh, rules, hint_cache), unlikely=[])
-        gentle_blocks = _content_blocks(fresh, url, (), remove, gentle_scan, rules, hint_cache)
+        gentle_roots, gentle_blocks = _content_blocks(
+            fresh, url, (), remove, gentle_scan, rules, hint_cache
+        )
         gentle = clean_blocks(_without_title(gentle_blocks, meta.title), spaced=True)
         if _length(gentle) > _length(cleaned) * _RETRY_MUST_GAIN:
-            cleaned = gentle
+            cleaned, document, roots, scan = gentle, fresh, gentle_roots, gentle_scan
+    if not content:
+        cleaned = _second_look(document, roots, cleaned, meta.title, url, scan, hint_cache)
     if _length(cleaned) < _RETRY_BELOW_CHARS and meta.article_body and not content:
         # The page renders its text with scripts, but states it in JSON-LD.
         stated = clean_blocks(text_blocks(meta.article_body))

@@ -21,6 +21,7 @@ from scraper.extract.ruleset import (
     HINT_UNLIKELY,
     HintCache,
     NoiseRules,
+    furniture_rules,
 )
 from scraper.html import Document, Node, remove_nodes
 
@@ -356,6 +357,18 @@ def _kind(node: Node) -> str:
     return f"{node.tag}.{classes}"
 
 
+_MAX_NOTICE_HEADING_CHARS = 40
+
+
+def _headed_as_notice(node: Node, notice: re.Pattern[str]) -> bool:
+    """Whether the block's first heading names a site notice ("About me")."""
+    heading = node if node.tag in _HEADINGS else node.select_first(_HEADINGS_CSS)
+    if heading is None:
+        return False
+    text = heading.text().strip()
+    return len(text) <= _MAX_NOTICE_HEADING_CHARS and notice.search(text) is not None
+
+
 def _is_text_div(node: Node) -> bool:
     return node.tag == "div" and node.matches(_TEXT_DIV)
 
@@ -367,6 +380,7 @@ def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -
         return [node]
     threshold = max(10.0, top_score * 0.2)
     kind = _kind(node)
+    notice = furniture_rules().notice
     chosen: list[Node] = []
     for sibling in parent.children():
         if not sibling.is_element:
@@ -374,6 +388,8 @@ def _siblings(node: Node, top_score: float, candidates: dict[int, _Candidate]) -
         if sibling == node:
             chosen.append(sibling)
             continue
+        if _headed_as_notice(sibling, notice):
+            continue  # "About me", "Disclaimer": the site's, not the article's
         candidate = candidates.get(sibling.key)
         same_kind = bool(kind) and _kind(sibling) == kind
         bonus = top_score * 0.2 if same_kind else 0.0
@@ -443,6 +459,7 @@ def _is_heading_block(node: Node) -> bool:
 
 
 _HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+_HEADINGS_CSS = "h1, h2, h3, h4, h5, h6"
 
 
 _LONG_CONTAINER_CHARS = 2000

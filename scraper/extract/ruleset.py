@@ -75,6 +75,15 @@ class TextRules:
         return self.trailing_credit.match(text)
 
 
+@dataclass(frozen=True)
+class FurnitureRules:
+    """Lines that show a block is page furniture, not the article (noise.toml [furniture])."""
+
+    comment_meta: re.Pattern[str]  # a comment's byline and date, or its reply links
+    footer_line: re.Pattern[str]  # copyright, address, phone
+    notice: re.Pattern[str]  # cart, captcha, browser warning, "about me"
+
+
 def _load(name: str) -> dict[str, Any]:
     data = resources.files(_RULES_PACKAGE).joinpath("rules", name).read_text(encoding="utf-8")
     try:
@@ -368,3 +377,17 @@ def _any_of(*patterns: re.Pattern[str]) -> re.Pattern[str]:
     return re.compile(
         "|".join(f"(?{'i' if p.flags & re.IGNORECASE else ''}:{p.pattern})" for p in patterns)
     )
+
+
+@cache
+def furniture_rules() -> FurnitureRules:
+    data = _load("noise.toml")["furniture"]
+
+    def pattern(key: str) -> re.Pattern[str]:
+        try:
+            return re.compile("|".join(f"(?:{p})" for p in data[key]), re.IGNORECASE)
+        except re.error as error:
+            where = f"{_RULES_PACKAGE}/rules/noise.toml: [furniture] {key}"
+            raise ValueError(f"{where}: {error}") from error
+
+    return FurnitureRules(pattern("comment_meta"), pattern("footer_line"), pattern("notice"))
