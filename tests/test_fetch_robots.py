@@ -13,6 +13,7 @@ import pytest
 from faultserver import (
     Conn,
     FaultServer,
+    MapResolver,
     Request,
     Route,
     closed_port,
@@ -144,6 +145,25 @@ def test_nobody_listening_is_a_failure_with_one_short_cause() -> None:
         page = asyncio.run(go())
     assert page.outcome_hint == Outcome.FAILED
     assert page.error == "robots.txt unreachable: connection refused"
+
+
+def test_no_network_is_a_failure_naming_the_name_that_did_not_resolve() -> None:
+    # Offline, names do not resolve: the page failed; nothing refused it.
+    async def go() -> Fetch:
+        fetcher = Fetcher(
+            fetch_settings(robots=True),
+            ShiftedClock(),
+            trusted_origins={"http://news.test/"},
+            resolver=MapResolver({}),
+        )
+        try:
+            return await fetcher.fetch("http://news.test/story.html")
+        finally:
+            await fetcher.aclose()
+
+    page = asyncio.run(go())
+    assert page.outcome_hint == Outcome.FAILED
+    assert page.error == "robots.txt unreachable: cannot resolve news.test"
 
 
 def test_a_one_off_fetch_reports_the_page_not_its_robots(server: FaultServer) -> None:
