@@ -174,10 +174,11 @@ class _Reader:
         if not raw_sources:
             raise self.fail("sources", "no [[sources]] configured; add at least one")
         sources = tuple(self.source(i, s) for i, s in enumerate(raw_sources))
-        names = [s.name for s in sources]
-        for i, name in enumerate(names):
-            if name in names[:i]:
-                raise self.fail(f"sources[{i}].name", f"duplicate source name {name!r}")
+        seen: set[str] = set()  # a set: a list search made 10,000 sources take 3 s to load
+        for i, source in enumerate(sources):
+            if source.name in seen:
+                raise self.fail(f"sources[{i}].name", f"duplicate source name {source.name!r}")
+            seen.add(source.name)
         return Config(self.path, archive, fetch, revisit, sources)
 
     def _section(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:

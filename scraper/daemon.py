@@ -149,9 +149,8 @@ class Daemon:
             try:
                 return await job(due)
             except asyncio.CancelledError:
-                # Only drain() cancels jobs, at shutdown: an abandoned fetch, not a failure
-                # for the scheduler to report with a traceback.
-                LOG.info("abandoned an in-flight job at shutdown")
+                # Only shutdown cancels jobs (drain() counts them in one line): a dropped or
+                # abandoned fetch, not a failure for the scheduler to report with a traceback.
                 return None
             finally:
                 self._tasks.discard(task)
@@ -190,7 +189,7 @@ class Daemon:
         a very short revisit interval makes it due again before the pass ends.
         """
         done: set[str] = set(self._scheduled_urls)
-        while True:
+        while not self.fetcher.stopping:
             due = self.archive.due_articles(limit=self.config.fetch.concurrency * 4)
             fresh = [d for d in due if d.url not in done]
             if not fresh:
@@ -236,10 +235,20 @@ class Daemon:
             scheduler.stop()
 
     async def drain(self) -> None:
-        """Let in-flight jobs finish within the grace period, then abandon them."""
+        """Drop every queued fetch at once; let requests in flight finish within the grace.
+
+        Whatever the backlog (10,000 sources queued on a first start), only the requests
+        already sent are waited for; what was dropped is fetched on the next start.
+        """
+        dropped = self.fetcher.stop()
         pending = {t for t in self._tasks if not t.done()}
         if pending:
-            LOG.info("stopping: waiting up to %.0fs for %d jobs", SHUTDOWN_GRACE_S, len(pending))
+            LOG.info(
+                "stopping: dropped %d queued fetches; waiting up to %.0fs for %d in flight",
+                dropped,
+                SHUTDOWN_GRACE_S,
+                self.fetcher.requests_in_flight,
+            )
             _, late = await asyncio.wait(pending, timeout=SHUTDOWN_GRACE_S)
             for task in late:
                 task.cancel()

@@ -30,7 +30,8 @@ import hashlib
 import os
 import random
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -219,6 +220,11 @@ class Fetcher:
         self.robots = RobotsCache(clock, settings.user_agent, self._fetch_robots)
         self._secrets = secrets
         self._in_flight = asyncio.Semaphore(settings.concurrency)
+        # Fetches waiting for their turn (robots, host slot, a free connection, a backoff):
+        # at shutdown these are dropped at once, only requests on the wire get the grace.
+        self._queued: set[asyncio.Task[Any]] = set()
+        self._requests = 0  # requests on the wire
+        self.stopping = False
         self.client = self._client(resolver or SystemResolver())
 
     def _client(self, resolver: Resolver) -> httpx.AsyncClient:
@@ -249,6 +255,23 @@ class Fetcher:
     async def aclose(self) -> None:
         await self.client.aclose()
 
+    def stop(self) -> int:
+        """Send no more requests: cancel every fetch still waiting for its turn.
+
+        Requests already on the wire go on (their tasks are not cancelled here); any
+        later request of theirs is refused by cancellation too. Returns how many
+        waiting fetches were cancelled.
+        """
+        self.stopping = True
+        queued = [task for task in self._queued if not task.done()]
+        for task in queued:
+            task.cancel("the daemon is stopping")
+        return len(queued)
+
+    @property
+    def requests_in_flight(self) -> int:
+        return self._requests
+
     def secrets(self) -> SecretStore:
         if self._secrets is None:
             self._secrets = SecretStore.from_settings(self.settings)
@@ -262,7 +285,23 @@ class Fetcher:
         source: Source | None = None,
         expect: Expect = "article",
     ) -> Fetch:
-        """Fetch ``url``; never raises for anything the network or the server does."""
+        """Fetch ``url``; never raises for anything the network or the server does.
+
+        After :meth:`stop` it raises :class:`asyncio.CancelledError` instead of fetching.
+        """
+        if self.stopping:
+            raise asyncio.CancelledError("the daemon is stopping")
+        task = asyncio.current_task()
+        assert task is not None
+        self._queued.add(task)
+        try:
+            return await self._fetch(url, validators, source, expect)
+        finally:
+            self._queued.discard(task)
+
+    async def _fetch(
+        self, url: str, validators: Validators | None, source: Source | None, expect: Expect
+    ) -> Fetch:
         started = self.clock.now()
         began = self.clock.monotonic()
         use_robots = self.settings.robots and (source is None or source.robots)
@@ -478,6 +517,23 @@ class Fetcher:
             self.on_host_hold(host, until, f"HTTP {exchange.status} Retry-After: {value}")
         return seconds
 
+    @asynccontextmanager
+    async def _on_the_wire(self) -> AsyncIterator[None]:
+        """A request is sent: its task is no longer queued (nor sent at all when stopping)."""
+        if self.stopping:
+            raise asyncio.CancelledError("the daemon is stopping")
+        task = asyncio.current_task()
+        assert task is not None
+        queued = task in self._queued
+        self._queued.discard(task)
+        self._requests += 1
+        try:
+            yield
+        finally:
+            self._requests -= 1
+            if queued:
+                self._queued.add(task)  # waiting again: a retry, a redirect, robots
+
     async def _backoff(self, attempt: int, run: _Run) -> None:
         delay = self.backoff_base * (2 ** (attempt - 1)) * (1.0 + self.rng.random())
         await asyncio.sleep(min(delay, run.remaining()))
@@ -489,7 +545,7 @@ class Fetcher:
         host = urlsplit(url).hostname or ""
         async with self.slots.slot(host, max_wait=run.remaining()):
             run.start_deadline()
-            async with self._in_flight:
+            async with self._in_flight, self._on_the_wire():
                 request = self.client.build_request("GET", url, headers=headers)
                 # Straight to the transport: the client would parse Location (and raise on a
                 # malformed one) and keep a cookie jar across sites, neither of which we want.
