@@ -81,3 +81,43 @@ def cell_html(column: str, value: Any) -> str | None:
     if ISO_TIME.fullmatch(value):
         return time_html(value)
     return None
+
+
+def unfolded_snippet_html(snippet: str, text: str, folded_text: str) -> str | None:
+    """A snippet() of the folded copy, shown in the article's own spelling.
+
+    The folded copy replaces letters inside words ("Müller" -> "Mueller") and never
+    whitespace, so its words line up one to one with the text's (a second copy, with
+    only "ß" spelled out, may follow the first): the snippet's words are found among
+    the folded words, and the same words of the text are shown, marked where the
+    snippet marked them. None when they cannot be lined up.
+    """
+    words = snippet.split()
+    lead = bool(words) and words[0] == "…"
+    trail = len(words) > 1 and words[-1] == "…"
+    words = words[int(lead) : len(words) - int(trail)]
+    plain = [w.replace(MATCH_START, "").replace(MATCH_END, "") for w in words]
+    original = text.split()
+    folded = folded_text.split()
+    if not plain or not original or len(folded) % len(original):
+        return None
+    own_words = len(original)
+    original = original * (len(folded) // own_words)
+    count = len(plain)
+    for start in range(len(folded) - count + 1):
+        window = folded[start : start + count]
+        if (
+            window[0].endswith(plain[0])
+            and window[-1].startswith(plain[-1])
+            and window[1:-1] == plain[1:-1]
+        ):
+            break
+    else:
+        return None
+    if start < own_words < start + count:  # runs on into the second copy: stop at its end
+        words, count, trail = words[: own_words - start], own_words - start, True
+    shown = []
+    for word, own in zip(words, original[start : start + count], strict=True):
+        piece = escape(own)
+        shown.append(f"<mark>{piece}</mark>" if MATCH_START in word else piece)
+    return ("… " if lead else "") + " ".join(shown) + (" …" if trail else "")

@@ -31,7 +31,13 @@ from datasette.utils.asgi import NotFound, Response
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
-from archive.cells import MATCH_END, MATCH_START, cell_html, marked_html
+from archive.cells import (
+    MATCH_END,
+    MATCH_START,
+    cell_html,
+    marked_html,
+    unfolded_snippet_html,
+)
 from archive.diff import TextDiff, changed_fields, diff_words, summarise
 from archive.diff_html import excerpt_text, render_change, render_excerpt, render_text
 from archive.feed import STYLESHEET as FEED_STYLESHEET
@@ -506,6 +512,7 @@ SEARCH_RESULTS = 50
 # snippet() of each text column: the folded copies match "Mueller" for "Müller".
 _SEARCH_SQL = """
 SELECT a.id AS article_id, a.url, a.title, a.source, a.first_seen, a.last_changed,
+  articles_fts.text AS text, articles_fts.text_folded AS text_folded,
   highlight(articles_fts, 0, :start, :end) AS title_marked,
   snippet(articles_fts, 1, :start, :end, ' … ', 28) AS text_snippet,
   snippet(articles_fts, 3, :start, :end, ' … ', 28) AS folded_snippet
@@ -526,9 +533,13 @@ async def search_page(datasette: Any, request: Any) -> Response:
              "limit": SEARCH_RESULTS},
         )  # fmt: skip
         for row in found:
-            snippet = row["text_snippet"] or ""
-            if MATCH_START not in snippet and MATCH_START in (row["folded_snippet"] or ""):
-                snippet = row["folded_snippet"]
+            snippet_html = marked_html(row["text_snippet"] or "")
+            if MATCH_START not in (row["text_snippet"] or "") and MATCH_START in (
+                row["folded_snippet"] or ""
+            ):  # only the folded copy matched ("Mueller" for "Müller"): show the own spelling
+                snippet_html = unfolded_snippet_html(
+                    row["folded_snippet"], row["text"] or "", row["text_folded"] or ""
+                ) or marked_html(row["folded_snippet"])
             title = row["title_marked"] or row["title"] or row["url"]
             page = datasette.urls.path(
                 f"/-/article/{row['article_id']}?" + urlencode({"db": database.name})
@@ -538,7 +549,7 @@ async def search_page(datasette: Any, request: Any) -> Response:
                     **dict(row),
                     "page": page,
                     "title_html": Markup(marked_html(title)),  # escaped, then <mark> added
-                    "snippet_html": Markup(marked_html(snippet)),
+                    "snippet_html": Markup(snippet_html),  # escaped, then <mark> added
                 }
             )
     context = {

@@ -131,6 +131,18 @@ def test_search_results_show_a_snippet_with_the_matches_marked(
     assert "<script>" not in snippets[0]
 
 
+@pytest.mark.parametrize(("typed", "marked"), [("Mueller", "Müller"), ("strassen", "Straßen")])
+def test_a_match_typed_without_umlauts_is_shown_in_the_articles_own_spelling(
+    server: Server, typed: str, marked: str
+) -> None:
+    page = server.text("/-/search?" + urlencode({"q": typed, "db": DB}))
+    (snippet,) = re.findall(r'<p class="snippet">(.*?)</p>', page, flags=re.S)
+    assert f"<mark>{marked}</mark>" in snippet
+    assert "tragfähigen Kompromiss für" in snippet and "fuer" not in snippet
+    # The folded copy's second half (only ß spelled out) is not shown as more text.
+    assert snippet.count("Die Koalition") <= 1
+
+
 def test_search_escapes_what_it_shows_and_links_from_the_table(server: Server) -> None:
     page = server.text("/-/search?" + urlencode({"q": "attacker", "db": DB}))
     assert "&lt;script&gt;alert(" in page and '<script>alert("archived-xss")' not in page
