@@ -186,7 +186,10 @@ def test_canned_query_most_edited(server: Server, archive: known.KnownArchive) -
 
 def test_canned_query_disappeared(server: Server, archive: known.KnownArchive) -> None:
     rows = server.json(f"/{DB}/disappeared.json?_shape=array")
-    assert [(r["article_id"], r["how"]) for r in rows] == [(archive.gone_id, "gone (HTTP 404)")]
+    assert sorted((r["article_id"], r["how"]) for r in rows) == [
+        (archive.gone_id, "gone (HTTP 404)"),
+        (archive.pulled_id, "never seen live (HTTP 410)"),
+    ]
 
 
 @pytest.mark.parametrize("days", ["", "1", "30"])
