@@ -177,6 +177,14 @@ document.querySelectorAll("time[datetime]").forEach(function (element) {
   });
   element.classList.add("local-time");
 });
+document.querySelectorAll("option[data-datetime]").forEach(function (option) {
+  var iso = option.getAttribute("data-datetime");
+  var when = new Date(iso);
+  if (isNaN(when.getTime())) { return; }
+  option.textContent = option.textContent.replace(iso, when.toLocaleString(undefined, {
+    year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit"
+  }));
+});
 """
 
 

@@ -253,6 +253,12 @@ def test_times_are_shown_in_the_readers_zone(
     shown = first.inner_text()
     assert shown != stored and "T" not in shown
     assert f"{local:%H:%M}" in shown and str(local.year) in shown, (shown, stored)
+    # The article page too, in its text and in the version pickers.
+    archive, _ = served
+    page.goto(f"{base}/-/article/{archive.german_id}")
+    options = page.locator("select[name=to] option").all_inner_texts()
+    assert options and not [o for o in options if re.search(r"\d{4}-\d\d-\d\dT", o)], options
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", visible_text(page))
 
 
 @pytest.mark.slow
