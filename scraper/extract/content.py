@@ -499,6 +499,41 @@ def _prose_with_a_list(node: Node) -> bool:
     return sum(len(paragraph.text().strip()) for paragraph in node.select("p")) >= items
 
 
+_TEASER_CHARS = 300  # a linked headline and its blurb, at most
+
+
+_ARTICLE_PARAGRAPH_CHARS = 150
+
+
+def _has_article_prose(root: Node | None, teasers: Node) -> bool:
+    """Whether the content found has a paragraph of its own beside the teasers: a page
+    that is only a list of teasers (a front or section page) keeps them, as they are
+    its text."""
+    if root is None:
+        return True
+    for paragraph in root.select("p"):
+        if len(paragraph.text()) < _ARTICLE_PARAGRAPH_CHARS or paragraph.link_chars():
+            continue
+        if all(ancestor.key != teasers.key for ancestor in paragraph.ancestors()):
+            return True
+    return False
+
+
+def _is_teaser_list(node: Node, length: int) -> bool:
+    """Headlines that are links, each with at most a short blurb: teasers of other
+    articles ("Features & Analysis", "More from the blog"), not the article's own
+    subheadings, which are rarely links and have paragraphs below them."""
+    headings = node.select(_HEADINGS_CSS)
+    if len(headings) < 2:
+        return False
+    linked = 0
+    for heading in headings:
+        text = len(heading.text().strip())
+        if text and heading.link_chars() >= 0.9 * text:
+            linked += 1
+    return linked >= 2 and linked * 4 >= len(headings) * 3 and length < _TEASER_CHARS * linked
+
+
 def _looks_like_noise(
     node: Node,
     tag: str,
@@ -506,6 +541,7 @@ def _looks_like_noise(
     weight: float,
     dropped_lines: int = 0,
     emptied: bool = False,
+    root: Node | None = None,
 ) -> bool:
     """Readability's conditional test: link lists, galleries, widgets with little prose.
 
@@ -542,6 +578,7 @@ def _looks_like_noise(
         or (weight >= 25 and density > 0.5)
         or (embeds == 1 and length < 75)
         or embeds > 1
+        or (headings and _is_teaser_list(node, length) and _has_article_prose(root, node))
     )
 
 
@@ -589,7 +626,7 @@ def clean_conditionally(root: Node, hint_cache: HintCache) -> None:
             _mark_ancestors(node, root, rich, mark=True)
             continue
         if _looks_like_noise(
-            node, tag, text, weight, dropped_lines.get(node.key, 0), node.key in emptied
+            node, tag, text, weight, dropped_lines.get(node.key, 0), node.key in emptied, root
         ):
             if tag == "div" and len(text) < _SHORT_LINE_CHARS:
                 for ancestor in node.ancestors():
