@@ -151,3 +151,10 @@ def test_search_escapes_what_it_shows_and_links_from_the_table(server: Server) -
     assert 'href="/-/search?q=attacker&amp;db=pages"' in table
     status, _, _ = server.get('/-/search?q="unbalanced')
     assert status == 200
+
+
+def test_the_home_page_leads_to_the_search_page(server: Server) -> None:
+    home = server.text("/")
+    assert f'href="/-/search?db={DB}"' in home
+    page = server.text(f"/-/search?db={DB}")
+    assert '<input type="search" name="q"' in page and "snippet" not in page.split("<body", 1)[1]
