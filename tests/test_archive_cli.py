@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from importlib import metadata
 from pathlib import Path
 
@@ -254,3 +255,19 @@ def test_export_help_names_every_format() -> None:
     out = " ".join(CliRunner().invoke(main, ["export", "--help"]).output.split())
     assert "[jsonl|csv|warc]" in out
     assert "JSON Lines, CSV or WARC" in out
+
+
+def test_history_of_an_article_not_fetched_successfully_yet_says_why(tmp_path: Path) -> None:
+    path = tmp_path / "archive.db"
+    clock = FakeClock()
+    failing = "https://down.example/2026/never-answered.html"
+    with Archive.open(path, clock) as archive:
+        archive.add_discovered([failing], "news")
+        fetch = page(failing, clock, None, status=0, hint=Outcome.FAILED)
+        archive.record(replace(fetch, status=None, error="connect timeout after 10.0 s"), None)
+    code, out = run("history", "--archive", str(path), failing)
+    assert code == 0
+    assert out.splitlines()[1] == (
+        "  no version stored yet: the last fetch at 2026-11-01T08:00:00.000Z was failed"
+        " (connect timeout after 10.0 s)"
+    )
