@@ -489,7 +489,11 @@ async def _feed_entry(datasette: Any, request: Any, database: Database, row: Any
     title = f"{row['change']}: {row['title'] or row['url']}"
     if row["change"] == "disappeared":
         gone = await _removal(database, row["article_id"], row["version"])
-        said = gone.sentence() if gone is not None else row["summary"] or "disappeared"
+        said = (
+            f"{gone.description} at {gone.at[:16].replace('T', ' ')} UTC"
+            if gone is not None
+            else row["summary"] or "disappeared"
+        )
         sentence = said[:1].upper() + said[1:]
         return FeedEntry(title, page, row["captured_at"], sentence, f"<p>{escape(sentence)}</p>")
     texts = await _texts_before_and_at(database, row["article_id"], row["version"])

@@ -333,6 +333,11 @@ def test_the_feed_reads_as_a_page_in_the_browser(
     page.goto(f"{base}/-/changes.atom")
     text = visible_text(page)
     assert "This is an Atom feed" in text, text[:300]
-    assert "[-Mittwoch-]{+Donnerstag+}" in text
+    # The stylesheet turns the summaries' [-deleted-]{+inserted+} into marked words.
+    assert page.locator(".passage del", has_text="Mittwoch").is_visible()
+    assert page.locator(".passage ins", has_text="Donnerstag").is_visible()
+    assert "[-" not in text.split("like this+}.", 1)[1]
+    removed = r"Removed by the publisher \(HTTP 404\) at 20\d\d-\d\d-\d\d \d\d:\d\d UTC"
+    assert re.search(removed, text)
     assert "<feed" not in text and "Finanzministerin" not in text
     shoot(page, "feed.png")
