@@ -13,6 +13,7 @@ from urllib.parse import urldefrag, urlsplit
 
 from selectolax.lexbor import LexborDocumentOptions, LexborHTMLParser, LexborNode, SelectolaxError
 
+from scraper.nesting import MAX_DEPTH, cap_nesting
 from scraper.urls import absolute_url
 
 # Where a link is navigation rather than an article teaser.
@@ -356,11 +357,55 @@ def remove_nodes(nodes: Sequence[Node]) -> None:
         node._node.decompose(recursive=True)
 
 
+# Lexbor's tree builder costs time with the square of the nesting of block elements: past
+# this many of them in a page, its nesting is capped (scraper/nesting.py) before parsing.
+_MANY_BLOCKS = 4096
+_BLOCK_STARTS = ("<div", "<DIV", "<Div", "<section", "<blockquote", "<ul", "<ol", "<li", "<dl")
+
+
+def _parse_tree(html: str, options: int = 0) -> LexborHTMLParser:
+    """Lexbor's tree of ``html``, no element nested deeper than browsers nest them (512).
+
+    Every later pass over the tree is then linear in the page. Counting is cheap and
+    settles most pages; a page with many block elements has its nesting capped before
+    parsing, and a parsed tree whose first or last line of descendants is too deep
+    (unclosed ``<div>``, the common case) is parsed again with its nesting capped.
+    """
+    if not isinstance(html, str):  # Lexbor's own TypeError names what it was given
+        return LexborHTMLParser(html, options=options)
+    tags = html.count("<")
+    if tags <= MAX_DEPTH:
+        return LexborHTMLParser(html, options=options)
+    if tags > _MANY_BLOCKS and sum(html.count(b) for b in _BLOCK_STARTS) > _MANY_BLOCKS:
+        return LexborHTMLParser(cap_nesting(html), options=options)
+    tree = LexborHTMLParser(html, options=options)
+    root = tree.root
+    if root is not None and _nests_deeper(root, MAX_DEPTH):
+        return LexborHTMLParser(cap_nesting(html), options=options)
+    return tree
+
+
+def _nests_deeper(root: LexborNode, limit: int) -> bool:
+    """Whether the chain of first or of last element children goes deeper than ``limit``."""
+    for last in (False, True):
+        node: LexborNode | None = root
+        depth = 0
+        while node is not None:
+            depth += 1
+            if depth > limit:
+                return True
+            child = node.last_child if last else node.child
+            while child is not None and not child.is_element_node:
+                child = child.prev if last else child.next
+            node = child
+    return False
+
+
 def parse(html: str) -> Document:
     """Parse an HTML string (already decoded) with Lexbor."""
     # Without DOM mutation events: they only mirror form state (<selectedcontent>),
     # which no article needs, and cost time on every insertion and removal.
-    return Document(LexborHTMLParser(html, options=LexborDocumentOptions.WO_EVENTS))
+    return Document(_parse_tree(html, LexborDocumentOptions.WO_EVENTS))
 
 
 def page_links(html: str, base_url: str) -> list[str]:
@@ -369,7 +414,7 @@ def page_links(html: str, base_url: str) -> list[str]:
     Links inside navigation, headers and footers are skipped, and so are
     fragments of the page itself and links back to the page.
     """
-    tree = LexborHTMLParser(html)
+    tree = _parse_tree(html)
     for chrome in reversed(tree.css(_CHROME_SELECTOR)):
         chrome.decompose(recursive=True)
     page = urldefrag(base_url)[0]

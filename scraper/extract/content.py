@@ -592,13 +592,20 @@ def clean_conditionally(root: Node, hint_cache: HintCache) -> None:
     # Containers around a kept element with 10+ commas have 10+ too: no need to read
     # their (long) text again.
     rich: set[int] = set()
-    # Container -> short divs (blank lines, one-word captions) removed inside it.
+    # Container -> short divs (blank lines, one-word captions) removed inside it. Each
+    # count is handed up to the nearest judged container when its node comes (inner
+    # ones come first), not to every ancestor: linear however deep the page nests.
     dropped_lines: dict[int, int] = {}
     emptied: set[int] = set()  # containers that lost an element here
+    selected = root.select(_CLEAN_CONDITIONALLY)
+    judged: set[int] = set()  # keys of the selected nodes, made when first needed
     # Lexbor's selection includes the root itself: the content found is not judged.
-    for node in reversed(root.select(_CLEAN_CONDITIONALLY)):
+    for node in reversed(selected):
         if node.key == root.key:
             continue
+        lines = dropped_lines.pop(node.key, 0) if dropped_lines else 0
+        if lines:
+            _hand_up(node, lines, root, selected, judged, dropped_lines)
         tag = node.tag
         if tag == "figure":
             continue
@@ -625,16 +632,32 @@ def clean_conditionally(root: Node, hint_cache: HintCache) -> None:
         if _commas(text, enough=10) >= 10:
             _mark_ancestors(node, root, rich, mark=True)
             continue
-        if _looks_like_noise(
-            node, tag, text, weight, dropped_lines.get(node.key, 0), node.key in emptied, root
-        ):
+        if _looks_like_noise(node, tag, text, weight, lines, node.key in emptied, root):
             if tag == "div" and len(text) < _SHORT_LINE_CHARS:
-                for ancestor in node.ancestors():
-                    if ancestor.key == root.key:
-                        break
-                    dropped_lines[ancestor.key] = dropped_lines.get(ancestor.key, 0) + 1
+                _hand_up(node, 1, root, selected, judged, dropped_lines)
             _note_removal(node, emptied)
             node.remove()
+
+
+def _hand_up(
+    node: Node,
+    lines: int,
+    root: Node,
+    selected: list[Node],
+    judged: set[int],
+    dropped_lines: dict[int, int],
+) -> None:
+    """Add ``lines`` to the count of the nearest judged container above ``node``."""
+    if not judged:
+        judged.update(n.key for n in selected)
+    stop = root.key
+    for ancestor in node.ancestors():
+        key = ancestor.key
+        if key == stop:
+            return
+        if key in judged:
+            dropped_lines[key] = dropped_lines.get(key, 0) + lines
+            return
 
 
 def _note_removal(node: Node, emptied: set[int]) -> None:
