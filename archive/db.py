@@ -38,8 +38,19 @@ class ArchiveDamaged(ArchiveError):
     """The file fails SQLite's own consistency check; we refuse to write to it."""
 
 
-class ArchiveGone(ArchiveError):
+class ArchiveFault(ArchiveError):
+    """The archive failed while it was open (not at opening): the daemon stops, exit 1."""
+
+
+class ArchiveGone(ArchiveFault):
     """The archive file (or its directory) was removed or replaced while it was open."""
+
+
+class ArchiveStalled(ArchiveFault):
+    """Writes cannot be committed now (disk full, below the free-space floor, I/O error).
+
+    The writes are kept in memory and committed when :meth:`Archive.commit` succeeds.
+    """
 
 
 @dataclass
@@ -50,6 +61,20 @@ class WriterHandle:
     lock_file: IO[str]
     lock_path: Path
     path: Path
+    identity: tuple[tuple[int, int], tuple[int, int]] = ((0, 0), (0, 0))  # file, directory
+
+    def check_in_place(self) -> None:
+        """Raise :class:`ArchiveGone` when the file or its directory was removed or replaced.
+
+        Writes to a file that was unlinked (or is no longer at its path) go nowhere a
+        reader will ever look, so they must not be committed and announced.
+        """
+        if _identity_of(self.path) != self.identity:
+            raise ArchiveGone(
+                f"{self.path}: the archive file or its directory {self.path.parent} was removed"
+                " or replaced while the daemon was writing to it; stopping (what was committed"
+                " before is in the file that was there; the batch in progress was not committed)"
+            )
 
     def close(self) -> None:
         try:
@@ -117,7 +142,22 @@ def open_writer(path: Path) -> WriterHandle:
     except BaseException:
         lock_file.close()
         raise
-    return WriterHandle(conn=conn, lock_file=lock_file, lock_path=lock_path, path=path)
+    return WriterHandle(
+        conn=conn, lock_file=lock_file, lock_path=lock_path, path=path, identity=_identity_of(path)
+    )
+
+
+def _identity_of(path: Path) -> tuple[tuple[int, int], tuple[int, int]]:
+    """(device, inode) of the file and of its directory; zeros for one that is gone."""
+    found = []
+    for item in (path, path.parent):
+        try:
+            st = item.stat()
+        except OSError:
+            found.append((0, 0))
+        else:
+            found.append((st.st_dev, st.st_ino))
+    return found[0], found[1]
 
 
 def open_reader(path: Path) -> sqlite3.Connection:

@@ -11,13 +11,14 @@ way leaves nothing behind. A batch is also committed on its own once it holds
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from archive import db, diff, hashing, reschedule
@@ -30,7 +31,14 @@ from archive.revisit import History, RevisitPolicy
 # Re-extract a stored raw body with today's extractor: (body, content_type, url) -> Article.
 Reextract = Callable[[bytes, str | None, str], Article]
 
+T = TypeVar("T")
+
 _FAILED = (Outcome.FAILED, Outcome.REJECTED)
+# SQLite's primary result codes that mean "the storage cannot take this write now".
+_STORAGE_ERRORS = {8: "read-only", 10: "I/O error", 13: "disk full", 14: "cannot open"}
+# Writes held in memory while the archive is stalled; beyond this the oldest are dropped
+# (their URLs made due again at once when writing works again).
+MAX_HELD_WRITES = 5000
 # Versions not yet read by a given extractor (neither first extracted nor re-extracted by it).
 _NOT_READ_BY = (
     " AND coalesce(v.extractor_version, '') != ? AND NOT EXISTS (SELECT 1 FROM extractions e"
@@ -100,6 +108,7 @@ class Archive:
         commit_every: int,
         commit_after_s: float,
         delta_bodies: bool,
+        min_free: int = 0,
     ) -> None:
         self._handle = handle
         self._delta_bodies = delta_bodies
@@ -112,6 +121,13 @@ class Archive:
         self._commit_after_s = commit_after_s
         self._pending = 0
         self._batch_started = 0.0
+        self._min_free = min_free
+        # Every write since the last commit, to replay when a commit fails and SQLite has
+        # rolled the batch back; announcements run only once their batch is committed.
+        self._journal: list[_Entry] = []
+        self._stall: str | None = None  # why writes are held, while they are
+        self._redo: set[str] = set()  # URLs of dropped writes: due again at once
+        self._replaying = False
 
     @classmethod
     def open(
@@ -124,24 +140,62 @@ class Archive:
         commit_every: int = 500,
         commit_after_s: float = 5.0,
         delta_bodies: bool = False,
+        min_free: int = 0,
     ) -> Archive:
         """Lock, ``quick_check`` and migrate the file; raises :class:`db.ArchiveError`.
 
         ``delta_bodies`` stores a new body of a known URL compressed against that URL's
         previous body (readers must then use :func:`archive.bodies.read_body`).
+        ``min_free`` bytes must be free beside the file before a batch starts, else the
+        archive stalls (see :class:`db.ArchiveStalled`).
         """
         handle = db.open_writer(path)
         return cls(
             handle, clock, revisit or RevisitPolicy(), reextract, commit_every, commit_after_s,
-            delta_bodies,
+            delta_bodies, min_free,
         )  # fmt: skip
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     def commit(self) -> None:
+        """Make the batch durable, then announce it; raises :class:`db.ArchiveStalled`.
+
+        While stalled it raises at once: :meth:`resume` tries the held writes again.
+        """
+        if self._stall is not None:
+            raise db.ArchiveStalled(self._stall)
         if self._conn.in_transaction:
-            self._conn.execute("COMMIT")
+            self._check_in_place()
+            try:
+                self._conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self._stalled(exc)
         self._pending = 0
+        self._announce()
+
+    @property
+    def stalled(self) -> str | None:
+        """Why writes are held in memory (disk full, ...), or None when they are not."""
+        return self._stall
+
+    @property
+    def held_writes(self) -> int:
+        return len(self._journal)
+
+    def free_space(self) -> int:
+        try:
+            return shutil.disk_usage(self._handle.path.parent).free
+        except OSError:
+            return 0
+
+    def _check_in_place(self) -> None:
+        """Before a commit: the file must still be the one we opened, or the batch would vanish."""
+        try:
+            self._handle.check_in_place()
+        except db.ArchiveGone:
+            self._rollback_quietly()
+            self._journal.clear()  # never announced: it was never committed anywhere
+            raise
 
     def trace(self, callback: Callable[[str], None] | None) -> None:
         """Hand every SQL statement the writer runs to ``callback`` (query-plan tests)."""
@@ -149,7 +203,7 @@ class Archive:
 
     def close(self) -> None:
         try:
-            self.commit()
+            self.resume()  # raises ArchiveStalled when held writes still cannot be committed
         finally:
             self._handle.close()
 
@@ -167,6 +221,10 @@ class Archive:
     # -- sources and hosts -------------------------------------------------------------------
 
     def sync_sources(self, sources: Iterable[SourceInfo]) -> None:
+        listed = list(sources)
+        self._journaled(lambda: self._sync_sources(listed))
+
+    def _sync_sources(self, sources: Iterable[SourceInfo]) -> None:
         now = self._now_iso()
         with self._write():
             for source in sources:
@@ -179,6 +237,9 @@ class Archive:
                 )
 
     def record_source_result(self, source: str, outcome: Outcome, error: str | None) -> None:
+        self._journaled(lambda: self._record_source_result(source, outcome, error))
+
+    def _record_source_result(self, source: str, outcome: Outcome, error: str | None) -> None:
         with self._write():
             self._conn.execute(
                 "UPDATE sources SET last_fetched_at = ?, last_outcome = ?, last_error = ?"
@@ -193,6 +254,9 @@ class Archive:
         return {host: _parse_time(until) for host, until in rows}
 
     def save_host_hold(self, host: str, until: datetime, reason: str) -> None:
+        self._journaled(lambda: self._save_host_hold(host, until, reason))
+
+    def _save_host_hold(self, host: str, until: datetime, reason: str) -> None:
         with self._write():
             self._conn.execute(
                 "INSERT INTO hosts (host, hold_until, hold_reason) VALUES (?, ?, ?)"
@@ -205,6 +269,9 @@ class Archive:
 
     def apply_revisit_policy(self) -> reschedule.Rescheduled | None:
         """Reschedule stored articles when the revisit policy is not the one they got."""
+        return self._journaled(lambda: self._apply_revisit_policy(), then=None)
+
+    def _apply_revisit_policy(self) -> reschedule.Rescheduled | None:
         with self._write():
             return reschedule.apply_policy(self._conn, self._policy, self._clock.now())
 
@@ -218,9 +285,21 @@ class Archive:
         return (row[0], row[1]) if row else (None, None)
 
     def add_discovered(self, urls: Iterable[str], source: str) -> list[str]:
-        """Remember new article URLs; returns those not known before, claimed for fetching now."""
+        """Remember new article URLs; returns those not known before, claimed for fetching now.
+
+        Replayed after a stall, they are due at once instead: the caller may never have
+        had them to fetch.
+        """
+        listed = list(urls)
+        return self._journaled(
+            lambda: self._add_discovered(listed, source, claim=True),
+            replay=lambda: self._add_discovered(listed, source, claim=False),
+        )
+
+    def _add_discovered(self, urls: Iterable[str], source: str, *, claim: bool) -> list[str]:
         now = self._clock.now()
-        claimed_until = iso(now + timedelta(seconds=self._policy.claim_lease()))
+        lease = self._policy.claim_lease() if claim else 0.0
+        claimed_until = iso(now + timedelta(seconds=lease))
         fresh: list[str] = []
         with self._write():
             for url in dict.fromkeys(urls):
@@ -269,12 +348,20 @@ class Archive:
                 if len(chosen) >= limit:
                     break
         if chosen:
+            # Claims are not held through a stall: an unclaimed article is simply due.
+            if self._stall is not None:
+                raise db.ArchiveStalled(self._stall)
             lease = iso(now + timedelta(seconds=self._policy.claim_lease()))
-            with self._write():
-                self._conn.executemany(
-                    "UPDATE articles SET next_check_at = ? WHERE id = ?",
-                    [(lease, article_id) for article_id, _ in chosen],
-                )
+            try:
+                with self._write():
+                    self._conn.executemany(
+                        "UPDATE articles SET next_check_at = ? WHERE id = ?",
+                        [(lease, article_id) for article_id, _ in chosen],
+                    )
+            except (sqlite3.OperationalError, _BelowFloor) as exc:
+                if isinstance(exc, sqlite3.OperationalError) and _storage_error(exc) is None:
+                    raise
+                self._stalled(exc)
         return [due for _, due in chosen]
 
     def _revisits_since(self, source: str | None, since: str) -> int:
@@ -289,8 +376,20 @@ class Archive:
 
     # -- the hot path ------------------------------------------------------------------------------
 
-    def record(self, fetch: Fetch, article: Article | None) -> Recorded:
-        """Store one fetch (and its body, and a new version when a reader would see a change)."""
+    def record(
+        self,
+        fetch: Fetch,
+        article: Article | None,
+        then: Callable[[Recorded], None] | None = None,
+    ) -> Recorded:
+        """Store one fetch (and its body, and a new version when a reader would see a change).
+
+        ``then`` runs with what was recorded once the batch is committed, never before:
+        log lines and counts of new versions belong there.
+        """
+        return self._journaled(lambda: self._record(fetch, article), then=then, url=fetch.url)
+
+    def _record(self, fetch: Fetch, article: Article | None) -> Recorded:
         with self._write():
             body_hash = self._store_body(fetch)
             row = self._article_row(fetch.url)
@@ -443,10 +542,111 @@ class Archive:
 
     def _begin_if_needed(self) -> None:
         if not self._conn.in_transaction:
+            self._handle.check_in_place()
+            free = self.free_space()
+            if free < self._min_free:
+                raise _BelowFloor(
+                    f"only {_size(free)} free beside {self._handle.path}, below"
+                    f" [archive] min_free {_size(self._min_free)}"
+                )
             self._conn.execute("BEGIN IMMEDIATE")
             self._batch_started = self._clock.monotonic()
 
+    def _journaled(
+        self,
+        op: Callable[[], T],
+        *,
+        then: Callable[[T], None] | None = None,
+        replay: Callable[[], T] | None = None,
+        url: str | None = None,
+    ) -> T:
+        """Run a write as part of the batch, and keep it to replay should the batch be lost."""
+        entry = _Entry(op, replay or op, then, url)
+        self._hold(entry)
+        if self._stall is not None:
+            raise db.ArchiveStalled(self._stall)
+        try:
+            entry.result = op()
+        except (sqlite3.OperationalError, _BelowFloor) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _storage_error(exc) is None:
+                self._journal.remove(entry)
+                raise
+            self._stalled(exc)
+        except BaseException:
+            self._journal.remove(entry)
+            raise
+        self._record_done()
+        result: T = entry.result
+        return result
+
+    def _hold(self, entry: _Entry) -> None:
+        self._journal.append(entry)
+        while len(self._journal) > MAX_HELD_WRITES:
+            dropped = self._journal.pop(0)
+            if dropped.url is not None:
+                self._redo.add(dropped.url)
+
+    def _stalled(self, exc: Exception) -> None:
+        """A write or commit failed for lack of storage: hold the batch, raise ArchiveStalled."""
+        self._rollback_quietly()
+        if isinstance(exc, _BelowFloor):
+            self._stall = str(exc)
+        else:
+            kind = _storage_error(exc) if isinstance(exc, sqlite3.OperationalError) else None
+            self._stall = (
+                f"writing {self._handle.path} failed ({kind or 'error'}: {exc});"
+                f" {_size(self.free_space())} free"
+            )
+        raise db.ArchiveStalled(self._stall) from None
+
+    def _rollback_quietly(self) -> None:
+        if self._conn.in_transaction:
+            try:
+                self._conn.execute("ROLLBACK")
+            except sqlite3.OperationalError:
+                # SQLite may have rolled back on its own (disk full): nothing left to undo.
+                assert not self._conn.in_transaction
+        self._pending = 0
+
+    def resume(self) -> None:
+        """Replay every held write in one transaction and commit it, or stay stalled."""
+        if self._stall is None:
+            self.commit()
+            return
+        self._rollback_quietly()
+        self._replaying = True
+        try:
+            self._begin_if_needed()
+            for entry in self._journal:
+                entry.result = entry.replay()
+            if self._redo:
+                now = self._now_iso()
+                self._conn.executemany(
+                    "UPDATE articles SET next_check_at = ? WHERE url = ?",
+                    [(now, url) for url in sorted(self._redo)],
+                )
+            self._check_in_place()
+            self._conn.execute("COMMIT")
+        except (sqlite3.OperationalError, _BelowFloor) as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _storage_error(exc) is None:
+                raise
+            self._stalled(exc)
+        finally:
+            self._replaying = False
+        self._stall = None
+        self._redo.clear()
+        self._pending = 0
+        self._announce()
+
+    def _announce(self) -> None:
+        held, self._journal = self._journal, []
+        for entry in held:
+            if entry.then is not None:
+                entry.then(entry.result)
+
     def _record_done(self) -> None:
+        if self._replaying:
+            return
         self._pending += 1
         too_many = self._pending >= self._commit_every
         too_old = self._clock.monotonic() - self._batch_started >= self._commit_after_s
@@ -727,6 +927,35 @@ class _ExtractionRow:
     summary: str
 
 
+@dataclass
+class _Entry:
+    """One write of the batch: how to run it again, and what to announce once committed."""
+
+    op: Callable[[], Any]
+    replay: Callable[[], Any]
+    then: Callable[[Any], None] | None
+    url: str | None  # made due again at once if this write is dropped
+    result: Any = None
+
+
+class _BelowFloor(Exception):
+    """Less free space than ``[archive] min_free`` beside the archive."""
+
+
+def _storage_error(exc: sqlite3.OperationalError) -> str | None:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return None if code is None else _STORAGE_ERRORS.get(code & 0xFF)
+
+
+def _size(count: int) -> str:
+    value = float(count)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{count} B"
+
+
 class _Batch:
     """``with archive._write():`` joins the open batch (or starts one) inside a savepoint."""
 
@@ -745,11 +974,11 @@ class _Batch:
     ) -> None:
         conn = self._archive._conn
         if exc_type is not None:
-            conn.execute("ROLLBACK TO record")
-            conn.execute("RELEASE record")
+            if conn.in_transaction:  # SQLite rolls back the whole batch on some errors
+                conn.execute("ROLLBACK TO record")
+                conn.execute("RELEASE record")
             return
         conn.execute("RELEASE record")
-        self._archive._record_done()
 
 
 def _version_fields(

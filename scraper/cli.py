@@ -18,7 +18,7 @@ import click
 
 from archive.cli import CommandGroup
 from archive.clock import SystemClock
-from archive.db import ArchiveError, ArchiveGone
+from archive.db import ArchiveError, ArchiveFault
 from scraper import __version__
 from scraper.config import Config, ConfigError, load_config
 
@@ -81,7 +81,7 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
         sys.exit(EXIT_USAGE)
     try:
         summary = asyncio.run(run_daemon(config, SystemClock(), once=once, secrets=secrets))
-    except ArchiveGone as exc:
+    except ArchiveFault as exc:  # lost or stalled while running
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_FAILURE)
     except ArchiveError as exc:  # raised while opening: nothing was fetched

@@ -37,6 +37,7 @@ class ConfigError(Exception):
 @dataclass(frozen=True)
 class ArchiveSettings:
     path: Path
+    min_free: int = 500 * 1024**2  # bytes free beside the archive before a batch, else pause
 
 
 @dataclass(frozen=True)
@@ -215,12 +216,16 @@ class _Reader:
             ) from None
 
     def archive(self, table: Mapping[str, Any]) -> ArchiveSettings:
-        self._check_keys(table, "archive", {"path"})
+        self._check_keys(table, "archive", {"path", "min_free"})
         raw = self.get(table, "archive", "path", "archive.db", _string, "a file path string")
         path = Path(raw).expanduser()
         if not path.is_absolute():
             path = self.path.parent / path
-        return ArchiveSettings(path=path)
+        min_free = self.get(
+            table, "archive", "min_free", ArchiveSettings.min_free, _size_or_zero,
+            'a size like "500MiB" (0 turns the check off)',
+        )  # fmt: skip
+        return ArchiveSettings(path=path, min_free=min_free)
 
     def fetch(self, t: Mapping[str, Any]) -> FetchSettings:
         known = {
@@ -424,6 +429,12 @@ def _size(value: Any) -> int:
     if not match or int(match.group(1)) <= 0:
         raise ValueError(value)
     return int(match.group(1)) * _SIZE_BYTES[match.group(2) or "B"]
+
+
+def _size_or_zero(value: Any) -> int:
+    if value == 0 or value == "0":
+        return 0
+    return _size(value)
 
 
 def _strings(value: Any) -> tuple[str, ...]:

@@ -18,9 +18,10 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from archive.clock import Clock, iso
+from archive.db import ArchiveFault, ArchiveGone, ArchiveStalled
 from archive.reschedule import Rescheduled
 from archive.revisit import RevisitPolicy
-from archive.store import Archive, SourceInfo
+from archive.store import Archive, Recorded, SourceInfo
 from scraper.config import Config, Schedule, Source, format_duration
 from scraper.fetch import Fetcher
 from scraper.pipeline import Stages, archive_article, run_source
@@ -28,6 +29,8 @@ from scraper.reparse import Selectors, reextractor
 from scraper.schedule import Scheduler, trigger_for
 from scraper.secrets import SecretStore
 
+PAUSE_SAY_EVERY_S = 60.0  # while writes are held (disk full), one line a minute says so
+PAUSE_RETRY_S = (0.5, 5.0)  # first and longest wait between tries to commit the held writes
 SHUTDOWN_GRACE_S = 10.0  # well inside the 15 s a service manager waits before SIGKILL
 DISPATCH_EVERY_S = 30.0
 LOG = logging.getLogger("scraper")
@@ -54,10 +57,16 @@ def open_archive(config: Config, clock: Clock) -> Archive:
         revisit=policy,
         reextract=reextractor(site_selectors(config)),
         delta_bodies=True,  # a re-fetch differing by a counter costs ~1.6 KB instead of ~30 KB
+        min_free=config.archive.min_free,
     )
-    archive.sync_sources(SourceInfo(s.name, s.url, s.kind, describe(s)) for s in config.sources)
-    moved = archive.apply_revisit_policy()
-    archive.commit()
+    moved = None
+    # A full disk at start holds these writes like any other (the daemon then pauses).
+    with contextlib.suppress(ArchiveStalled):
+        archive.sync_sources(SourceInfo(s.name, s.url, s.kind, describe(s)) for s in config.sources)
+    with contextlib.suppress(ArchiveStalled):
+        moved = archive.apply_revisit_policy()
+    with contextlib.suppress(ArchiveStalled):
+        archive.commit()
     if moved is not None:
         LOG.info("%s", describe_rescheduling(moved, policy))
     return archive
@@ -133,6 +142,9 @@ class Daemon:
         self._tasks: set[asyncio.Task[object]] = set()
         self.articles_done = 0
         self.failed_sources = 0
+        self.fault: ArchiveGone | None = None  # set when the archive vanished: stop, exit 1
+        self._stop: asyncio.Event | None = None
+        self._gate = asyncio.Lock()
 
     def _save_hold(self, host: str, until: datetime, reason: str) -> None:
         self.archive.save_host_hold(host, until, reason)
@@ -146,22 +158,87 @@ class Daemon:
             task = asyncio.current_task()
             assert task is not None
             self._tasks.add(task)
+            # Nothing escapes to APScheduler's generic "Job raised an exception" handler.
             try:
                 return await job(due)
             except asyncio.CancelledError:
                 # Only shutdown cancels jobs (drain() counts them in one line): a dropped or
                 # abandoned fetch, not a failure for the scheduler to report with a traceback.
                 return None
+            except ArchiveStalled:
+                return None  # the writes are held; the pause says so once a minute
+            except ArchiveGone as exc:
+                self._fail(exc)
+                return None
+            except Exception:
+                LOG.exception("a scheduled job failed unexpectedly")
+                return None
             finally:
                 self._tasks.discard(task)
-                self.archive.commit()
+                self._commit_quietly()
 
         return run
 
+    def _commit_quietly(self) -> None:
+        try:
+            self.archive.commit()
+        except ArchiveStalled:
+            return  # held, and committed when space returns
+        except ArchiveGone as exc:
+            self._fail(exc)
+
+    def _fail(self, exc: ArchiveGone) -> None:
+        if self.fault is None:
+            LOG.error("%s", exc)
+            self.fault = exc
+        if self._stop is not None:
+            self._stop.set()
+
+    async def room(self) -> None:
+        """Wait while writes are held (disk full): one line a minute, resume by itself."""
+        if self.archive.stalled is None:
+            return
+        async with self._gate:
+            said_at: float | None = None
+            paused_at = self.clock.monotonic()
+            wait = PAUSE_RETRY_S[0]
+            while (reason := self.archive.stalled) is not None:
+                if self.fault is not None:
+                    raise self.fault
+                now = self.clock.monotonic()
+                if said_at is None or now - said_at >= PAUSE_SAY_EVERY_S:
+                    LOG.warning(
+                        "archive paused: %s; holding %d writes, fetching resumes by itself"
+                        " when space returns",
+                        reason,
+                        self.archive.held_writes,
+                    )
+                    said_at = now
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, PAUSE_RETRY_S[1])
+                held = self.archive.held_writes
+                try:
+                    self.archive.resume()
+                except ArchiveStalled:
+                    continue
+                LOG.info(
+                    "archive resumed: %d held writes committed after %.0fs paused",
+                    held,
+                    self.clock.monotonic() - paused_at,
+                )
+
+    def _counted(self, recorded: Recorded) -> None:
+        self.articles_done += 1
+
     async def source_job(self, source: Source, due: datetime | None = None) -> None:
         """Run a source that was due at ``due`` (now by default)."""
+        await self.room()
         try:
             result = await run_source(source, self.stages, iso(due or self.clock.now()))
+        except ArchiveStalled:
+            return  # its fetch is held; what it lists is found again on its next run
+        except ArchiveFault:
+            raise
         except Exception:  # a bug on one source's page must not stop the others
             LOG.exception("source %s (%s) failed unexpectedly", source.name, source.url)
             self.failed_sources += 1
@@ -175,12 +252,17 @@ class Daemon:
         found = iso(self.clock.now())  # a discovered article is due when it is found
         jobs = [self._article(url, source, found) for url in urls]
         for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+            if isinstance(outcome, ArchiveGone):
+                raise outcome
             if isinstance(outcome, Exception):
                 LOG.error("article failed unexpectedly: %r", outcome)
 
     async def _article(self, url: str, source: Source | None, due_at: str | None) -> None:
-        await archive_article(url, source, self.stages, due_at)
-        self.articles_done += 1
+        await self.room()
+        try:
+            await archive_article(url, source, self.stages, due_at, on_committed=self._counted)
+        except ArchiveStalled:
+            return  # the fetch is held, logged and counted once it is committed
 
     async def dispatch_due(self, _run_due: datetime | None = None) -> None:
         """Revisit the articles whose next check has come (the schedule lives in SQLite).
@@ -190,25 +272,39 @@ class Daemon:
         """
         done: set[str] = set(self._scheduled_urls)
         while not self.fetcher.stopping:
-            due = self.archive.due_articles(limit=self.config.fetch.concurrency * 4)
+            await self.room()
+            try:
+                due = self.archive.due_articles(limit=self.config.fetch.concurrency * 4)
+            except ArchiveStalled:
+                continue
             fresh = [d for d in due if d.url not in done]
             if not fresh:
                 return
             done.update(d.url for d in fresh)
-            await asyncio.gather(
+            outcomes = await asyncio.gather(
                 *(self._article(d.url, self._by_name.get(d.source or ""), d.due_at) for d in fresh),
                 return_exceptions=True,
             )
-            self.archive.commit()
+            for outcome in outcomes:
+                if isinstance(outcome, ArchiveGone):
+                    raise outcome
+            self._commit_quietly()
 
     async def run_once(self) -> RunSummary:
         now = self.clock.now()  # every source is due at the start of the pass
         await asyncio.gather(*(self.source_job(s, now) for s in self.config.sources))
         await self.dispatch_due()  # known articles whose revisit is due, to catch edits
-        self.archive.commit()
+        while True:  # a full disk waits for space: nothing fetched is dropped
+            await self.room()
+            try:
+                self.archive.commit()
+            except ArchiveStalled:
+                continue
+            break
         return RunSummary(len(self.config.sources), self.articles_done, self.failed_sources)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
+        self._stop = stop
         scheduler = Scheduler(self.clock.now)
         for source in self.config.sources:
             scheduler.add(
@@ -233,6 +329,8 @@ class Daemon:
             scheduler.pause()
             await self.drain()
             scheduler.stop()
+        if self.fault is not None:
+            raise self.fault
 
     async def drain(self) -> None:
         """Drop every queued fetch at once; let requests in flight finish within the grace.
@@ -255,7 +353,8 @@ class Daemon:
             if late:
                 await asyncio.wait(late, timeout=2.0)
                 LOG.info("stopping: abandoned %d jobs", len(late))
-        self.archive.commit()
+        if self.fault is None:
+            self._commit_quietly()
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()

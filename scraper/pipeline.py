@@ -7,6 +7,7 @@ URL, HTTP status, outcome, bytes, milliseconds.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from archive.model import Article, Fetch, Outcome
@@ -60,6 +61,26 @@ def log_fetch(log: logging.Logger, fetch: Fetch, outcome: Outcome) -> None:
     )
 
 
+def record(
+    stages: Stages,
+    fetch: Fetch,
+    article: Article | None,
+    on_committed: Callable[[Recorded], None] | None = None,
+) -> Recorded:
+    """Record a fetch; its log line (and ``on_committed``) come once its batch is committed.
+
+    Raises :class:`archive.db.ArchiveStalled` when writes are held (disk full): the fetch
+    is kept and announced when they are committed.
+    """
+
+    def announce(recorded: Recorded) -> None:
+        log_fetch(stages.log, fetch, recorded.outcome)
+        if on_committed is not None:
+            on_committed(recorded)
+
+    return stages.archive.record(fetch, article, then=announce)
+
+
 def _fail(fetch: Fetch, error: str) -> Fetch:
     return replace(fetch, outcome_hint=Outcome.FAILED, error=error)
 
@@ -96,7 +117,11 @@ def read_article(fetch: Fetch, source: Source | None) -> tuple[Fetch, Article | 
 
 
 async def archive_article(
-    url: str, source: Source | None, stages: Stages, due_at: str | None = None
+    url: str,
+    source: Source | None,
+    stages: Stages,
+    due_at: str | None = None,
+    on_committed: Callable[[Recorded], None] | None = None,
 ) -> Recorded:
     """Fetch one article (due since ``due_at``) and record what came of it."""
     etag, last_modified = stages.archive.validators(url)
@@ -105,8 +130,7 @@ async def archive_article(
     )
     fetch = replace(fetch, due_at=due_at)
     fetch, article = read_article(fetch, source)
-    recorded = stages.archive.record(fetch, article)
-    log_fetch(stages.log, fetch, recorded.outcome)
+    recorded = record(stages, fetch, article, on_committed)
     return recorded
 
 
@@ -124,8 +148,7 @@ async def run_source(source: Source, stages: Stages, due_at: str | None = None) 
     fetch = replace(fetch, due_at=due_at)
     if fetch.outcome_hint is not None or fetch.body is None:
         # Failed, rejected, gone or not modified: nothing to read, and nothing new to discover.
-        recorded = stages.archive.record(fetch, None)
-        log_fetch(stages.log, fetch, recorded.outcome)
+        recorded = record(stages, fetch, None)
         return _finish(source, stages, SourceRun(configured, recorded.outcome, (), fetch.error))
     kind = configured or sniff(fetch.body, fetch.content_type)
     if kind is None:
@@ -134,8 +157,7 @@ async def run_source(source: Source, stages: Stages, due_at: str | None = None) 
             f"{source.url}: neither a feed, a sitemap nor an HTML page "
             f"(content type {fetch.content_type or 'missing'})",
         )
-        recorded = stages.archive.record(failed, None)
-        log_fetch(stages.log, failed, recorded.outcome)
+        recorded = record(stages, failed, None)
         return _finish(source, stages, SourceRun(None, recorded.outcome, (), failed.error))
     if kind in (Kind.FEED, Kind.SITEMAP):
         return _finish(source, stages, await _run_listing(source, stages, fetch, kind))
@@ -156,11 +178,9 @@ async def _run_listing(source: Source, stages: Stages, fetch: Fetch, kind: Kind)
             links = await _sitemap_links(source, stages, fetch)
     except DiscoveryError as exc:
         failed = _fail(fetch, str(exc))
-        recorded = stages.archive.record(failed, None)
-        log_fetch(stages.log, failed, recorded.outcome)
+        recorded = record(stages, failed, None)
         return SourceRun(kind, recorded.outcome, (), failed.error)
-    recorded = stages.archive.record(fetch, None)
-    log_fetch(stages.log, fetch, recorded.outcome)
+    recorded = record(stages, fetch, None)
     fresh = stages.archive.add_discovered(links, source.name)
     return SourceRun(kind, recorded.outcome, tuple(fresh))
 
@@ -176,8 +196,7 @@ async def _sitemap_links(source: Source, stages: Stages, fetch: Fetch) -> list[s
                 pages.extend(parse_sitemap(child.body, child.final_url or child_url).pages)
             except DiscoveryError as exc:
                 child = _fail(child, str(exc))
-        recorded = stages.archive.record(child, None)
-        log_fetch(stages.log, child, recorded.outcome)
+        record(stages, child, None)
     return unique(pages)
 
 
@@ -187,8 +206,7 @@ def _run_html(source: Source, stages: Stages, fetch: Fetch, configured: Kind | N
     if html is not None:
         fetch, article = extract_page(fetch, html, source)
     if html is None or article is None:
-        recorded = stages.archive.record(fetch, None)
-        log_fetch(stages.log, fetch, recorded.outcome)
+        recorded = record(stages, fetch, None)
         return SourceRun(configured, recorded.outcome, (), fetch.error)
     kind = Kind.ARTICLE
     links: list[str] = []
@@ -199,11 +217,9 @@ def _run_html(source: Source, stages: Stages, fetch: Fetch, configured: Kind | N
         if configured is Kind.SECTION or looks_like_section(base, text_chars, len(links)):
             kind = Kind.SECTION
     if kind is Kind.ARTICLE:
-        recorded = stages.archive.record(fetch, article)
-        log_fetch(stages.log, fetch, recorded.outcome)
+        recorded = record(stages, fetch, article)
         return SourceRun(kind, recorded.outcome, ())
-    recorded = stages.archive.record(fetch, None)
-    log_fetch(stages.log, fetch, recorded.outcome)
+    recorded = record(stages, fetch, None)
     own = normalise_url(source.url)
     fresh = stages.archive.add_discovered((u for u in links if u != own), source.name)
     return SourceRun(kind, recorded.outcome, tuple(fresh))
