@@ -18,11 +18,15 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from archive_helpers import FakeClock, page, story
 from newsserver import NewsSite, article_page, rss_feed, serve_site
+
+from archive.db import ArchiveStalled
+from archive.store import Archive, Recorded
 
 ARTICLES = 150
 LOG_LINE = re.compile(r" INFO (\S+) 200 new ")
@@ -155,3 +159,50 @@ def test_a_full_disk_pauses_the_daemon_and_loses_nothing(
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         counts = conn.execute("SELECT count(*), count(DISTINCT article_id) FROM versions")
         assert counts.fetchone() == (ARTICLES, ARTICLES)
+
+
+def _announce(announced: list[str], url: str) -> Callable[[Recorded], None]:
+    def then(recorded: Recorded) -> None:
+        announced.append(f"{url} {recorded.outcome}")
+
+    return then
+
+
+def test_a_batch_that_cannot_be_committed_is_held_replayed_and_announced_once(
+    tmp_path: Path,
+) -> None:
+    """Without a mount: SQLite's own page limit makes the same 'database or disk is full'."""
+    clock = FakeClock()
+    announced: list[str] = []
+    archive = Archive.open(tmp_path / "archive.db", clock, commit_every=1000)
+    try:
+        pages = archive._conn.execute("PRAGMA page_count").fetchone()[0]
+        # A test-only lever on the writer's connection: the file may not grow past this.
+        archive._conn.execute(f"PRAGMA max_page_count = {pages + 8}")
+        stalled_at = None
+        for i in range(60):
+            url = f"https://news.example/{i}"
+            body = f"<p>{_words(random.Random(i), 200)}</p>".encode()
+            try:
+                archive.record(
+                    page(url, clock, body),
+                    story(_words(random.Random(i), 200)),
+                    then=_announce(announced, url),
+                )
+            except ArchiveStalled as exc:
+                assert "disk full" in str(exc)
+                stalled_at = i if stalled_at is None else stalled_at
+        assert stalled_at is not None, "the page limit was meant to be reached"
+        assert announced == [], "nothing is announced before its commit"
+        assert archive.stalled is not None and archive.held_writes == 60
+        with pytest.raises(ArchiveStalled):
+            archive.resume()  # still no room: still held
+        archive._conn.execute("PRAGMA max_page_count = 1073741823")  # space returns
+        archive.resume()
+        assert archive.stalled is None and archive.held_writes == 0
+        assert announced == [f"https://news.example/{i} new" for i in range(60)]
+    finally:
+        archive.close()
+    with sqlite3.connect(tmp_path / "archive.db") as conn:
+        assert conn.execute("SELECT count(*) FROM versions").fetchone() == (60,)
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
