@@ -122,3 +122,15 @@ def test_bad_css_selector(tmp_path: Path) -> None:
     code, output = run_with(tmp_path, GOOD_SOURCE + 'content = ["article >> p["]\n')
     assert code == 2
     assert_one_line_error(output, "sources[0].content", "line 5", "CSS selector")
+
+
+def test_archive_min_free(tmp_path: Path) -> None:
+    code, output = run_with(tmp_path, '[archive]\nmin_free = "lots"\n' + GOOD_SOURCE)
+    assert code == 2
+    assert_one_line_error(output, "archive.min_free", "line 2", "'lots'", '"500MiB"')
+    (tmp_path / "c.toml").write_text('[archive]\nmin_free = "2GiB"\n' + GOOD_SOURCE)
+    assert load_config(tmp_path / "c.toml").archive.min_free == 2 * 1024**3
+    (tmp_path / "c.toml").write_text('[archive]\nmin_free = "0"\n' + GOOD_SOURCE)
+    assert load_config(tmp_path / "c.toml").archive.min_free == 0
+    (tmp_path / "c.toml").write_text(GOOD_SOURCE)
+    assert load_config(tmp_path / "c.toml").archive.min_free == 500 * 1024**2
