@@ -203,7 +203,13 @@ class Archive:
 
     def close(self) -> None:
         try:
-            self.resume()  # raises ArchiveStalled when held writes still cannot be committed
+            try:
+                self.resume()
+            except db.ArchiveStalled as exc:
+                raise db.ArchiveStalled(
+                    f"{exc}; closing with {len(self._journal)} held writes not committed"
+                    " (those fetches are made again when their articles come due)"
+                ) from None
         finally:
             self._handle.close()
 

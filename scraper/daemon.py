@@ -147,7 +147,9 @@ class Daemon:
         self._gate = asyncio.Lock()
 
     def _save_hold(self, host: str, until: datetime, reason: str) -> None:
-        self.archive.save_host_hold(host, until, reason)
+        # Called from inside a fetch: a full disk holds the write, the fetch goes on.
+        with contextlib.suppress(ArchiveStalled):
+            self.archive.save_host_hold(host, until, reason)
 
     def tracked(
         self, job: Callable[[datetime], Awaitable[object]]

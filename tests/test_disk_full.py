@@ -206,3 +206,17 @@ def test_a_batch_that_cannot_be_committed_is_held_replayed_and_announced_once(
     with sqlite3.connect(tmp_path / "archive.db") as conn:
         assert conn.execute("SELECT count(*) FROM versions").fetchone() == (60,)
         assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+
+
+def test_closing_while_writes_are_held_says_what_was_not_committed(tmp_path: Path) -> None:
+    clock = FakeClock()
+    archive = Archive.open(tmp_path / "archive.db", clock, commit_every=1000)
+    pages = archive._conn.execute("PRAGMA page_count").fetchone()[0]
+    archive._conn.execute(f"PRAGMA max_page_count = {pages}")  # test-only: the file is full
+    body = f"<p>{_words(random.Random(1), 3000)}</p>".encode()
+    with pytest.raises(ArchiveStalled):
+        archive.record(page("https://news.example/1", clock, body), story("One."))
+    with pytest.raises(ArchiveStalled, match="closing with 1 held writes not committed"):
+        archive.close()
+    # The lock is released and the file is sound: the next start opens it.
+    Archive.open(tmp_path / "archive.db", clock).close()
