@@ -72,9 +72,25 @@ class WriterHandle:
         if _identity_of(self.path) != self.identity:
             raise ArchiveGone(
                 f"{self.path}: the archive file or its directory {self.path.parent} was removed"
-                " or replaced while the daemon was writing to it; stopping (what was committed"
-                " before is in the file that was there; the batch in progress was not committed)"
+                " or replaced while the daemon was writing to it; stopping (the batch in"
+                " progress was not committed)"
             )
+
+    def rescue(self, stamp: str) -> Path | None:
+        """Copy what was committed to the open (perhaps unlinked) file beside its old path."""
+        directory = self.path.parent
+        if not directory.is_dir():
+            return None
+        target = directory / f"{self.path.name}.rescued-{stamp}"
+        try:
+            copy = sqlite3.connect(target)
+            try:
+                self.conn.backup(copy)
+            finally:
+                copy.close()
+        except (sqlite3.Error, OSError):
+            return None
+        return target
 
     def close(self) -> None:
         try:

@@ -128,6 +128,7 @@ class Archive:
         self._stall: str | None = None  # why writes are held, while they are
         self._redo: set[str] = set()  # URLs of dropped writes: due again at once
         self._replaying = False
+        self._gone: db.ArchiveGone | None = None  # the file went: every write fails with this
 
     @classmethod
     def open(
@@ -190,12 +191,22 @@ class Archive:
 
     def _check_in_place(self) -> None:
         """Before a commit: the file must still be the one we opened, or the batch would vanish."""
+        if self._gone is not None:
+            raise self._gone
         try:
             self._handle.check_in_place()
-        except db.ArchiveGone:
+        except db.ArchiveGone as exc:
             self._rollback_quietly()
             self._journal.clear()  # never announced: it was never committed anywhere
-            raise
+            stamp = self._clock.now().strftime("%Y%m%dT%H%M%SZ")
+            saved = self._handle.rescue(stamp)
+            where = (
+                f"what it had committed is saved in {saved}"
+                if saved is not None
+                else "its directory is gone, so what it had committed could not be saved"
+            )
+            self._gone = db.ArchiveGone(f"{exc}; {where}")
+            raise self._gone from None
 
     def trace(self, callback: Callable[[str], None] | None) -> None:
         """Hand every SQL statement the writer runs to ``callback`` (query-plan tests)."""
@@ -548,7 +559,7 @@ class Archive:
 
     def _begin_if_needed(self) -> None:
         if not self._conn.in_transaction:
-            self._handle.check_in_place()
+            self._check_in_place()
             free = self.free_space()
             if free < self._min_free:
                 raise _BelowFloor(
@@ -575,15 +586,18 @@ class Archive:
             entry.result = op()
         except (sqlite3.OperationalError, _BelowFloor) as exc:
             if isinstance(exc, sqlite3.OperationalError) and _storage_error(exc) is None:
-                self._journal.remove(entry)
+                self._forget(entry)
                 raise
             self._stalled(exc)
         except BaseException:
-            self._journal.remove(entry)
+            self._forget(entry)
             raise
         self._record_done()
         result: T = entry.result
         return result
+
+    def _forget(self, entry: _Entry) -> None:
+        self._journal = [held for held in self._journal if held is not entry]
 
     def _hold(self, entry: _Entry) -> None:
         self._journal.append(entry)

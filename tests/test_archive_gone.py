@@ -57,6 +57,12 @@ def _remove(data: Path) -> Path | None:
     return None
 
 
+def _unlink(data: Path) -> Path | None:
+    for name in ("archive.db", "archive.db-wal", "archive.db-shm"):
+        (data / name).unlink(missing_ok=True)
+    return None
+
+
 def _replace(data: Path) -> Path | None:
     """Move the file aside (with its WAL) and put a copy in its place, as a restore would."""
     kept = data / "kept"
@@ -68,7 +74,11 @@ def _replace(data: Path) -> Path | None:
     return kept / "archive.db"
 
 
-@pytest.mark.parametrize("fault", [_remove, _replace], ids=["directory removed", "file replaced"])
+@pytest.mark.parametrize(
+    "fault",
+    [_remove, _unlink, _replace],
+    ids=["directory removed", "file removed", "file replaced"],
+)
 def test_the_daemon_stops_when_its_archive_goes(
     tmp_path: Path, site: NewsSite, fault: Callable[[Path], Path | None]
 ) -> None:
@@ -110,7 +120,15 @@ def test_the_daemon_stops_when_its_archive_goes(
     assert "archive.db" in errors[0]
     new_after = [line for line in lines[gone_at:] if NEW.search(line)]
     assert len(new_after) < ARTICLES // 2, "it kept archiving into a file nobody will read"
+    announced = {m.group(1) for line in lines if (m := NEW.search(line))}
+    assert announced
+    rescued = sorted(data.glob("archive.db.rescued-*")) if data.exists() else []
+    if fault is _remove:
+        assert "could not be saved" in errors[0], errors[0]
+    else:
+        # Nothing it had committed is lost: the open file is saved beside the old path.
+        assert len(rescued) == 1 and str(rescued[0]) in errors[0], errors[0]
+        assert announced <= _versions(rescued[0])
     if kept is not None:
         # Every version the log announced is in the file the daemon wrote to.
-        announced = {m.group(1) for line in lines if (m := NEW.search(line))}
-        assert announced and announced <= _versions(kept)
+        assert announced <= _versions(kept)
