@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-from scraper.feeds import NotAFeed, parse_feed
+from scraper.feeds import NotAFeed, entry_links
 from scraper.markup import body_looks_like_html
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
@@ -144,10 +144,10 @@ def _site_host(url: str) -> str:
 
 def feed_links(body: bytes, url: str) -> list[str]:
     try:
-        feed = parse_feed(body, url)
+        links = entry_links(body, url)
     except NotAFeed as exc:
         raise DiscoveryError(str(exc)) from None
-    return unique(normalise_url(entry.url) for entry in feed.entries)
+    return unique(normalise_url(link) for link in links)
 
 
 def parse_sitemap(body: bytes, url: str) -> Sitemap:

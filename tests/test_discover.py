@@ -115,3 +115,35 @@ def test_section_pages_yield_only_article_links_of_the_same_site() -> None:
     found = article_links(links, "https://paper.test/world")
     assert found == links[:2]
     assert article_links(links[2:3], "https://znews.vn/cong-nghe.html") == links[2:3]
+
+
+FEEDS = [
+    ATOM,
+    b"""<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://p.test/</link>
+<item><title>a</title><link>https://p.test/a</link></item>
+<item><title>b</title><guid>https://p.test/b-guid</guid></item>
+<item><title>c</title><guid isPermaLink="false">tag:p.test,c</guid></item>
+<item><title>d</title><link> /relative/d </link></item></channel></rss>""",
+    b"""<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+ xmlns="http://purl.org/rss/1.0/"><channel rdf:about="https://p.test/"><title>T</title>
+<link>https://p.test/</link></channel>
+<item rdf:about="https://p.test/one"><title>one</title><link>https://p.test/one</link></item>
+<item rdf:about="https://p.test/two"><title>two</title><link>https://p.test/two</link></item>
+</rdf:RDF>""",
+    b"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>T</title>
+<entry><title>x</title><link rel="enclosure" href="https://p.test/x.mp3"/>
+<link rel="alternate" href="https://p.test/x"/></entry>
+<entry><title>y</title><link rel="self" href="https://p.test/y.atom"/></entry></feed>""",
+    # Broken XML (an unescaped &): feedparser's recovery still finds the entries.
+    b"""<rss version="2.0"><channel><title>A & B</title>
+<item><title>Tom & Jerry</title><link>https://p.test/tom</link></item></channel></rss>""",
+]
+
+
+@pytest.mark.parametrize("feed", FEEDS)
+def test_the_streamed_feed_reader_finds_what_feedparser_finds(feed: bytes) -> None:
+    from scraper.feeds import entry_links, parse_feed
+
+    url = "https://p.test/feed.xml"
+    assert entry_links(feed, url) == [entry.url for entry in parse_feed(feed, url).entries]
+    assert entry_links(feed, url)
