@@ -85,12 +85,21 @@ class Source:
 
 
 @dataclass(frozen=True)
+class ExtractSettings:
+    """Where pages, feeds and sitemaps are read: worker processes, each task under a budget."""
+
+    workers: int = 2
+    budget: float = 20.0  # seconds one page, feed or sitemap may take to read
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     archive: ArchiveSettings
     fetch: FetchSettings
     revisit: RevisitSettings
     sources: tuple[Source, ...]
+    extract: ExtractSettings = ExtractSettings()
 
 
 def parse_duration(text: str) -> float:
@@ -160,7 +169,7 @@ class _Reader:
         return None
 
     def config(self, data: Mapping[str, Any]) -> Config:
-        known_top = {"archive", "fetch", "revisit", "sources"}
+        known_top = {"archive", "fetch", "revisit", "extract", "sources"}
         for name in data:
             if name not in known_top:
                 raise self.fail(
@@ -180,7 +189,8 @@ class _Reader:
             if source.name in seen:
                 raise self.fail(f"sources[{i}].name", f"duplicate source name {source.name!r}")
             seen.add(source.name)
-        return Config(self.path, archive, fetch, revisit, sources)
+        extract = self.extract(self._section(data, "extract"))
+        return Config(self.path, archive, fetch, revisit, sources, extract)
 
     def _section(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
         value = data.get(name, {})
@@ -308,6 +318,18 @@ class _Reader:
             raise self.fail("revisit.max_interval", "must not be shorter than revisit.min_interval")
         return settings
 
+    def extract(self, t: Mapping[str, Any]) -> ExtractSettings:
+        self._check_keys(t, "extract", {"workers", "budget"})
+        d = ExtractSettings()
+        return ExtractSettings(
+            workers=self.get(
+                t, "extract", "workers", d.workers, _worker_count, "a whole number from 1 to 64"
+            ),
+            budget=self.get(
+                t, "extract", "budget", d.budget, _positive_duration, 'a duration like "20s"'
+            ),
+        )
+
     def source(self, index: int, t: Mapping[str, Any]) -> Source:
         prefix = f"sources[{index}]"
         known = {
@@ -399,6 +421,12 @@ def _positive_int(value: Any) -> int:
 
 def _small_int(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10:
+        raise ValueError(value)
+    return value
+
+
+def _worker_count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 64:
         raise ValueError(value)
     return value
 

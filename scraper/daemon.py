@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import itertools
 import logging
 import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -28,6 +29,7 @@ from scraper.pipeline import Stages, archive_article, run_source
 from scraper.reparse import Selectors, reextractor
 from scraper.schedule import Scheduler, trigger_for
 from scraper.secrets import SecretStore
+from scraper.workers import Workers
 
 PAUSE_SAY_EVERY_S = 60.0  # while writes are held (disk full), one line a minute says so
 PAUSE_RETRY_S = (0.5, 5.0)  # first and longest wait between tries to commit the held writes
@@ -135,7 +137,9 @@ class Daemon:
             on_host_hold=self._save_hold,
             secrets=secrets,
         )
-        self.stages = Stages(self.fetcher, archive, LOG)
+        # Pages, feeds and sitemaps are read in worker processes, each under the budget.
+        self.workers = Workers(config.extract.workers, config.extract.budget)
+        self.stages = Stages(self.fetcher, archive, LOG, self.workers)
         self._by_name = {s.name: s for s in config.sources}
         # Article sources run on their own schedule; the revisit dispatcher leaves them alone.
         self._scheduled_urls = {s.url for s in config.sources}
@@ -252,12 +256,17 @@ class Daemon:
     async def articles(self, urls: Iterable[str], source: Source | None) -> None:
         """Archive articles concurrently; the fetcher keeps each host polite."""
         found = iso(self.clock.now())  # a discovered article is due when it is found
-        jobs = [self._article(url, source, found) for url in urls]
-        for outcome in await asyncio.gather(*jobs, return_exceptions=True):
-            if isinstance(outcome, ArchiveGone):
-                raise outcome
-            if isinstance(outcome, Exception):
-                LOG.error("article failed unexpectedly: %r", outcome)
+        # In bounded batches: a feed of 50,000 new links is not 50,000 tasks at once.
+        pending = iter(urls)
+        while batch := list(itertools.islice(pending, self.config.fetch.concurrency * 4)):
+            if self.fetcher.stopping:
+                return
+            jobs = [self._article(url, source, found) for url in batch]
+            for outcome in await asyncio.gather(*jobs, return_exceptions=True):
+                if isinstance(outcome, ArchiveGone):
+                    raise outcome
+                if isinstance(outcome, Exception):
+                    LOG.error("article failed unexpectedly: %r", outcome)
 
     async def _article(self, url: str, source: Source | None, due_at: str | None) -> None:
         await self.room()
@@ -359,7 +368,10 @@ class Daemon:
             self._commit_quietly()
 
     async def aclose(self) -> None:
-        await self.fetcher.aclose()
+        try:
+            await self.fetcher.aclose()
+        finally:
+            self.workers.close()
 
 
 async def run_daemon(

@@ -6,9 +6,11 @@ URL, HTTP status, outcome, bytes, milliseconds.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any, TypeVar
 
 from archive.model import Article, Fetch, Outcome
 from archive.store import Archive, Recorded
@@ -28,8 +30,11 @@ from scraper.discover import (
 from scraper.extract import extract_document
 from scraper.fetch import Fetcher, Validators
 from scraper.html import page_links
+from scraper.workers import WorkerError, Workers
 
 MAX_CHILD_SITEMAPS = 10  # newest first; a news sitemap index lists years of archives
+DISCOVER_BATCH = 1000  # links of a listing written per transaction, the loop free between
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,13 @@ class Stages:
     fetcher: Fetcher
     archive: Archive
     log: logging.Logger
+    workers: Workers | None = None  # None: read pages inline (tools, benchmarks)
+
+    async def work(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in a worker under the budget, or inline without workers."""
+        if self.workers is None:
+            return function(*args)
+        return await self.workers.run(function, *args)
 
 
 @dataclass(frozen=True)
@@ -108,12 +120,73 @@ def extract_page(fetch: Fetch, html: str, source: Source | None) -> tuple[Fetch,
     return fetch, article
 
 
-def read_article(fetch: Fetch, source: Source | None) -> tuple[Fetch, Article | None]:
-    """Decode and extract a fetched page; a page that cannot be read becomes a failed fetch."""
+@dataclass(frozen=True)
+class Reading:
+    """What a worker read from a fetched page: the article, or why there is none."""
+
+    article: Article | None
+    error: str | None = None
+    links: tuple[str, ...] = ()  # the page's article links, when asked for
+
+
+def read_page(fetch: Fetch, source: Source | None, want_links: bool) -> Reading:
+    """Decode and extract a page, and find its article links (runs in a worker)."""
     fetch, html = decode_page(fetch)
     if html is None:
-        return fetch, None
-    return extract_page(fetch, html, source)
+        return Reading(None, fetch.error)
+    fetch, article = extract_page(fetch, html, source)
+    if article is None:
+        return Reading(None, fetch.error)
+    if not want_links:
+        return Reading(article)
+    base = fetch.final_url or fetch.url
+    links = article_links((normalise_url(link) for link in page_links(html, base)), base)
+    return Reading(article, links=tuple(links))
+
+
+async def read_fetched(
+    fetch: Fetch, source: Source | None, stages: Stages, *, want_links: bool = False
+) -> tuple[Fetch, Reading]:
+    """Read a fetched page in a worker; a page that cannot be read, or not within the
+    budget, becomes a failed fetch."""
+    if fetch.outcome_hint is not None or fetch.body is None:
+        return fetch, Reading(None)
+    try:
+        reading = await stages.work(read_page, fetch, source, want_links)
+    except WorkerError as exc:
+        return _fail(fetch, f"extraction {exc} for {fetch.url}"), Reading(None)
+    if reading.error is not None:
+        return _fail(fetch, reading.error), reading
+    return fetch, reading
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The links a feed or sitemap lists (child sitemaps apart), or why it cannot be read."""
+
+    pages: tuple[str, ...]
+    sitemaps: tuple[str, ...] = ()
+    error: str | None = None
+
+
+def read_listing(body: bytes, url: str, kind: Kind) -> Listing:
+    """Parse a feed or a sitemap (runs in a worker)."""
+    try:
+        if kind is Kind.FEED:
+            return Listing(tuple(feed_links(body, url)))
+        sitemap = parse_sitemap(body, url)
+    except DiscoveryError as exc:
+        return Listing((), (), str(exc))
+    return Listing(sitemap.pages, sitemap.sitemaps)
+
+
+async def _listing(stages: Stages, fetch: Fetch, kind: Kind) -> Listing:
+    assert fetch.body is not None
+    url = fetch.final_url or fetch.url
+    try:
+        return await stages.work(read_listing, fetch.body, url, kind)
+    except WorkerError as exc:
+        return Listing((), (), f"reading the {kind} {exc} for {fetch.url}")
 
 
 async def archive_article(
@@ -129,8 +202,8 @@ async def archive_article(
         url, validators=Validators(etag, last_modified), source=source, expect="article"
     )
     fetch = replace(fetch, due_at=due_at)
-    fetch, article = read_article(fetch, source)
-    recorded = record(stages, fetch, article, on_committed)
+    fetch, reading = await read_fetched(fetch, source, stages)
+    recorded = record(stages, fetch, reading.article, on_committed)
     return recorded
 
 
@@ -161,7 +234,7 @@ async def run_source(source: Source, stages: Stages, due_at: str | None = None) 
         return _finish(source, stages, SourceRun(None, recorded.outcome, (), failed.error))
     if kind in (Kind.FEED, Kind.SITEMAP):
         return _finish(source, stages, await _run_listing(source, stages, fetch, kind))
-    return _finish(source, stages, _run_html(source, stages, fetch, configured))
+    return _finish(source, stages, await _run_html(source, stages, fetch, configured))
 
 
 def _finish(source: Source, stages: Stages, run: SourceRun) -> SourceRun:
@@ -170,49 +243,54 @@ def _finish(source: Source, stages: Stages, run: SourceRun) -> SourceRun:
 
 
 async def _run_listing(source: Source, stages: Stages, fetch: Fetch, kind: Kind) -> SourceRun:
-    assert fetch.body is not None
-    try:
-        if kind is Kind.FEED:
-            links = feed_links(fetch.body, fetch.final_url or fetch.url)
-        else:
-            links = await _sitemap_links(source, stages, fetch)
-    except DiscoveryError as exc:
-        failed = _fail(fetch, str(exc))
+    listing = await _listing(stages, fetch, kind)
+    if listing.error is None and listing.sitemaps:
+        listing = await _child_sitemaps(source, stages, listing)
+    if listing.error is not None:
+        failed = _fail(fetch, listing.error)
         recorded = record(stages, failed, None)
         return SourceRun(kind, recorded.outcome, (), failed.error)
     recorded = record(stages, fetch, None)
-    fresh = stages.archive.add_discovered(links, source.name)
+    fresh = await _discover(stages, listing.pages, source.name)
     return SourceRun(kind, recorded.outcome, tuple(fresh))
 
 
-async def _sitemap_links(source: Source, stages: Stages, fetch: Fetch) -> list[str]:
-    assert fetch.body is not None
-    sitemap = parse_sitemap(fetch.body, fetch.final_url or fetch.url)
-    pages = list(sitemap.pages)
-    for child_url in sitemap.sitemaps[:MAX_CHILD_SITEMAPS]:
+async def _discover(stages: Stages, links: tuple[str, ...], source_name: str) -> list[str]:
+    """Remember a listing's links in bounded batches, letting the loop run between them."""
+    fresh: list[str] = []
+    for start in range(0, len(links), DISCOVER_BATCH):
+        batch = links[start : start + DISCOVER_BATCH]
+        fresh.extend(stages.archive.add_discovered(batch, source_name))
+        await asyncio.sleep(0)
+    return fresh
+
+
+async def _child_sitemaps(source: Source, stages: Stages, index: Listing) -> Listing:
+    pages = list(index.pages)
+    for child_url in index.sitemaps[:MAX_CHILD_SITEMAPS]:
         child = await stages.fetcher.fetch(child_url, source=source, expect="any")
         if child.outcome_hint is None and child.body is not None:
-            try:
-                pages.extend(parse_sitemap(child.body, child.final_url or child_url).pages)
-            except DiscoveryError as exc:
-                child = _fail(child, str(exc))
+            listing = await _listing(stages, child, Kind.SITEMAP)
+            if listing.error is not None:
+                child = _fail(child, listing.error)
+            pages.extend(listing.pages)
         record(stages, child, None)
-    return unique(pages)
+    return Listing(tuple(unique(pages)))
 
 
-def _run_html(source: Source, stages: Stages, fetch: Fetch, configured: Kind | None) -> SourceRun:
-    fetch, html = decode_page(fetch)
-    article = None
-    if html is not None:
-        fetch, article = extract_page(fetch, html, source)
-    if html is None or article is None:
+async def _run_html(
+    source: Source, stages: Stages, fetch: Fetch, configured: Kind | None
+) -> SourceRun:
+    want_links = configured is not Kind.ARTICLE
+    fetch, reading = await read_fetched(fetch, source, stages, want_links=want_links)
+    article = reading.article
+    if article is None:
         recorded = record(stages, fetch, None)
         return SourceRun(configured, recorded.outcome, (), fetch.error)
     kind = Kind.ARTICLE
-    links: list[str] = []
-    if configured is not Kind.ARTICLE:
+    links = list(reading.links)
+    if want_links:
         base = fetch.final_url or fetch.url
-        links = article_links((normalise_url(link) for link in page_links(html, base)), base)
         text_chars = sum(len(p) for p in article.paragraphs)
         if configured is Kind.SECTION or looks_like_section(base, text_chars, len(links)):
             kind = Kind.SECTION
@@ -221,5 +299,5 @@ def _run_html(source: Source, stages: Stages, fetch: Fetch, configured: Kind | N
         return SourceRun(kind, recorded.outcome, ())
     recorded = record(stages, fetch, None)
     own = normalise_url(source.url)
-    fresh = stages.archive.add_discovered((u for u in links if u != own), source.name)
+    fresh = await _discover(stages, tuple(u for u in links if u != own), source.name)
     return SourceRun(kind, recorded.outcome, tuple(fresh))

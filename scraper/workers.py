@@ -1,0 +1,67 @@
+"""Work off the event loop, under a time budget: the only module that knows pebble.
+
+Reading a page, a feed or a sitemap can take long on a big or hostile input (a page
+of 200,000 nested elements, a feed of 50,000 items). The daemon hands such work to a
+pool of worker processes and only awaits its future, so the loop goes on scheduling,
+fetching and committing. A task over its budget is stopped, its worker process is
+replaced by a fresh one, and the caller gets :class:`OverBudget`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import multiprocessing
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from pebble import ProcessExpired, ProcessPool
+
+T = TypeVar("T")
+# Imported by each worker as it starts, so a task's budget is not spent on imports.
+_WARM_MODULES = ("scraper.pipeline",)
+
+
+class WorkerError(Exception):
+    """A task did not finish; the message says why, as one line."""
+
+
+class OverBudget(WorkerError):
+    """The task took longer than the budget; its worker was replaced."""
+
+
+def _warm() -> None:
+    for name in _WARM_MODULES:
+        importlib.import_module(name)
+
+
+class Workers:
+    """A pool of ``workers`` processes; each task may run for ``budget`` seconds."""
+
+    def __init__(self, workers: int, budget: float) -> None:
+        self.budget = budget
+        # spawn, not fork: the daemon has threads (the pool's own) and an open database.
+        self._pool = ProcessPool(
+            max_workers=workers,
+            initializer=_warm,
+            context=multiprocessing.get_context("spawn"),
+        )
+
+    async def run(self, function: Callable[..., T], *args: Any) -> T:
+        """``function(*args)`` in a worker; its result, or :class:`WorkerError`.
+
+        ``function`` and its arguments must be picklable (a module-level function and
+        frozen dataclasses). Cancelling the await stops the task and its worker.
+        """
+        future = self._pool.schedule(function, args=args, timeout=self.budget)
+        try:
+            return await asyncio.wrap_future(future)
+        except TimeoutError:
+            raise OverBudget(f"exceeded {self.budget:g}s budget") from None
+        except ProcessExpired as exc:
+            raise WorkerError(f"its worker died ({exc})") from None
+
+    def close(self) -> None:
+        """Stop the workers (a task still running is abandoned) and wait for them."""
+        self._pool.stop()  # type: ignore[no-untyped-call]  # pebble leaves it unannotated
+        self._pool.join(timeout=5)
