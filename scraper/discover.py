@@ -161,15 +161,35 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
         if len(body) > MAX_SITEMAP_BYTES:
             raise DiscoveryError(f"{url}: sitemap larger than {MAX_SITEMAP_BYTES} bytes")
     try:
-        # Expat refuses external entities and bounds entity expansion ("billion laughs").
-        root = ElementTree.fromstring(body)
+        root_name, dated = _sitemap_entries(body, url)
     except ElementTree.ParseError as exc:
         raise DiscoveryError(f"{url}: not a readable sitemap: {exc}") from None
+    # Newest first, so a budget spent on the head of a long sitemap gets the fresh pages.
+    dated.sort(key=lambda pair: pair[0], reverse=True)
+    locations = unique(normalise_url(loc) for _, loc in dated)
+    if root_name == "sitemapindex":
+        return Sitemap(pages=(), sitemaps=tuple(locations))
+    return Sitemap(pages=tuple(locations), sitemaps=())
+
+
+def _sitemap_entries(body: bytes, url: str) -> tuple[str, list[tuple[str, str]]]:
+    """The root's name and each entry's (modified, location), read as a stream: one
+    entry in memory at a time, however long the sitemap (50 MB are allowed)."""
+    # Expat refuses external entities and bounds entity expansion ("billion laughs").
+    events = ElementTree.iterparse(io.BytesIO(body), events=("start", "end"))
+    _, root = next(events)
     root_name = _local(root.tag)
     if root_name not in ("urlset", "sitemapindex"):
         raise DiscoveryError(f"{url}: not a sitemap (root element <{root_name}>)")
     dated: list[tuple[str, str]] = []
-    for element in root:
+    depth = 0
+    for event, element in events:
+        if event == "start":
+            depth += 1
+            continue
+        depth -= 1
+        if depth != 0:
+            continue
         loc = modified = ""
         for child in element.iter():
             name = _local(child.tag)
@@ -179,12 +199,8 @@ def parse_sitemap(body: bytes, url: str) -> Sitemap:
                 modified = max(modified, child.text.strip())
         if loc:
             dated.append((modified, urljoin(url, loc)))
-    # Newest first, so a budget spent on the head of a long sitemap gets the fresh pages.
-    dated.sort(key=lambda pair: pair[0], reverse=True)
-    locations = unique(normalise_url(loc) for _, loc in dated)
-    if root_name == "sitemapindex":
-        return Sitemap(pages=(), sitemaps=tuple(locations))
-    return Sitemap(pages=tuple(locations), sitemaps=())
+        root.remove(element)  # read: gone from memory
+    return root_name, dated
 
 
 def normalise_url(url: str) -> str:
