@@ -59,7 +59,7 @@ class Workers:
         except TimeoutError:
             raise OverBudget(f"exceeded {self.budget:g}s budget") from None
         except ProcessExpired as exc:
-            raise WorkerError(f"its worker died ({exc})") from None
+            raise WorkerError(f"stopped: its worker died ({exc})") from None
 
     def close(self) -> None:
         """Stop the workers (a task still running is abandoned) and wait for them."""
