@@ -234,7 +234,7 @@ def extract(target: str, base_url: str | None, jsonl: bool) -> None:
     from scraper.extract import article_to_json, extract_document, extract_jsonl
 
     if jsonl:
-        extract_jsonl(sys.stdin, sys.stdout)
+        extract_jsonl(sys.stdin.buffer, sys.stdout.buffer)
         return
     text, url = _read_target(target, base_url)
     article = extract_document(text, url)

@@ -140,3 +140,22 @@ def test_extract_of_empty_input_is_an_empty_article() -> None:
     result = _scraper("extract", "-")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["paragraphs"] == []
+
+
+def test_extract_jsonl_through_the_real_cli_writes_utf8_lines() -> None:
+    story = ["Der Fluss stieg über Nacht um zwei Meter – die Unterstadt stand unter Wasser."]
+    lines = [
+        json.dumps({"id": 1, "url": "https://a.test/1", "html": article_page("Hochwasser", story)}),
+        '{"id": 18446744073709551616123, "html": "<p>Ein \\ud800 Rest.</p>"}',
+        "[1, 2]",
+    ]
+    result = _scraper("extract", "--jsonl", stdin=("\n".join(lines) + "\n").encode())
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert len(out) == 3
+    assert "über Nacht".encode() in out[0]  # UTF-8 as it is, not \\u escapes
+    first = json.loads(out[0])
+    assert first["title"] == "Hochwasser" and first["paragraphs"] == story
+    second = json.loads(out[1])  # what orjson refuses still gets its article
+    assert second["id"] == 18446744073709551616123 and second["text"].endswith("Rest.")
+    assert "error" in json.loads(out[2])

@@ -352,12 +352,12 @@ def test_a_bad_site_selector_is_named_in_the_error() -> None:
 def test_jsonl_stream_answers_every_line_in_order_and_survives_bad_lines() -> None:
     page = (GOLDEN / "news-de-caption-tables" / "page.html").read_text(encoding="utf-8")
     lines = [
-        json.dumps({"id": 1, "url": "https://znews.vn/de/a.html", "html": page}),
-        "this is not json",
-        json.dumps({"id": "three", "url": "https://znews.vn/de/b.html"}),
-        json.dumps({"id": 4, "html": "<p>Kurzer Text.</p>"}),
+        json.dumps({"id": 1, "url": "https://znews.vn/de/a.html", "html": page}).encode(),
+        b"this is not json",
+        json.dumps({"id": "three", "url": "https://znews.vn/de/b.html"}).encode(),
+        json.dumps({"id": 4, "html": "<p>Kurzer Text.</p>"}).encode(),
     ]
-    out = io.StringIO()
+    out = io.BytesIO()
     extract_jsonl(lines, out)
     results = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r.get("id") for r in results] == [1, None, "three", 4]

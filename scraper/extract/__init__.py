@@ -5,9 +5,9 @@ from scraper.extract.api import (
     article_to_json,
     extract_document,
     extract_html,
-    extract_jsonl,
     extract_text,
 )
+from scraper.extract.jsonl import extract_jsonl
 from scraper.markup import looks_like_html
 
 __all__ = [

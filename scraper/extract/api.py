@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import gc
-import json
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, replace
-from typing import Any, TextIO
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
-from archive.model import Article
+from archive.model import Article, Image
 from scraper.extract.blocks import CAPTION, HEADING, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.cascade import (
     MUST_GAIN,
@@ -278,41 +277,27 @@ def extract_document(
 
 
 def article_to_json(article: Article) -> dict[str, Any]:
-    """The article as printed by ``scraper extract``: plain JSON values."""
-    data = asdict(article)
-    data["paragraphs"] = list(article.paragraphs)
-    data["byline"] = list(article.byline)
-    data["tags"] = list(article.tags)
-    data["images"] = [
-        {key: value for key, value in asdict(image).items() if value is not None}
-        for image in article.images
-    ]
-    return data
+    """The article as printed by ``scraper extract``: plain JSON values, in field order."""
+    return {
+        "paragraphs": list(article.paragraphs),
+        "title": article.title,
+        "byline": list(article.byline),
+        "published": article.published,
+        "modified": article.modified,
+        "language": article.language,
+        "canonical_url": article.canonical_url,
+        "site_name": article.site_name,
+        "description": article.description,
+        "section": article.section,
+        "tags": list(article.tags),
+        "top_image": article.top_image,
+        "images": [_image_to_json(image) for image in article.images],
+        "source_url": article.source_url,
+        "comment_count": article.comment_count,
+        "extractor_version": article.extractor_version,
+    }
 
 
-def extract_jsonl(lines: Iterable[str], out: TextIO) -> None:
-    """``scraper extract --jsonl``: one JSON object in per line, one out, in order.
-
-    A line that is not JSON, lacks ``html``, or whose page fails gives
-    ``{"id": ..., "error": ...}``; the stream goes on.
-    """
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        record_id: Any = None
-        try:
-            record = json.loads(line)
-            if not isinstance(record, dict):
-                raise ValueError("expected a JSON object")
-            record_id = record.get("id")
-            html = record.get("html")
-            if not isinstance(html, str):
-                raise ValueError("missing string field 'html'")
-            url = record.get("url")
-            article = extract_document(html, url if isinstance(url, str) else None)
-            result: dict[str, Any] = {"id": record_id, "title": article.title, "text": article.text}
-            result.update(article_to_json(article))
-        except Exception as error:  # one bad page must not stop the stream
-            result = {"id": record_id, "error": f"line {number}: {type(error).__name__}: {error}"}
-        out.write(json.dumps(result, ensure_ascii=False) + "\n")
-        out.flush()
+def _image_to_json(image: Image) -> dict[str, str]:
+    found = {"src": image.src, "alt": image.alt, "caption": image.caption, "credit": image.credit}
+    return {key: value for key, value in found.items() if value is not None}
