@@ -170,6 +170,8 @@ def clean_blocks(
                 assert found is not None
                 collected.add_image(found.group("src"), found.group("alt"))
         elif verdict == "caption":
+            if block.text and rules.image_button.search(block.text):
+                block = block.with_text(normalise_space(rules.image_button.sub("", block.text)))
             if block.kind is CAPTION and block.credit:
                 named = rules.credit_line.match(block.credit)
                 credit = _tidy_credit(named.group("credit")) if named else block.credit

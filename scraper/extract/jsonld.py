@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from scraper.extract.blocks import normalise_space
+from scraper.extract.trust import unescaped
 from scraper.extract.values import URLISH as _URLISH
 from scraper.extract.values import clean_value as _clean
 from scraper.extract.values import first_value as _first
@@ -130,7 +131,9 @@ def _url_of(value: Any) -> str | None:
 
 def keywords(value: Any) -> list[str]:
     if isinstance(value, str):
-        return [k for k in (normalise_space(part) for part in re.split(r"[,;]", value)) if k]
+        # Entities first: the ';' of an escaped '&amp;' or '&#8217;' separates nothing.
+        parts = re.split(r"[,;]", unescaped(value))
+        return [k for k in (normalise_space(part) for part in parts) if k]
     if isinstance(value, list):
         words: list[str] = []
         for item in value:

@@ -16,6 +16,14 @@ from scraper.dates import to_iso
 from scraper.extract.blocks import normalise_space
 from scraper.extract.jsonld import JsonLd, keywords, read_json_ld
 from scraper.extract.ruleset import HINT_COMMENT_WIDGET, noise_rules, text_rules
+from scraper.extract.trust import (
+    names_a_person,
+    trusted_byline,
+    trusted_site_name,
+    trusted_tags,
+    trusted_text,
+    unescaped,
+)
 from scraper.extract.values import URLISH as _URLISH
 from scraper.extract.values import clean_value as _clean
 from scraper.extract.values import first_value as _first
@@ -298,7 +306,7 @@ def _read_microdata(nodes: list[Node]) -> dict[str, str]:
 
 
 def _split_names(text: str) -> list[str]:
-    text = _BYLINE_PREFIX.sub("", text).strip(" ,;|-–—")
+    text = _BYLINE_PREFIX.sub("", unescaped(text)).strip(" ,;|-–—")
     names = [n.strip(" .,;|-–—") for n in _NAME_SPLIT.split(text)]
     return [n for n in names if n and len(n) <= _MAX_BYLINE_CHARS and not _URLISH.match(n)]
 
@@ -479,11 +487,6 @@ def read_metadata(
     except RecursionError:  # nesting deeper than any real JSON-LD
         ld = JsonLd()
     meta = _read_meta(metas)
-    site_name = _first(
-        ld.site_name, _meta_first(meta, ("og:site_name",)), _meta_first(meta, _SITE_KEYS[1:])
-    )
-    if site_name and site_name.startswith("@"):
-        site_name = None
     micro = _read_microdata(itemprops)
     title = _first(ld.title, _meta_first(meta, _TITLE_KEYS), micro.get("headline"))
     if title is None:
@@ -501,6 +504,12 @@ def read_metadata(
         authors = tuple(dict.fromkeys(_split_names(micro["author"])))
     if not authors:
         authors = visible_byline(document)
+    elif not names_a_person(authors, None):
+        # The stated author is the paper or the station: the visible byline may name
+        # the reporter.
+        visible = visible_byline(document)
+        if names_a_person(visible, None):
+            authors = visible
 
     published = (
         to_iso(ld.published)
@@ -548,16 +557,22 @@ def read_metadata(
             for t in keywords(v)
         )
     )
+    title = trusted_text(title)
+    section = trusted_text(ld.section or _meta_first(meta, _SECTION_KEYS))
+    tags = trusted_tags(tags, title)
+    site_name = trusted_site_name(
+        (ld.site_name, *(_meta_first(meta, (key,)) for key in _SITE_KEYS)), section, tags
+    )
     return Metadata(
         title=title,
-        byline=authors,
+        byline=trusted_byline(authors, site_name),
         published=published,
         modified=modified,
         language=language,
         canonical_url=canonical,
         site_name=site_name,
-        description=_first(_meta_first(meta, _DESCRIPTION_KEYS), ld.description),
-        section=ld.section or _meta_first(meta, _SECTION_KEYS),
+        description=trusted_text(_first(_meta_first(meta, _DESCRIPTION_KEYS), ld.description)),
+        section=section,
         tags=tags,
         top_image=image,
         comment_count=ld.comment_count,

@@ -42,6 +42,8 @@ class TextRules:
     comment_counter_start: re.Pattern[str]
     boilerplate_line: re.Pattern[str]
     boilerplate_prefix: re.Pattern[str]
+    # An image's button text at the start or end of a caption ("Enlarge this image").
+    image_button: re.Pattern[str]
     # "By Jane Doe", "Von Max Muster und Erika Muster": a short line of names.
     byline_line: re.Pattern[str]
     # "1.234 Aufrufe", "3 hours ago": text that changes on every fetch.
@@ -326,7 +328,8 @@ def text_rules() -> TextRules:
     comment_words = _flatten(data["comment_words"])
     comment = _alternation(comment_words)
     comment_starts = "".join(sorted({re.escape(word[0]) for word in comment_words}))
-    lines = _alternation(_flatten(data["boilerplate_lines"]))
+    buttons = _alternation(_flatten(data["image_buttons"]))
+    lines = _alternation(_flatten(data["boilerplate_lines"]) + _flatten(data["image_buttons"]))
     prefixes = _alternation(_flatten(data["boilerplate_prefixes"]))
     bylines = _alternation(_flatten(data["byline_prefixes"]))
     colon = r"\s*[:：]\s*"
@@ -362,6 +365,9 @@ def text_rules() -> TextRules:
         comment_counter_start=re.compile(rf"\s*[{comment_starts}\d]", re.IGNORECASE),
         boilerplate_line=boilerplate_line,
         boilerplate_prefix=boilerplate_prefix,
+        image_button=re.compile(
+            rf"^\s*(?:{buttons})(?!\w)[\s:|.]*|[\s:|]*(?<!\w)(?:{buttons})\s*$", re.IGNORECASE
+        ),
         volatile_line=volatile_line,
         byline_line=byline_line,
         date_label=re.compile(
