@@ -127,7 +127,7 @@ class HintWords:
     every position, and this runs for every element with a class).
     """
 
-    __slots__ = ("_automaton", "_layout", "_layout_words", "_tokens")
+    __slots__ = ("_automaton", "_layout", "_tokens")
 
     def __init__(
         self, lists: Mapping[int, Iterable[str]], layout_prefixes: Iterable[str] = ()
@@ -139,8 +139,6 @@ class HintWords:
             if prefixes
             else None
         )
-        # Their stems, for a quick "none here" before the regular expression.
-        self._layout_words = tuple(sorted({p.strip("-_") for p in prefixes}))
         plain: dict[str, int] = {}
         self._tokens: dict[str, int] = {}
         for bit, words in lists.items():
@@ -161,8 +159,8 @@ class HintWords:
     def flags(self, hints: str) -> int:
         """The bits of every list with a word in ``hints`` (0 for none)."""
         layout = self._layout
-        if layout is not None and any(word in hints for word in self._layout_words):
-            hints = layout.sub("", hints)
+        if layout is not None:
+            hints = layout.sub("", hints)  # one scan; most strings hold no prefix
         found = 0
         if self._automaton is not None:
             for _end, bits in self._automaton.iter(hints):
