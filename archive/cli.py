@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 import click
 
@@ -15,6 +15,7 @@ from archive import export as exporter
 from archive import history as hist
 from archive import serve as serving
 from archive import warc
+from archive.clicommand import CommandGroup
 from archive.clock import SystemClock, iso
 from archive.db import ArchiveError, open_reader
 from archive.outfile import OutputError, binary_output, check_target, text_output
@@ -36,52 +37,6 @@ class UsageProblem(click.ClickException):
     """A usage error shown as one line (no usage text), exit status 2."""
 
     exit_code = EXIT_USAGE
-
-
-class CommandGroup(click.Group):
-    """A command group for both CLIs: errors read ``error: ...``, command help is never cut.
-
-    Click prints ``Error:`` and shortens each command's line in ``--help`` to fit with
-    ``...``; the project's own messages say ``error:``, and a help line ends where its
-    first sentence ends.
-    """
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(limit=10_000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-    def main(
-        self,
-        args: Sequence[str] | None = None,
-        prog_name: str | None = None,
-        complete_var: str | None = None,
-        standalone_mode: bool = True,
-        **extra: Any,
-    ) -> Any:
-        if not standalone_mode:
-            return super().main(args, prog_name, complete_var, False, **extra)
-        try:
-            result = super().main(args, prog_name, complete_var, False, **extra)
-        except click.UsageError as exc:
-            if exc.ctx is not None:
-                hint = f"Try '{exc.ctx.command_path} --help' for help.\n"
-                click.echo(f"{exc.ctx.get_usage()}\n{hint}", err=True)
-            click.echo(f"error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        except click.ClickException as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            click.echo("Aborted!", err=True)
-            sys.exit(1)
-        # Without standalone mode click returns an explicit exit code, or the command's value.
-        sys.exit(result if isinstance(result, int) else 0)
 
 
 @click.group(cls=CommandGroup)

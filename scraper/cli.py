@@ -6,21 +6,25 @@ one clear line and an exit status.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 import click
 
-from archive.cli import CommandGroup
+from archive.clicommand import CommandGroup
 from archive.clock import SystemClock
-from archive.db import ArchiveError, ArchiveFault
 from scraper import __version__
-from scraper.config import Config, ConfigError, load_config
+
+if TYPE_CHECKING:
+    from scraper.config import Config
+
+# The archive's and the configuration's modules (SQLite, sqlite-utils, asyncio) are
+# imported by the commands that use them: `scraper extract` starts without them.
 
 EXIT_USAGE = 2  # bad configuration or arguments, an archive that cannot be opened
 EXIT_FAILURE = 1  # the archive was lost while running, or is damaged
@@ -39,6 +43,8 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _load(config_path: Path) -> Config:
+    from scraper.config import ConfigError, load_config
+
     try:
         return load_config(config_path)
     except ConfigError as exc:
@@ -69,6 +75,9 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
     """Run the daemon until SIGTERM or SIGINT (or once, with --once)."""
     config = _load(config_path)
     _setup_logging(verbose)
+    import asyncio
+
+    from archive.db import ArchiveError, ArchiveFault
     from scraper.daemon import run_daemon  # after the config check: errors come first
     from scraper.secrets import SecretError, SecretStore
 
@@ -111,7 +120,7 @@ def check(config_path: Path, full: bool) -> None:
     The daemon itself checks only after a stop that was not clean.
     """
     config = _load(config_path)
-    from archive.db import integrity_check
+    from archive.db import ArchiveError, integrity_check
 
     path = config.archive.path
     try:
@@ -148,6 +157,7 @@ def reparse(config_path: Path, everything: bool, no_progress: bool) -> None:
     versions stays as it was.
     """
     config = _load(config_path)
+    from archive.db import ArchiveError
     from scraper.daemon import site_selectors
     from scraper.reparse import reparse as reparse_archive
 
@@ -194,6 +204,8 @@ def revisit(config_path: Path, sources: tuple[str, ...], everything: bool) -> No
     revisit budget of each source.
     """
     config = _load(config_path)
+    from archive.db import ArchiveError
+
     if bool(sources) == everything:
         click.echo("error: say which articles: --source NAME (repeatable) or --all", err=True)
         sys.exit(EXIT_USAGE)
@@ -271,6 +283,8 @@ def _refuse_binary(target: str, raw: bytes) -> None:
 
 def _fetch_target(url: str) -> str:
     """Fetch one page politely (robots.txt, limits, address checks) for ``extract``."""
+    import asyncio
+
     from archive.model import Outcome
     from scraper.config import FetchSettings
     from scraper.decode import DecodeError, decode_html
