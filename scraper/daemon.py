@@ -124,7 +124,12 @@ class Daemon:
     """Holds the stages and the tasks in flight, so shutdown can wait for or abandon them."""
 
     def __init__(
-        self, config: Config, clock: Clock, archive: Archive, secrets: SecretStore | None = None
+        self,
+        config: Config,
+        clock: Clock,
+        archive: Archive,
+        secrets: SecretStore | None = None,
+        workers: Workers | None = None,
     ) -> None:
         self.config = config
         self.clock = clock
@@ -138,7 +143,7 @@ class Daemon:
             secrets=secrets,
         )
         # Pages, feeds and sitemaps are read in worker processes, each under the budget.
-        self.workers = Workers(config.extract.workers, config.extract.budget)
+        self.workers = workers or Workers(config.extract.workers, config.extract.budget)
         self.stages = Stages(self.fetcher, archive, LOG, self.workers)
         self._by_name = {s.name: s for s in config.sources}
         # Article sources run on their own schedule; the revisit dispatcher leaves them alone.
@@ -378,8 +383,14 @@ async def run_daemon(
     config: Config, clock: Clock, *, once: bool, secrets: SecretStore | None = None
 ) -> RunSummary:
     """Open the archive, run the sources, and always commit and close the archive."""
-    archive = open_archive(config, clock)
-    daemon = Daemon(config, clock, archive, secrets)
+    # The workers first: forked before the archive is open, they hold none of its descriptors.
+    workers = Workers(config.extract.workers, config.extract.budget)
+    try:
+        archive = open_archive(config, clock)
+    except BaseException:
+        workers.close()
+        raise
+    daemon = Daemon(config, clock, archive, secrets, workers)
     try:
         if once:
             return await daemon.run_once()

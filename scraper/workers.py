@@ -12,13 +12,15 @@ from __future__ import annotations
 import asyncio
 import importlib
 import multiprocessing
+import signal
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from pebble import ProcessExpired, ProcessPool
 
 T = TypeVar("T")
-# Imported by each worker as it starts, so a task's budget is not spent on imports.
+# Loaded in each worker before its first task, so no budget is spent on imports (a forked
+# worker has them from the daemon already).
 _WARM_MODULES = ("scraper.pipeline",)
 
 
@@ -30,9 +32,20 @@ class OverBudget(WorkerError):
     """The task took longer than the budget; its worker was replaced."""
 
 
-def _warm() -> None:
+def _start_worker() -> None:
+    """Runs in each worker before its first task."""
+    # A forked worker inherits the daemon's signal handling: asyncio's wakeup fd would tell
+    # the daemon's loop of a SIGTERM sent to the worker (how an over-budget task is stopped)
+    # and stop the daemon. The worker dies on SIGTERM; Ctrl-C is the daemon's to handle.
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for name in _WARM_MODULES:
         importlib.import_module(name)
+
+
+def _ready() -> None:
+    """A task that does nothing: scheduling it starts the workers."""
 
 
 class Workers:
@@ -40,12 +53,18 @@ class Workers:
 
     def __init__(self, workers: int, budget: float) -> None:
         self.budget = budget
-        # spawn, not fork: the daemon has threads (the pool's own) and an open database.
+        # Forked (pebble's default on Linux): a worker starts at once with the daemon's
+        # modules, where a spawned one spent seconds importing before its first page. The
+        # daemon makes the pool before it opens the archive; a worker forked later to replace
+        # one holds the archive's lock descriptor too, and leaves when the daemon is gone
+        # (its pipe closes), within a second even after a SIGKILL.
         self._pool = ProcessPool(
             max_workers=workers,
-            initializer=_warm,
-            context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            context=multiprocessing.get_context("fork"),
         )
+        # Start the workers now, while the daemon starts, not at the first page it reads.
+        self._pool.schedule(_ready)
 
     async def run(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker; its result, or :class:`WorkerError`.
