@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 
-# The start that settles it at once (after a BOM, whitespace and comments).
+# The start that settles it at once (after a BOM, whitespace and comments). The comments
+# are matched atomically: each ends at its first -->, or leading comments followed by
+# something else would be retried in every split, without end on a long page.
 _HTML_START = re.compile(
-    r"\A\ufeff?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)(?=[\s>/])",
+    r"\A\ufeff?\s*(?>(?:<!--.*?-->\s*)*)<(?:!doctype\s+html|html|head|body)(?=[\s>/])",
     re.IGNORECASE | re.DOTALL,
 )
 # A document's root elements, wherever they stand.

@@ -108,3 +108,14 @@ def test_text_in_any_encoding_is_not_binary() -> None:
     assert binary_kind("Ünïcödé – text".encode("utf-16")) is None
     assert binary_kind("Grüße aus Köln".encode("latin-1")) is None
     assert binary_kind(f"{ARTICLE}\x00{ARTICLE}".encode()) is None  # one stray NUL
+
+
+@pytest.mark.timeout(30)
+def test_leading_comments_before_other_markup_are_read_once() -> None:
+    # Comments, then a table rather than <html>: the sniffer once retried every way of
+    # splitting the comments, for minutes on a long page.
+    page = "<!--header 1-->\n<a id='top'></a>\n<!--anchor-->\n" * 40 + (
+        f"<table><tr><td><p>{STORY}</p><p>{SECOND}</p></td></tr></table>\n" * 100
+    )
+    assert looks_like_html(page)
+    assert STORY in extract_document(page).paragraphs
