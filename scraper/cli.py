@@ -10,8 +10,9 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -28,6 +29,8 @@ if TYPE_CHECKING:
 
 EXIT_USAGE = 2  # bad configuration or arguments, an archive that cannot be opened
 EXIT_FAILURE = 1  # the archive was lost while running, or is damaged
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _setup_logging(verbose: bool) -> None:
@@ -52,6 +55,18 @@ def _load(config_path: Path) -> Config:
         sys.exit(EXIT_USAGE)
 
 
+def config_option(help_text: str) -> Callable[[F], F]:
+    """The --config option every command that reads config.toml shares."""
+    return click.option(
+        "--config",
+        "config_path",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=Path("config.toml"),
+        show_default=True,
+        help=help_text,
+    )
+
+
 @click.group(cls=CommandGroup)
 @click.version_option(__version__, prog_name="scraper")
 def main() -> None:
@@ -59,14 +74,7 @@ def main() -> None:
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("config.toml"),
-    show_default=True,
-    help="The configuration file.",
-)
+@config_option("The configuration file.")
 @click.option(
     "--once", is_flag=True, help="Fetch every source once (and what it lists), then exit."
 )
@@ -105,14 +113,7 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("config.toml"),
-    show_default=True,
-    help="The configuration file (for the archive path).",
-)
+@config_option("The configuration file (for the archive path).")
 @click.option("--full", is_flag=True, help="PRAGMA integrity_check instead of quick_check.")
 def check(config_path: Path, full: bool) -> None:
     """Check the archive's consistency (SQLite's quick_check), safe while the daemon runs.
@@ -138,14 +139,7 @@ def check(config_path: Path, full: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("config.toml"),
-    show_default=True,
-    help="The configuration file (for the archive path and per-site selectors).",
-)
+@config_option("The configuration file (for the archive path and per-site selectors).")
 @click.option(
     "--all", "everything", is_flag=True, help="Also re-read pages today's extractor already read."
 )
@@ -181,14 +175,7 @@ def reparse(config_path: Path, everything: bool, no_progress: bool) -> None:
 
 
 @main.command()
-@click.option(
-    "--config",
-    "config_path",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=Path("config.toml"),
-    show_default=True,
-    help="The configuration file (for the archive path and the source names).",
-)
+@config_option("The configuration file (for the archive path and the source names).")
 @click.option(
     "--source",
     "sources",
