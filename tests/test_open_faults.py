@@ -27,7 +27,18 @@ def _as_other_user() -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         pytest.skip("running as root without setpriv: chmod cannot take write access away")
-    return [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    prefix = [setpriv, f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
+    reach = subprocess.run(
+        [*prefix, sys.executable, "-c", "import scraper, archive"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if reach.returncode != 0:
+        # A checkout or venv inside a private directory (mktemp -d is 0700): the other
+        # user cannot even start this Python, so the test could only fail for that reason.
+        pytest.skip(f"user {NOBODY} cannot run {sys.executable} on this checkout: {reach.stderr}")
+    return prefix
 
 
 @pytest.fixture
