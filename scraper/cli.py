@@ -96,6 +96,13 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
     except SecretError as exc:
         click.echo(f"error: {config_path}: {exc}", err=True)
         sys.exit(EXIT_USAGE)
+    from scraper.render.locate import RenderUnavailable, check_rendering
+
+    try:  # a source that renders needs Playwright and Chromium: say so before any fetch
+        check_rendering(config.render, config.sources, config_path)
+    except RenderUnavailable as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     try:
         summary = asyncio.run(run_daemon(config, SystemClock(), once=once, secrets=secrets))
     except ArchiveFault as exc:  # lost or stalled while running

@@ -19,6 +19,21 @@ from scraper.html import SelectorError, check_selector
 from scraper.schedule import ScheduleError, validate_cron
 
 SOURCE_KINDS = ("auto", "article", "feed", "sitemap", "section")
+RENDER_MODES = ("never", "auto", "always")
+RESOURCE_TYPES = ("image", "font", "media", "stylesheet", "script", "xhr", "fetch", "other")
+# Third-party trackers a rendered page may not call (host suffixes); [render] block replaces it.
+DEFAULT_RENDER_BLOCK = (
+    "google-analytics.com",
+    "googletagmanager.com",
+    "doubleclick.net",
+    "googlesyndication.com",
+    "facebook.net",
+    "scorecardresearch.com",
+    "hotjar.com",
+    "chartbeat.com",
+    "quantserve.com",
+    "segment.io",
+)
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNIT_SECONDS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KiB|MiB|GiB)?\s*$")
@@ -82,6 +97,19 @@ class Source:
     content: tuple[str, ...] = ()  # CSS selectors of the article body for this site
     remove: tuple[str, ...] = ()  # CSS selectors of noise for this site
     secret_headers: tuple[tuple[str, str], ...] = ()  # header name -> environment variable
+    render: str = "never"  # "never" | "auto" | "always": run the page's scripts in Chromium
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """The rendering fetcher (scraper/render/): the system's Chromium through Playwright."""
+
+    chromium: str | None = None  # path of the browser; None: chromium found on PATH
+    pages: int = 2  # pages rendered at once (browser contexts)
+    block: tuple[str, ...] = DEFAULT_RENDER_BLOCK  # tracker hosts (and their subdomains)
+    block_types: tuple[str, ...] = ("image", "font", "media")  # resource types never loaded
+    restart_after: int = 200  # pages rendered before the browser is restarted
+    max_rss: int = 1024**3  # bytes: restart the browser once its processes use more
 
 
 @dataclass(frozen=True)
@@ -100,6 +128,7 @@ class Config:
     revisit: RevisitSettings
     sources: tuple[Source, ...]
     extract: ExtractSettings = ExtractSettings()
+    render: RenderSettings = RenderSettings()
 
 
 def parse_duration(text: str) -> float:
@@ -169,7 +198,7 @@ class _Reader:
         return None
 
     def config(self, data: Mapping[str, Any]) -> Config:
-        known_top = {"archive", "fetch", "revisit", "extract", "sources"}
+        known_top = {"archive", "fetch", "revisit", "extract", "render", "sources"}
         for name in data:
             if name not in known_top:
                 raise self.fail(
@@ -190,7 +219,8 @@ class _Reader:
                 raise self.fail(f"sources[{i}].name", f"duplicate source name {source.name!r}")
             seen.add(source.name)
         extract = self.extract(self._section(data, "extract"))
-        return Config(self.path, archive, fetch, revisit, sources, extract)
+        render = self.render(self._section(data, "render"))
+        return Config(self.path, archive, fetch, revisit, sources, extract, render)
 
     def _section(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
         value = data.get(name, {})
@@ -330,6 +360,41 @@ class _Reader:
             ),
         )
 
+    def render(self, t: Mapping[str, Any]) -> RenderSettings:
+        known = {"chromium", "pages", "block", "block_types", "restart_after", "max_rss"}
+        self._check_keys(t, "render", known)
+        d = RenderSettings()
+        chromium = self.get(t, "render", "chromium", None, _nonempty, "a file path string")
+        if chromium is not None:
+            path = Path(chromium).expanduser()
+            if "/" in chromium and not path.is_absolute():
+                path = self.path.parent / path
+            chromium = str(path) if "/" in chromium else chromium
+        return RenderSettings(
+            chromium=chromium,
+            pages=self.get(
+                t, "render", "pages", d.pages, _worker_count, "a whole number from 1 to 64"
+            ),
+            block=self.get(t, "render", "block", d.block, _strings_or_empty, "a list of hosts"),
+            block_types=self.get(
+                t,
+                "render",
+                "block_types",
+                d.block_types,
+                _resource_types,
+                f"a list of resource types from {', '.join(RESOURCE_TYPES)}",
+            ),
+            restart_after=self.get(
+                t,
+                "render",
+                "restart_after",
+                d.restart_after,
+                _positive_int,
+                "a whole number of at least 1",
+            ),
+            max_rss=self.get(t, "render", "max_rss", d.max_rss, _size, 'a size like "1GiB"'),
+        )
+
     def source(self, index: int, t: Mapping[str, Any]) -> Source:
         prefix = f"sources[{index}]"
         known = {
@@ -343,6 +408,7 @@ class _Reader:
             "content",
             "remove",
             "secret_headers",
+            "render",
         }
         self._check_keys(t, prefix, known)
         if "url" not in t:
@@ -391,6 +457,14 @@ class _Reader:
                 (),
                 _env_mapping,
                 "a table of header names to environment variable names",
+            ),
+            render=self.get(
+                t,
+                prefix,
+                "render",
+                "never",
+                _choice(RENDER_MODES),
+                f"one of {', '.join(RENDER_MODES)}",
             ),
         )
 
@@ -469,6 +543,19 @@ def _strings(value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
         raise TypeError(value)
     return tuple(v.strip() for v in value)
+
+
+def _strings_or_empty(value: Any) -> tuple[str, ...]:
+    if isinstance(value, list) and not value:
+        return ()
+    return tuple(v.lower().lstrip(".") for v in _strings(value))
+
+
+def _resource_types(value: Any) -> tuple[str, ...]:
+    types = _strings_or_empty(value)
+    if any(t not in RESOURCE_TYPES for t in types):
+        raise ValueError(value)
+    return types
 
 
 def _selectors(value: Any) -> tuple[str, ...]:
