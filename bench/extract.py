@@ -18,7 +18,7 @@ the set states none) into a ``study`` part, the one to look at while developing,
 a ``score`` part, only to be scored: ``--part`` keeps one, ``--by-part`` prints both.
 
 Columns: text precision / recall / F1 (4-token shingle multisets, see
-``scraper.extract.score``); ``empty``: pages with expected text where the output is
+``bench/score.py``); ``empty``: pages with expected text where the output is
 empty; ``title`` / ``byline``: share of the pages stating one where the extractor's
 matches (a set whose stated title is the page's ``<title>``, CleanEval's, counts a
 title contained in it); pages per second and the speed ratio to trafilatura (the
@@ -47,10 +47,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from scraper.compiled import compiled_modules
-from scraper.decode import decode_html
-from scraper.extract import extract_html
-from scraper.extract.score import (
+from score import (
     CorpusScore,
     PageScore,
     byline_matches,
@@ -62,6 +59,10 @@ from scraper.extract.score import (
     page_score,
     text_matches,
 )
+
+from scraper.compiled import compiled_modules
+from scraper.decode import decode_html
+from scraper.extract import extract_html
 
 BASE_URL = "http://fakehost/test/page.html"
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -19,7 +19,9 @@ from pathlib import Path
 import pytest
 
 from scraper.extract import extract_html
-from scraper.extract.score import (
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+from score import (
     PageScore,
     byline_matches,
     corpus_score,
