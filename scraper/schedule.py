@@ -9,20 +9,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-if TYPE_CHECKING:  # config validates cron lines with this module, so no runtime import back
-    from scraper.config import Schedule
-
 # APScheduler 3 counts weekdays from Monday = 0, crontab from Sunday = 0; users write crontab.
 _CRONTAB_WEEKDAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _WEEKDAY_NUMBER = re.compile(r"\d+")
+CRON_FIELDS = ("minute", "hour", "day", "month", "weekday")
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """When a source runs, as the config states it (``scraper.config`` reads it)."""
+
+    every: float | None = None  # seconds
+    cron: str | None = None
+    jitter: float = 0.0
 
 
 class ScheduleError(ValueError):
@@ -47,8 +55,8 @@ def _crontab_weekdays(field: str) -> str:
 def cron_trigger(expression: str, jitter: float = 0.0) -> CronTrigger:
     """A trigger for a five-field crontab line, evaluated in UTC."""
     fields = expression.split()
-    if len(fields) != 5:
-        raise ScheduleError("expected five fields: minute hour day month weekday")
+    if len(fields) != len(CRON_FIELDS):
+        raise ScheduleError(f"expected {len(CRON_FIELDS)} fields: {' '.join(CRON_FIELDS)}")
     minute, hour, day, month, weekday = fields
     try:
         return CronTrigger(

@@ -25,9 +25,10 @@ from faultserver import (
 
 from archive.clock import Clock
 from archive.model import Fetch, Outcome
-from scraper.config import Schedule, Source
+from scraper.config import Source
 from scraper.fetch import Fetcher
 from scraper.politeness import MAX_CRAWL_DELAY_S, HostSlots
+from scraper.schedule import Schedule
 
 PAGE = b"<html><body><p>ok</p></body></html>"
 

@@ -11,8 +11,9 @@ from faultserver import FaultServer, MapResolver, fetch_settings, fixed, html, r
 
 from archive.clock import SystemClock
 from archive.model import Fetch, Outcome
-from scraper.config import Schedule, Source
+from scraper.config import Source
 from scraper.fetch import Fetcher
+from scraper.schedule import Schedule
 from scraper.secrets import SecretError, SecretStore, mask_headers, read_secrets_file
 
 PAGE = b"<html><body><p>members only</p></body></html>"

@@ -11,9 +11,10 @@ from faultserver import Conn, FaultServer, Request, fetch_settings, response
 
 from archive.clock import SystemClock
 from archive.model import Fetch
-from scraper.config import Schedule, Source
+from scraper.config import Source
 from scraper.fetch import Fetcher
 from scraper.politeness import JITTER_FRACTION, HostSlots
+from scraper.schedule import Schedule
 
 PAGE = b"<html><body><p>article</p></body></html>"
 GAP = 0.1
