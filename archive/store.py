@@ -28,8 +28,9 @@ from archive.compress import COMPRESSION, DELTA_COMPRESSION, BodyCodec, base_of
 from archive.model import Article, Fetch, Outcome
 from archive.revisit import History, RevisitPolicy
 
-# Re-extract a stored raw body with today's extractor: (body, content_type, url) -> Article.
-Reextract = Callable[[bytes, str | None, str], Article]
+# Re-extract a stored raw body with today's extractor:
+# (body, content_type, url, the name of the source that found the article) -> Article.
+Reextract = Callable[[bytes, str | None, str, str | None], Article]
 
 T = TypeVar("T")
 
@@ -84,6 +85,7 @@ class StoredVersion:
     content_hash: str | None
     content_type: str | None
     body: bytes
+    source: str | None = None  # the source that found the article (its selectors apply)
 
 
 @dataclass(frozen=True)
@@ -516,14 +518,15 @@ class Archive:
         for version_id in ids:
             row = self._conn.execute(
                 "SELECT v.id, v.article_id, v.url, v.version, v.extractor_version,"
-                " v.content_hash, b.content_type, v.body_hash FROM versions v"
-                " JOIN bodies b ON b.hash = v.body_hash WHERE v.id = ?",
+                " v.content_hash, b.content_type, v.body_hash, a.source FROM versions v"
+                " JOIN bodies b ON b.hash = v.body_hash JOIN articles a ON a.id = v.article_id"
+                " WHERE v.id = ?",
                 (version_id,),
             ).fetchone()
             yield StoredVersion(
                 version_id=row[0], article_id=row[1], url=row[2], version=row[3],
                 extractor_version=row[4], content_hash=row[5], content_type=row[6],
-                body=read_body(self._conn, row[7], self._codec),
+                body=read_body(self._conn, row[7], self._codec), source=row[8],
             )  # fmt: skip
 
     def count_stored_versions(self, *, skip_extractor: str | None = None) -> int:
@@ -758,12 +761,12 @@ class Archive:
             return self._insert_extraction(latest["id"], article).content_hash
         if self._reextract is not None and latest["body_hash"] is not None:
             stored = self._conn.execute(
-                "SELECT v.url, b.content_type FROM versions v JOIN bodies b"
-                " ON b.hash = v.body_hash WHERE v.id = ?",
+                "SELECT v.url, b.content_type, a.source FROM versions v JOIN bodies b"
+                " ON b.hash = v.body_hash JOIN articles a ON a.id = v.article_id WHERE v.id = ?",
                 (latest["id"],),
             ).fetchone()
             raw = read_body(self._conn, latest["body_hash"], self._codec)
-            reread = self._reextract(raw, stored[1], stored[0])
+            reread = self._reextract(raw, stored[1], stored[0], stored[2])
             return self._insert_extraction(latest["id"], reread).content_hash
         return str(latest["content_hash"])
 

@@ -16,18 +16,17 @@ import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlsplit
 
 from archive.clock import Clock, iso
 from archive.db import ArchiveFault, ArchiveGone, ArchiveStalled
 from archive.reschedule import Rescheduled
 from archive.revisit import RevisitPolicy
 from archive.store import Archive, Recorded, SourceInfo
-from scraper.config import Config, Schedule, Source, format_duration
+from scraper.config import Config, Source, format_duration
 from scraper.fetch import Fetcher
 from scraper.pipeline import Stages, archive_article, run_source
 from scraper.reparse import Selectors, reextractor
-from scraper.schedule import Scheduler, trigger_for
+from scraper.schedule import Schedule, Scheduler, trigger_for
 from scraper.secrets import SecretStore
 from scraper.workers import Workers
 
@@ -95,15 +94,14 @@ def dispatch_period(min_interval: float) -> float:
 
 
 def site_selectors(config: Config) -> Selectors:
-    """Per-site ``content``/``remove`` selectors of the config, looked up by the URL's host."""
-    by_host = {
-        urlsplit(s.url).hostname or "": (s.content, s.remove)
-        for s in config.sources
-        if s.content or s.remove
-    }
+    """Per-site ``content``/``remove`` selectors of the config, looked up by the name of the
+    source that found the article (the archive records it with the article), as a fetch
+    reads them: two sources on one host keep their own, and an article a feed links to on
+    another host is read with the feed's."""
+    by_source = {s.name: (s.content, s.remove) for s in config.sources if s.content or s.remove}
 
-    def selectors(url: str) -> tuple[Sequence[str], Sequence[str]]:
-        return by_host.get(urlsplit(url).hostname or "", ((), ()))
+    def selectors(source: str | None) -> tuple[Sequence[str], Sequence[str]]:
+        return by_source.get(source or "", ((), ()))
 
     return selectors
 

@@ -18,8 +18,9 @@ from scraper.decode import decode_html
 from scraper.extract import EXTRACTOR_VERSION, extract_document
 from scraper.progress import progress
 
-# Per-site selectors from the config: url -> (content selectors, remove selectors).
-Selectors = Callable[[str], tuple[Sequence[str], Sequence[str]]]
+# Per-site selectors from the config: the name of the source that found the article ->
+# (content selectors, remove selectors).
+Selectors = Callable[[str | None], tuple[Sequence[str], Sequence[str]]]
 COMMIT_EVERY = 200
 
 
@@ -31,15 +32,15 @@ class ReparseReport:
     failed: tuple[str, ...]  # "url vN: why" for pages that could not be re-read
 
 
-def no_overrides(url: str) -> tuple[Sequence[str], Sequence[str]]:
+def no_overrides(source: str | None) -> tuple[Sequence[str], Sequence[str]]:
     return (), ()
 
 
 def reextractor(selectors: Selectors = no_overrides) -> Reextract:
     """The function ``Archive.open(reextract=...)`` needs to compare across extractor upgrades."""
 
-    def reextract(body: bytes, content_type: str | None, url: str) -> Article:
-        content, remove = selectors(url)
+    def reextract(body: bytes, content_type: str | None, url: str, source: str | None) -> Article:
+        content, remove = selectors(source)
         text = decode_html(body, content_type)
         return extract_document(text, url, content=content, remove=remove)
 
@@ -65,7 +66,7 @@ def reparse(
         stored = archive.stored_versions(skip_extractor=skip)
         for item in progress(stored, total=total, description="reparse", enabled=show_progress):
             try:
-                article = read_page(item.body, item.content_type, item.url)
+                article = read_page(item.body, item.content_type, item.url, item.source)
             except Exception as exc:  # one bad page must not stop the others
                 failed.append(f"{item.url} v{item.version}: {type(exc).__name__}: {exc}")
                 continue

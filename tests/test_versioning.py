@@ -226,7 +226,7 @@ def test_new_extractor_on_new_bytes_reads_the_old_body_again(path: Path, clock: 
     """Volatile bytes changed too: the old body is re-read with today's extractor to compare."""
     seen: list[tuple[bytes, str]] = []
 
-    def today(body: bytes, content_type: str | None, url: str) -> Article:
+    def today(body: bytes, content_type: str | None, url: str, source: str | None) -> Article:
         seen.append((body, url))
         return story("Water levels rose.", extractor_version="x-2")
 
