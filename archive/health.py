@@ -1,0 +1,265 @@
+"""How each source is doing, read from the archive alone: healthy, failing, quiet or never ran.
+
+One definition for every reader of it: the Datasette page ``/-/sources`` and
+``scraper status`` both call :func:`source_health` (``archive`` never imports
+``scraper``; the scraper imports this).
+
+- **never ran**: no run of the source is recorded (no fetch of its own URL).
+- **failing**: its latest run failed (a network or HTTP error, an unreadable feed, a
+  robots.txt refusal, a 404): ``consecutive_failures`` runs in a row, with the last error.
+- **quiet**: its runs succeed, but no new article came for longer than
+  ``quiet_factor`` times its usual gap between new articles, and never sooner than
+  ``min_quiet_s``. The usual gap is learnt from its recent history, weighted by time:
+  the shortest gap such that ``share`` (3/4) of the time between its new articles lies
+  in gaps no longer than it. A nightly lull, which fills much of the clock, is usual; a
+  single outage, which fills little of it, is not. New articles closer together than
+  ``same_run_s`` are one run's batch, not a gap; with fewer than ``min_gaps`` gaps
+  nothing is learnt yet and the source is never called quiet.
+- **healthy**: everything else.
+
+Every function takes an open ``sqlite3.Connection`` (Datasette hands one to
+``execute_fn``) and the time to judge at: the clock is the caller's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from archive.clock import iso
+
+# A run of a source succeeded when its own URL's fetch came to one of these.
+RUN_OK = frozenset({"new", "changed", "unchanged", "not_modified"})
+# Fetches counted as failures per day (any URL of the source: its own, its articles').
+FETCH_FAILED = ("failed", "rejected")
+RUNS_READ = 1000  # consecutive failures are counted up to this many runs back
+
+
+class State(StrEnum):
+    HEALTHY = "healthy"
+    FAILING = "failing"
+    QUIET = "quiet"
+    NEVER_RAN = "never_ran"
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class HealthRules:
+    """When a source counts as quiet (see the module's docstring)."""
+
+    quiet_factor: float = 3.0
+    min_quiet_s: float = 3600.0
+    same_run_s: float = 60.0
+    min_gaps: int = 5
+    learn_from: int = 200  # the most recent new articles the usual gap is learnt from
+    share: float = 0.75
+
+
+@dataclass(frozen=True)
+class SourceHealth:
+    name: str
+    url: str
+    kind: str
+    schedule: str | None
+    state: State
+    last_run_at: str | None  # ISO-8601 UTC, like every time in the archive
+    last_outcome: str | None
+    last_success_at: str | None
+    consecutive_failures: int
+    last_error: str | None  # the most recent failed run's error, however long ago
+    last_error_at: str | None
+    last_new_at: str | None  # the latest new article of the source
+    usual_gap_s: float | None  # None: too little history to learn from
+    quiet_after_s: float | None  # silence longer than this is quiet
+    articles_24h: int
+    articles_7d: int
+
+
+@dataclass(frozen=True)
+class Daily:
+    """Per UTC day, oldest first: new articles and failed fetches of one source."""
+
+    days: tuple[str, ...]  # YYYY-MM-DD
+    articles: tuple[int, ...]
+    failures: tuple[int, ...]
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def usual_gap(times: Sequence[datetime], rules: HealthRules) -> float | None:
+    """The source's usual gap between new articles in seconds, or None with too little history.
+
+    ``times`` are the new articles' times in any order.
+    """
+    ordered = sorted(times)
+    gaps = [
+        gap
+        for earlier, later in itertools.pairwise(ordered)
+        if (gap := (later - earlier).total_seconds()) >= rules.same_run_s
+    ]
+    if len(gaps) < rules.min_gaps:
+        return None
+    gaps.sort()
+    total = sum(gaps)
+    covered = 0.0
+    for gap in gaps:
+        covered += gap
+        if covered >= rules.share * total:
+            return gap
+    return gaps[-1]
+
+
+def judge(
+    *,
+    ran: bool,
+    consecutive_failures: int,
+    last_new_at: datetime | None,
+    gap_s: float | None,
+    now: datetime,
+    rules: HealthRules,
+) -> tuple[State, float | None]:
+    """A source's state, and the silence after which it is quiet (None: not learnt yet)."""
+    quiet_after = None if gap_s is None else max(rules.quiet_factor * gap_s, rules.min_quiet_s)
+    if not ran:
+        return State.NEVER_RAN, quiet_after
+    if consecutive_failures > 0:
+        return State.FAILING, quiet_after
+    silence = None if last_new_at is None else (now - last_new_at).total_seconds()
+    if quiet_after is not None and silence is not None and silence > quiet_after:
+        return State.QUIET, quiet_after
+    return State.HEALTHY, quiet_after
+
+
+@dataclass(frozen=True)
+class _Run:
+    at: str
+    outcome: str
+    error: str | None
+
+
+def _runs(conn: sqlite3.Connection, name: str, url: str, row: sqlite3.Row) -> list[_Run]:
+    """The source's runs, newest first: the fetches of its own URL (or its recorded result)."""
+    found = [
+        _Run(at, outcome, error)
+        for at, outcome, error in conn.execute(
+            "SELECT started_at, outcome, error FROM fetches WHERE url = ? AND source = ?"
+            " ORDER BY id DESC LIMIT ?",
+            (url, name, RUNS_READ),
+        )
+    ]
+    if not found and row["last_fetched_at"] is not None:  # a result recorded without a fetch
+        found = [_Run(row["last_fetched_at"], row["last_outcome"] or "", row["last_error"])]
+    return found
+
+
+def source_health(
+    conn: sqlite3.Connection, now: datetime, rules: HealthRules | None = None
+) -> list[SourceHealth]:
+    """Every source in the archive's ``sources`` table, by name, judged at ``now``."""
+    rules = rules or HealthRules()
+    conn.row_factory = sqlite3.Row
+    try:
+        sources = list(
+            conn.execute(
+                "SELECT name, url, kind, schedule, last_fetched_at, last_outcome, last_error"
+                " FROM sources ORDER BY name"
+            )
+        )
+        return [_one(conn, row, now, rules) for row in sources]
+    finally:
+        conn.row_factory = None
+
+
+def _one(
+    conn: sqlite3.Connection, row: sqlite3.Row, now: datetime, rules: HealthRules
+) -> SourceHealth:
+    name, url = row["name"], row["url"]
+    runs = _runs(conn, name, url, row)
+    failures = 0
+    for run in runs:
+        if run.outcome in RUN_OK:
+            break
+        failures += 1
+    success = next((r for r in runs if r.outcome in RUN_OK), None)
+    failed = next((r for r in runs if r.outcome not in RUN_OK), None)
+    new_times = [
+        parse_time(at)
+        for (at,) in conn.execute(
+            "SELECT started_at FROM fetches WHERE source = ? AND outcome = 'new'"
+            " ORDER BY started_at DESC LIMIT ?",
+            (name, rules.learn_from),
+        )
+    ]
+    gap = usual_gap(new_times, rules)
+    last_new = new_times[0] if new_times else None
+    state, quiet_after = judge(
+        ran=bool(runs),
+        consecutive_failures=failures,
+        last_new_at=last_new,
+        gap_s=gap,
+        now=now,
+        rules=rules,
+    )
+    return SourceHealth(
+        name=name,
+        url=url,
+        kind=row["kind"],
+        schedule=row["schedule"],
+        state=state,
+        last_run_at=runs[0].at if runs else None,
+        last_outcome=runs[0].outcome if runs else None,
+        last_success_at=success.at if success else None,
+        consecutive_failures=failures,
+        last_error=failed.error if failed else None,
+        last_error_at=failed.at if failed else None,
+        last_new_at=iso(last_new) if last_new else None,
+        usual_gap_s=gap,
+        quiet_after_s=quiet_after,
+        articles_24h=_new_since(conn, name, now - timedelta(days=1)),
+        articles_7d=_new_since(conn, name, now - timedelta(days=7)),
+    )
+
+
+def _new_since(conn: sqlite3.Connection, name: str, since: datetime) -> int:
+    (count,) = conn.execute(
+        "SELECT count(*) FROM fetches WHERE source = ? AND outcome = 'new' AND started_at >= ?",
+        (name, iso(since)),
+    ).fetchone()
+    return int(count)
+
+
+def daily(conn: sqlite3.Connection, now: datetime, days: int = 30) -> dict[str, Daily]:
+    """New articles and failed fetches per UTC day over the last ``days`` days (today
+    included), for every source that has any; a source without either is absent."""
+    today = now.astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    labels = tuple((first + timedelta(days=i)).isoformat() for i in range(days))
+    index = {label: i for i, label in enumerate(labels)}
+    articles: dict[str, list[int]] = {}
+    failures: dict[str, list[int]] = {}
+    marks = ", ".join("?" for _ in FETCH_FAILED)
+    rows = conn.execute(
+        "SELECT source, substr(started_at, 1, 10) AS day, sum(outcome = 'new'),"
+        f" sum(outcome IN ({marks})) FROM fetches"
+        " WHERE started_at >= ? AND source IS NOT NULL GROUP BY source, day",
+        (*FETCH_FAILED, f"{first.isoformat()}T00:00:00"),
+    )
+    for source, day, new, failed in rows:
+        at = index.get(day)
+        if at is None:  # a time after now (a clock that went back): not in the window
+            continue
+        articles.setdefault(source, [0] * days)[at] += int(new)
+        failures.setdefault(source, [0] * days)[at] += int(failed)
+    return {
+        source: Daily(labels, tuple(counts), tuple(failures[source]))
+        for source, counts in articles.items()
+    }

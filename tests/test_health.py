@@ -1,0 +1,128 @@
+"""Source health (archive.health) on a real archive written through the store API: each state,
+the usual gap a source's history teaches, and the per-day counts the charts draw."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import health_archive as known
+import pytest
+from archive_helpers import FakeClock
+
+from archive.health import Daily, HealthRules, SourceHealth, State, daily, source_health, usual_gap
+from archive.store import Archive
+
+NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> known.HealthArchive:
+    return known.build(tmp_path_factory.mktemp("health") / "archive.db", NOW)
+
+
+@pytest.fixture
+def conn(built: known.HealthArchive) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(built.path)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def by_name(conn: sqlite3.Connection, now: datetime = NOW) -> dict[str, SourceHealth]:
+    return {h.name: h for h in source_health(conn, now)}
+
+
+def test_each_source_is_in_its_state(conn: sqlite3.Connection) -> None:
+    health = by_name(conn)
+    assert {name: h.state for name, h in health.items()} == {
+        "harbour-daily": State.HEALTHY,
+        "city-wire": State.FAILING,
+        "weekly-review": State.QUIET,
+        "new-desk": State.NEVER_RAN,
+    }
+    assert State.NEVER_RAN.label == "never ran"
+
+
+def test_a_failing_source_counts_its_failed_runs_and_keeps_the_last_error(
+    conn: sqlite3.Connection, built: known.HealthArchive
+) -> None:
+    wire = by_name(conn)["city-wire"]
+    failed_runs = built.failed_runs["city-wire"]
+    assert wire.consecutive_failures == len(failed_runs) == 12  # 4 days, every 8 hours
+    assert wire.last_error == known.WIRE_ERROR
+    assert wire.last_outcome == "failed"
+    assert wire.last_run_at == wire.last_error_at
+    assert wire.last_success_at is not None
+    assert wire.last_success_at < min(failed_runs).isoformat()
+
+
+def test_quiet_is_learnt_from_the_sources_own_gap(conn: sqlite3.Connection) -> None:
+    health = by_name(conn)
+    review, harbour = health["weekly-review"], health["harbour-daily"]
+    # A new article every 8 hours: quiet after three such gaps without one.
+    assert review.usual_gap_s == pytest.approx(8 * 3600, abs=120)
+    assert review.quiet_after_s == pytest.approx(24 * 3600, abs=360)
+    assert review.articles_24h == review.articles_7d == 0
+    assert review.consecutive_failures == 0 and review.last_error is None
+    assert harbour.articles_24h == 3 and harbour.articles_7d == 21
+    # The same source judged on the day it fell silent was still healthy.
+    assert review.last_new_at is not None
+    silent_since = datetime.fromisoformat(review.last_new_at.replace("Z", "+00:00"))
+    assert by_name(conn, silent_since + timedelta(hours=20))["weekly-review"].state is State.HEALTHY
+    assert by_name(conn, silent_since + timedelta(hours=25))["weekly-review"].state is State.QUIET
+
+
+def test_a_source_that_never_ran_has_no_runs(conn: sqlite3.Connection) -> None:
+    desk = by_name(conn)["new-desk"]
+    assert desk.last_run_at is None and desk.last_success_at is None
+    assert desk.usual_gap_s is None and desk.articles_7d == 0
+
+
+def test_charts_count_new_articles_and_failures_per_day(
+    conn: sqlite3.Connection, built: known.HealthArchive
+) -> None:
+    charts = daily(conn, NOW, days=30)
+    assert "new-desk" not in charts
+    harbour, wire = charts["harbour-daily"], charts["city-wire"]
+    assert isinstance(harbour, Daily) and len(harbour.days) == 30
+    assert harbour.days[-1] == "2026-12-03" and harbour.days[0] == "2026-11-04"
+    expected = {day: 0 for day in harbour.days}
+    for at in built.new_articles["harbour-daily"]:
+        if at.date().isoformat() in expected:
+            expected[at.date().isoformat()] += 1
+    assert harbour.articles == tuple(expected.values())
+    assert sum(harbour.failures) == 0
+    assert sum(wire.failures) == 12 and wire.failures[-1] > 0 and sum(wire.articles[-3:]) == 0
+    assert sum(charts["weekly-review"].articles[-9:]) == 0
+
+
+def hours(*values: float) -> list[datetime]:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    return [start + timedelta(hours=v) for v in values]
+
+
+def test_a_nightly_lull_is_usual_and_one_outage_is_not() -> None:
+    rules = HealthRules()
+    # Every hour from 08:00 to 22:00, nothing at night, for a week.
+    daytime = hours(*(day * 24 + h for day in range(7) for h in range(8, 23)))
+    assert usual_gap(daytime, rules) == 10 * 3600
+    # Every 8 hours for 30 days, with one two-day outage in the middle.
+    steady = [h for h in range(0, 30 * 24, 8) if not 300 < h < 348]
+    assert usual_gap(hours(*steady), rules) == 8 * 3600
+    # Too little history: nothing learnt, never quiet.
+    assert usual_gap(hours(0, 8, 16), rules) is None
+    # One run's batch of articles a few seconds apart is not a gap.
+    batch = [*hours(0, 8, 16, 24, 32, 40), *(hours(40)[0] + timedelta(seconds=s) for s in (5, 9))]
+    assert usual_gap(batch, rules) == 8 * 3600
+
+
+def test_an_archive_with_no_sources_reads_as_none(tmp_path: Path) -> None:
+    with Archive.open(tmp_path / "empty.db", FakeClock()):
+        pass
+    with sqlite3.connect(tmp_path / "empty.db") as connection:
+        assert source_health(connection, NOW) == []
+        assert daily(connection, NOW) == {}
