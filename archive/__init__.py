@@ -1,5 +1,5 @@
 """Keep: the versioned article archive (store, version, diff, export, Datasette).
 
 This package never imports ``scraper``; the scraper hands it the plain values
-defined in :mod:`archive.model`.
+defined in :mod:`contract.model`.
 """

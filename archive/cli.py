@@ -16,9 +16,9 @@ from archive import history as hist
 from archive import serve as serving
 from archive import warc
 from archive.clicommand import CommandGroup
-from archive.clock import SystemClock, iso
 from archive.db import ArchiveError, open_reader
 from archive.outfile import OutputError, binary_output, check_target, text_output
+from contract.clock import SystemClock, iso
 
 EXIT_USAGE = 2
 

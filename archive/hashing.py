@@ -18,7 +18,7 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from archive.model import Article
+from contract.model import Article
 
 # Whitespace that HTML and CMSs sprinkle without meaning: NBSP, thin spaces, zero-width.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")

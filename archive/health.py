@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from archive.clock import iso
+from contract.clock import iso
 
 # A run of a source succeeded when its own URL's fetch came to one of these.
 RUN_OK = frozenset({"new", "changed", "unchanged", "not_modified"})

@@ -22,8 +22,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from archive import db
-from archive.clock import iso
 from archive.revisit import History, RevisitPolicy
+from contract.clock import iso
 
 SETTING = "revisit"
 

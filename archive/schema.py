@@ -1,7 +1,7 @@
 """The archive's tables, and the migrations that bring any older file up to date.
 
 The table names are part of the user interface: the README and the Datasette
-pages name them. Times are ISO-8601 UTC text (``archive.clock.iso``), so they
+pages name them. Times are ISO-8601 UTC text (``contract.clock.iso``), so they
 sort as text and Datasette shows them as they are. Lists (byline, tags,
 images, changed fields) are JSON arrays so Datasette's array facets work.
 

@@ -23,10 +23,10 @@ from urllib.parse import urlsplit
 
 from archive import db, diff, hashing, reschedule
 from archive.bodies import read_body
-from archive.clock import Clock, iso
 from archive.compress import COMPRESSION, DELTA_COMPRESSION, BodyCodec, base_of
-from archive.model import Article, Fetch, Outcome
 from archive.revisit import History, RevisitPolicy
+from contract.clock import Clock, iso
+from contract.model import Article, Fetch, Outcome
 
 # Re-extract a stored raw body with today's extractor:
 # (body, content_type, url, the name of the source that found the article) -> Article.

@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from faultserver import FaultServer, fetch_settings, html, response
 
-from archive.clock import SystemClock
 from archive.store import Archive
+from contract.clock import SystemClock
 from scraper.fetch import Fetcher
 from scraper.pipeline import Stages, archive_article
 

@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from archive.clock import SystemClock, iso
 from archive.compress import BodyCodec
-from archive.model import Fetch, Outcome
 from archive.store import Archive
+from contract.clock import SystemClock, iso
+from contract.model import Fetch, Outcome
 from scraper.extract import extract_document
 
 PAGES = Path(__file__).resolve().parents[2] / "shared" / "data" / "readability-pages"

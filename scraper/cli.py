@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import click
 
 from archive.clicommand import CommandGroup
-from archive.clock import SystemClock
+from contract.clock import SystemClock
 from scraper import __version__
 
 if TYPE_CHECKING:
@@ -279,7 +279,7 @@ def _fetch_target(url: str) -> str:
     """Fetch one page politely (robots.txt, limits, address checks) for ``extract``."""
     import asyncio
 
-    from archive.model import Outcome
+    from contract.model import Outcome
     from scraper.config import FetchSettings
     from scraper.decode import DecodeError, decode_html
     from scraper.fetch import Fetcher

@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from archive.clock import Clock, iso
 from archive.db import ArchiveFault, ArchiveGone, ArchiveStalled
 from archive.reschedule import Rescheduled
 from archive.revisit import RevisitPolicy
 from archive.store import Archive, Recorded, SourceInfo
+from contract.clock import Clock, iso
 from scraper.config import Config, Source, format_duration
 from scraper.fetch import Fetcher
 from scraper.pipeline import Stages, archive_article, run_source

@@ -42,9 +42,9 @@ import brotli
 import httpcore
 import httpx
 
-from archive.clock import Clock, iso
 from archive.compress import CorruptStream, decompress_bounded
-from archive.model import Fetch, Outcome
+from contract.clock import Clock, iso
+from contract.model import Fetch, Outcome
 from scraper.config import FetchSettings, Source
 from scraper.markup import body_looks_like_html
 from scraper.netguard import (

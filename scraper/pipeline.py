@@ -12,8 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-from archive.model import Article, Fetch, Outcome
 from archive.store import Archive, Recorded
+from contract.model import Article, Fetch, Outcome
 from scraper.config import Source
 from scraper.decode import DecodeError, decode_html
 from scraper.discover import (

@@ -15,7 +15,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from archive.clock import Clock, iso
+from contract.clock import Clock, iso
 
 MAX_CRAWL_DELAY_S = 30.0
 JITTER_FRACTION = 0.2  # the gap is stretched by up to 20 %, never shortened

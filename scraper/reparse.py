@@ -11,9 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.clock import Clock, SystemClock
-from archive.model import Article
 from archive.store import Archive, Reextract
+from contract.clock import Clock, SystemClock
+from contract.model import Article
 from scraper.decode import decode_html
 from scraper.extract import EXTRACTOR_VERSION, extract_document
 from scraper.progress import progress

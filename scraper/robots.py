@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 
 from protego import Protego
 
-from archive.clock import Clock
+from contract.clock import Clock
 
 MAX_ROBOTS_BYTES = 512 * 1024
 MAX_TTL_S = 24 * 3600.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from archive.clock import iso
-from archive.model import Article, Fetch, Image, Outcome
+from contract.clock import iso
+from contract.model import Article, Fetch, Image, Outcome
 
 
 @dataclass

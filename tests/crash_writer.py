@@ -16,10 +16,10 @@ import sys
 import urllib.request
 from pathlib import Path
 
-from archive.clock import SystemClock, iso
 from archive.hashing import content_hash
-from archive.model import Fetch
 from archive.store import Archive
+from contract.clock import SystemClock, iso
+from contract.model import Fetch
 from scraper.extract import extract_document
 
 ARTICLES = 12

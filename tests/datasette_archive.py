@@ -16,9 +16,9 @@ from pathlib import Path
 
 from archive_helpers import FakeClock
 
-from archive.clock import iso
-from archive.model import Article, Fetch, Image, Outcome
 from archive.store import Archive, SourceInfo
+from contract.clock import iso
+from contract.model import Article, Fetch, Image, Outcome
 
 GERMAN_URL = "https://www.zeitung.example/politik/2026/haushalt-einigung.html"
 VIETNAMESE_URL = "https://znews.example/nguoi-dan-dong-bang-song-cuu-long-post1500.html"

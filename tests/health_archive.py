@@ -19,9 +19,9 @@ from pathlib import Path
 
 from archive_helpers import FakeClock
 
-from archive.clock import iso
-from archive.model import Article, Fetch, Outcome
 from archive.store import Archive, SourceInfo
+from contract.clock import iso
+from contract.model import Article, Fetch, Outcome
 
 RUN_EVERY = timedelta(hours=8)
 DAYS = 30

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from archive.clock import SystemClock, iso
-from archive.model import Article, Fetch
 from archive.store import Archive
+from contract.clock import SystemClock, iso
+from contract.model import Article, Fetch
 
 WORDS = [
     "river",

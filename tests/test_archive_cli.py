@@ -19,8 +19,8 @@ from archive_helpers import FakeClock, page, story
 from click.testing import CliRunner
 
 from archive.cli import main
-from archive.model import Outcome
 from archive.store import Archive
+from contract.model import Outcome
 from scraper.cli import main as scraper_main
 
 URL = "https://news.example/world/2026/flood-waters-rise.html"

@@ -19,9 +19,9 @@ from archive import schema
 from archive.bodies import read_body
 from archive.db import ArchiveDamaged, ArchiveError, ArchiveLocked, integrity_check
 from archive.hashing import body_hash
-from archive.model import Outcome
 from archive.revisit import RevisitPolicy
 from archive.store import Archive, SourceInfo
+from contract.model import Outcome
 
 URL = "https://news.example/world/2026/flood-waters-rise.html"
 
@@ -92,7 +92,7 @@ def test_second_writer_refuses_within_a_second_naming_the_holder(tmp_path: Path)
         [
             sys.executable,
             "-c",
-            "import sys, time; from pathlib import Path; from archive.clock import SystemClock;"
+            "import sys, time; from pathlib import Path; from contract.clock import SystemClock;"
             "from archive.store import Archive;"
             f"a = Archive.open(Path({str(path)!r}), SystemClock()); print('ready', flush=True);"
             "sys.stdin.read(); a.close()",

@@ -38,7 +38,7 @@ PURE_PYTHON_RUNNER = textwrap.dedent(
     """
     import importlib.machinery as machinery, json, os, sys
     root = sys.argv[1]
-    ours = tuple(os.path.join(root, package) for package in ("scraper", "archive"))
+    ours = tuple(os.path.join(root, package) for package in ("scraper", "archive", "contract"))
 
     def source_only(path):
         if path != root and not path.startswith(ours):  # a venv may live in the root

@@ -16,9 +16,9 @@ import pytest
 from archive_helpers import FakeClock
 from datasette_server import Server, archive_serve_command, free_port, running
 
-from archive.clock import iso
-from archive.model import Article, Fetch
 from archive.store import Archive
+from contract.clock import iso
+from contract.model import Article, Fetch
 
 DB = "news"
 

@@ -9,8 +9,8 @@ from faultserver import FaultServer, fetch_settings, fixed, response
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from archive.clock import SystemClock
-from archive.model import Fetch, Outcome
+from contract.clock import SystemClock
+from contract.model import Fetch, Outcome
 from scraper.decode import DecodeError, decode_html
 from scraper.fetch import Fetcher
 from scraper.pipeline import decode_page

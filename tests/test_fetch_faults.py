@@ -31,9 +31,9 @@ from faultserver import (
     response,
 )
 
-from archive.clock import SystemClock
 from archive.compress import BodyCodec
-from archive.model import Fetch, Outcome
+from contract.clock import SystemClock
+from contract.model import Fetch, Outcome
 from scraper.fetch import Fetcher, Validators
 
 PAGE = b"<!doctype html><html><head><title>t</title></head><body><p>Hello</p></body></html>"

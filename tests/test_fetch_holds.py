@@ -10,8 +10,8 @@ from typing import Any
 
 from faultserver import Conn, FaultServer, Request, fetch_settings, fixed, html, response
 
-from archive.clock import SystemClock
-from archive.model import Fetch, Outcome
+from contract.clock import SystemClock
+from contract.model import Fetch, Outcome
 from scraper.fetch import Fetcher
 
 PAGE = b"<html><body><p>ok</p></body></html>"

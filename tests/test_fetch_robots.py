@@ -23,8 +23,8 @@ from faultserver import (
     response,
 )
 
-from archive.clock import Clock
-from archive.model import Fetch, Outcome
+from contract.clock import Clock
+from contract.model import Fetch, Outcome
 from scraper.config import Source
 from scraper.fetch import Fetcher
 from scraper.politeness import MAX_CRAWL_DELAY_S, HostSlots

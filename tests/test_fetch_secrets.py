@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from faultserver import FaultServer, MapResolver, fetch_settings, fixed, html, response
 
-from archive.clock import SystemClock
-from archive.model import Fetch, Outcome
+from contract.clock import SystemClock
+from contract.model import Fetch, Outcome
 from scraper.config import Source
 from scraper.fetch import Fetcher
 from scraper.schedule import Schedule

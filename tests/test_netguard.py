@@ -24,8 +24,8 @@ from faultserver import (
     response,
 )
 
-from archive.clock import SystemClock
-from archive.model import Fetch, Outcome
+from contract.clock import SystemClock
+from contract.model import Fetch, Outcome
 from scraper.fetch import Fetcher
 from scraper.netguard import AddressPolicy, AddressRefused, check_scheme
 

@@ -88,7 +88,7 @@ def _setup(place: Path) -> tuple[Path, Path]:
 
 
 _MAKE_ARCHIVE = (
-    "import sys; from pathlib import Path; from archive.clock import SystemClock;"
+    "import sys; from pathlib import Path; from contract.clock import SystemClock;"
     "from archive.store import Archive; Archive.open(Path(sys.argv[1]), SystemClock()).close()"
 )
 

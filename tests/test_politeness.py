@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from faultserver import Conn, FaultServer, Request, fetch_settings, response
 
-from archive.clock import SystemClock
-from archive.model import Fetch
+from contract.clock import SystemClock
+from contract.model import Fetch
 from scraper.config import Source
 from scraper.fetch import Fetcher
 from scraper.politeness import JITTER_FRACTION, HostSlots

@@ -10,8 +10,8 @@ from archive_helpers import FakeClock, page
 
 from archive.db import open_reader
 from archive.history import format_history, history
-from archive.model import Article, Outcome
 from archive.store import Archive
+from contract.model import Article, Outcome
 from scraper.extract import EXTRACTOR_VERSION, extract_document
 from scraper.reparse import reextractor, reparse
 

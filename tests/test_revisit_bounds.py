@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from newsserver import NewsSite, article_page, rss_feed, serve_site
 
-from archive.clock import SystemClock
 from archive.revisit import History, RevisitPolicy
 from archive.store import Archive
+from contract.clock import SystemClock
 
 STORY = "/news/bridge-reopens"
 PARAGRAPHS = [

@@ -17,8 +17,8 @@ import pytest
 from archive_helpers import FakeClock, page, story
 
 from archive import diff
-from archive.model import Article, Outcome
 from archive.store import Archive
+from contract.model import Article, Outcome
 
 URL = "https://news.example/world/2026/flood-waters-rise.html"
 BASE = ("Water levels rose by two metres overnight.", "Thousands of homes were evacuated.")

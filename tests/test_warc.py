@@ -163,9 +163,9 @@ def test_bodies_stored_as_deltas_export_whole(tmp_path: Path) -> None:
 
     from archive_helpers import FakeClock
 
-    from archive.clock import iso
-    from archive.model import Fetch
     from archive.store import Archive
+    from contract.clock import iso
+    from contract.model import Fetch
 
     page = "".join(
         f"<p>Paragraph {i} of a long report on the harbour works.</p>" for i in range(400)

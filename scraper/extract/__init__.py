@@ -1,4 +1,4 @@
-"""Article extraction: HTML, plain text or Markdown in, an ``archive.model.Article`` out."""
+"""Article extraction: HTML, plain text or Markdown in, an ``contract.model.Article`` out."""
 
 from scraper.extract.api import (
     EXTRACTOR_VERSION,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from archive.model import Article, Image
+from contract.model import Article, Image
 from scraper.extract.blocks import CAPTION, HEADING, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.cascade import (
     MUST_GAIN,

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from archive.model import Image
+from contract.model import Image
 from scraper.dates import has_time, is_date
 from scraper.extract.blocks import CAPTION, CODE, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.ruleset import TextRules, text_rules
