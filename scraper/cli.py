@@ -7,9 +7,7 @@ one clear line and an exit status.
 from __future__ import annotations
 
 import json
-import logging
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -31,18 +29,6 @@ EXIT_USAGE = 2  # bad configuration or arguments, an archive that cannot be open
 EXIT_FAILURE = 1  # the archive was lost while running, or is damaged
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _setup_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    formatter = logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%dT%H:%M:%SZ")
-    formatter.converter = time.gmtime
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    for noisy in ("apscheduler", "httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _load(config_path: Path) -> Config:
@@ -79,10 +65,19 @@ def main() -> None:
     "--once", is_flag=True, help="Fetch every source once (and what it lists), then exit."
 )
 @click.option("-v", "--verbose", is_flag=True, help="Log debugging detail.")
-def run(config_path: Path, once: bool, verbose: bool) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="json: one object per line (time, level, logger, message, url, outcome, ...).",
+)
+def run(config_path: Path, once: bool, verbose: bool, log_format: str) -> None:
     """Run the daemon until SIGTERM or SIGINT (or once, with --once)."""
     config = _load(config_path)
-    _setup_logging(verbose)
+    from scraper.logformat import LogFormat, setup_logging
+
+    setup_logging(verbose, LogFormat(log_format))
     import asyncio
 
     from archive.db import ArchiveError, ArchiveFault
@@ -112,11 +107,16 @@ def run(config_path: Path, once: bool, verbose: bool) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     if once:
-        click.echo(
+        done = (
             f"done: {summary.sources} sources, {summary.articles} articles fetched, "
-            f"{summary.failed_sources} sources failed",
-            err=True,
+            f"{summary.failed_sources} sources failed"
         )
+        if log_format == "json":  # every line of the run a JSON object
+            import logging
+
+            logging.getLogger("scraper").info(done)
+        else:
+            click.echo(done, err=True)
 
 
 @main.command()

@@ -249,7 +249,11 @@ class Daemon:
         except ArchiveFault:
             raise
         except Exception:  # a bug on one source's page must not stop the others
-            LOG.exception("source %s (%s) failed unexpectedly", source.name, source.url)
+            LOG.exception(
+                "source %s (%s) failed unexpectedly",
+                *(source.name, source.url),
+                extra={"source": source.name, "url": source.url},
+            )
             self.failed_sources += 1
             return
         if result.error:

@@ -68,8 +68,15 @@ def log_fetch(log: logging.Logger, fetch: Fetch, outcome: Outcome) -> None:
     status = fetch.status if fetch.status is not None else "-"
     level = logging.WARNING if outcome in (Outcome.FAILED, Outcome.REJECTED) else logging.INFO
     reason = f" ({fetch.error})" if fetch.error else ""
+    fields = {  # for --log-format json (scraper/logformat.py)
+        "url": fetch.url, "source": fetch.source, "status": fetch.status,
+        "outcome": str(outcome), "bytes": size, "ms": fetch.elapsed_ms, "error": fetch.error,
+    }  # fmt: skip
     log.log(
-        level, "%s %s %s %dB %dms%s", fetch.url, status, outcome, size, fetch.elapsed_ms, reason
+        level,
+        "%s %s %s %dB %dms%s",
+        *(fetch.url, status, outcome, size, fetch.elapsed_ms, reason),
+        extra=fields,
     )
 
 

@@ -78,11 +78,12 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
 
 
 @contextmanager
-def serve_site() -> Iterator[NewsSite]:
+def serve_site(host: str = "127.0.0.1") -> Iterator[NewsSite]:
+    """The site on ``host`` (any 127.x.y.z: a second host name with its own politeness slot)."""
     site = NewsSite()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(site))
+    server = ThreadingHTTPServer((host, 0), _handler(site))
     server.daemon_threads = True
-    site.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    site.base_url = f"http://{host}:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
