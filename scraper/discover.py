@@ -16,7 +16,7 @@ from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from scraper.feeds import NotAFeed, entry_links
-from scraper.markup import body_looks_like_html
+from scraper.markup import body_looks_like_html, declares_html, media_type
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
 _SNIFF_WINDOW = 2048
@@ -95,12 +95,12 @@ def sniff(body: bytes, content_type: str | None) -> Kind | None:
     head = body[:_SNIFF_WINDOW].lstrip()
     if head.startswith(b"\x1f\x8b"):
         return Kind.SITEMAP  # a gzipped sitemap, the only gzipped document sources serve
-    ctype = (content_type or "").split(";")[0].strip().lower()
+    ctype = media_type(content_type)
     if _FEED_ROOT.search(head) or ctype in ("application/rss+xml", "application/atom+xml"):
         return Kind.FEED
     if _SITEMAP_ROOT.search(head):
         return Kind.SITEMAP
-    if ctype in ("text/html", "application/xhtml+xml") or body_looks_like_html(body):
+    if declares_html(content_type) or body_looks_like_html(body):
         return Kind.ARTICLE
     return None
 

@@ -1,6 +1,7 @@
 """What a document is: HTML, plain text (or Markdown), or binary data that is neither.
 
-The one sniffer every stage asks (the extractor, the fetcher, source discovery). It decides
+The one sniffer every stage asks (the extractor, the fetcher, source discovery), for
+the body and for what its content type declares. It decides
 on the document as a whole, not on its first bytes: a page whose markup starts late, after
 an XML declaration, PHP warnings, a ``<script>`` or ``<style>`` block or many blank lines,
 is still HTML, and a Markdown file with a few inline tags is still Markdown.
@@ -11,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+# The media types that declare HTML.
+HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 # The start that settles it at once (after a BOM, whitespace and comments). The comments
 # are matched atomically: each ends at its first -->, or leading comments followed by
 # something else would be retried in every split, without end on a long page.
@@ -63,6 +66,17 @@ _CONTROL_BYTES = bytes(b for b in range(32) if b not in (9, 10, 11, 12, 13, 27))
 _TEXT_BYTES = bytes(b for b in range(256) if b not in _CONTROL_BYTES)
 _MAX_CONTROL_SHARE = 0.01
 _UNICODE_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\xef\xbb\xbf")
+
+
+def media_type(content_type: str | None) -> str | None:
+    """``text/html`` of ``Text/HTML; charset=utf-8``; None when there is none."""
+    if not content_type:
+        return None
+    return content_type.split(";", 1)[0].strip().lower() or None
+
+
+def declares_html(content_type: str | None) -> bool:
+    return media_type(content_type) in HTML_TYPES
 
 
 def looks_like_html(text: str) -> bool:
