@@ -1,19 +1,18 @@
 """Fetch one URL politely and defensively; every fault becomes a :class:`Fetch` value.
 
-This is the only module that imports httpx (and its transport, httpcore). What it does:
+The client: one shared ``httpx.AsyncClient`` over the guarded transport
+(:mod:`scraper.connect`), per-host politeness (:mod:`scraper.politeness`: one request in
+flight, a gap, ``Crawl-delay``, ``Retry-After`` holds on the whole host), robots.txt on
+every hop, secret headers only to the source's origin, and a total deadline per fetch
+(httpx's read timeout is per read), which starts when the host's slot is granted:
+waiting in line for a polite turn is not the server's fault. Its parts, by job:
 
-- One shared ``httpx.AsyncClient``; redirects followed here, each hop checked for
-  scheme, address (SSRF, see :mod:`scraper.netguard`) and robots.txt; at most
-  ``MAX_REDIRECTS`` hops, loops detected; secret headers only to the source's host.
-- Connections go through a network backend that resolves the host once, checks
-  every address and connects to a checked one, so DNS rebinding cannot slip past.
-- Per-host politeness (:mod:`scraper.politeness`): one request in flight, a gap,
-  ``Crawl-delay``, ``Retry-After`` holds on the whole host.
-- A total deadline per fetch (httpx's read timeout is per read), which starts when
-  the host's slot is granted: waiting in line for a polite turn is not the server's fault.
-- The body streamed with a cap on decoded bytes, enforced while decompressing
-  (gzip, deflate, br are decoded here with bounded output; only those are advertised).
-- Retries on 408, 429, 5xx and transport errors with exponential backoff and jitter.
+- :mod:`scraper.connect`: connections resolved once, every address checked (SSRF, DNS
+  rebinding), see :mod:`scraper.netguard`;
+- :mod:`scraper.redirects`: redirects followed by hand (each hop checked, loops found)
+  and retries on 408, 429, 5xx and transport errors with backoff and jitter;
+- :mod:`scraper.contentcoding`: the body streamed with a cap on decoded bytes,
+  enforced while decompressing, and whether it is what was expected.
 
 Outcomes decided here: ``None`` for a usable 2xx body, NOT_MODIFIED (304 to a
 conditional request), GONE (404/410), REJECTED (robots.txt rules, address policy,
@@ -21,6 +20,9 @@ scheme: we refused to fetch), FAILED (everything else, including a robots.txt th
 could not be read, and a 2xx whose content is not
 what was expected, e.g. a PDF where an article was expected: recorded with type,
 size and SHA-256, body dropped).
+
+A ``transport=`` (``httpx.MockTransport``) replaces the network, for tests of the
+decisions alone; the address guard is then the transport's business.
 """
 
 from __future__ import annotations
@@ -29,46 +31,35 @@ import asyncio
 import hashlib
 import os
 import random
-import zlib
-from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parsedate_to_datetime
-from typing import Any, Literal
-from urllib.parse import urldefrag, urljoin, urlsplit
+from typing import Any
+from urllib.parse import urlsplit
 
-import brotli
-import httpcore
 import httpx
 
-from archive.compress import CorruptStream, decompress_bounded
 from contract.clock import Clock, iso
 from contract.model import Fetch, Outcome
 from scraper.config import FetchSettings, Source
-from scraper.markup import body_looks_like_html
-from scraper.netguard import (
-    AddressPolicy,
-    AddressRefused,
-    Resolver,
-    SystemResolver,
-    check_scheme,
-    literal_address,
-)
+from scraper.connect import GuardedTransport
+from scraper.contentcoding import ACCEPT_ENCODING, Expect, content_problem, read_body
+from scraper.netguard import AddressPolicy, AddressRefused, Resolver, SystemResolver
 from scraper.politeness import HostHeld, HostSlots
+from scraper.redirects import (
+    BACKOFF_BASE_S,
+    MAX_REDIRECTS,
+    backoff_delay,
+    follow,
+    origin,
+    retry_after_seconds,
+    with_retries,
+)
 from scraper.robots import MAX_ROBOTS_BYTES, RobotsAnswer, RobotsCache
 from scraper.secrets import SecretError, SecretStore, mask_headers
+from scraper.wire import Exchange, Failure, Run, TransportFault
 
-MAX_REDIRECTS = 10
-MAX_RETRY_AFTER_S = 6 * 3600.0
-BACKOFF_BASE_S = 0.5
-DECODE_CHUNK = 64 * 1024  # decompressed output is produced at most this much at a time
-ACCEPT_ENCODING = "gzip, deflate, br, zstd"  # only what we decode with bounded output
-HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
-NON_FEED_MAJOR_TYPES = frozenset({"image", "audio", "video", "font", "model"})
-NON_FEED_TYPES = frozenset({"application/pdf", "application/zip", "application/octet-stream"})
-
-Expect = Literal["article", "feed", "any"]
 HostHoldCallback = Callable[[str, datetime, str], None]
 
 
@@ -78,107 +69,6 @@ class Validators:
 
     etag: str | None
     last_modified: str | None
-
-
-class _Failure(Exception):
-    """Ends a fetch with an outcome and a sentence for the user.
-
-    ``cause`` is the same in a few words ("connection refused"), for a message that
-    already names the URL, such as a page's "robots.txt unreachable: ..." line.
-    """
-
-    def __init__(
-        self, outcome: Outcome, error: str, status: int | None = None, *, cause: str | None = None
-    ) -> None:
-        super().__init__(error)
-        self.outcome = outcome
-        self.error = error
-        self.status = status
-        self.cause = cause or error
-
-
-@dataclass
-class _Run:
-    """One fetch in progress: what the deadline message and the retries need to know."""
-
-    url: str
-    timeout: asyncio.Timeout
-    deadline: float
-    deadline_at: float | None = None
-    received: int = 0  # raw bytes read from the network over all attempts
-
-    def start_deadline(self) -> None:
-        if self.deadline_at is None:
-            self.deadline_at = asyncio.get_running_loop().time() + self.deadline
-            self.timeout.reschedule(self.deadline_at)
-
-    def remaining(self) -> float:
-        if self.deadline_at is None:
-            return self.deadline
-        return max(self.deadline_at - asyncio.get_running_loop().time(), 0.0)
-
-
-@dataclass(frozen=True)
-class _Exchange:
-    url: str
-    status: int
-    reason: str
-    headers: tuple[tuple[str, str], ...]
-    body: bytes | None
-
-    def header(self, name: str) -> str | None:
-        for key, value in self.headers:
-            if key.lower() == name:
-                return value
-        return None
-
-
-class _GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolve once, check every address, connect to a checked address."""
-
-    def __init__(self, policy: AddressPolicy, resolver: Resolver) -> None:
-        self.policy = policy
-        self.resolver = resolver
-        self.inner = httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        literal = literal_address(host)
-        if literal is not None:
-            addresses = [str(literal)]
-        else:
-            try:
-                addresses = await asyncio.wait_for(self.resolver.resolve(host, port), timeout)
-            except (OSError, UnicodeError) as exc:
-                raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-            except TimeoutError as exc:
-                raise httpcore.ConnectTimeout(f"resolving {host} took over {timeout}s") from exc
-        # Raises AddressRefused before any socket is opened.
-        allowed = self.policy.check(host, addresses, port)
-        failure: Exception | None = None
-        for address in allowed:
-            try:
-                return await self.inner.connect_tcp(
-                    address, port, timeout, local_address, socket_options
-                )
-            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
-                failure = exc
-        assert failure is not None
-        raise failure
-
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise AddressRefused(f"unix socket {path} refused")
-
-    async def sleep(self, seconds: float) -> None:
-        await self.inner.sleep(seconds)
 
 
 class Fetcher:
@@ -198,10 +88,14 @@ class Fetcher:
         backoff_base: float = BACKOFF_BASE_S,
         rng: random.Random | None = None,
         one_off: bool = False,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         """``one_off``: fetches a person asked for one by one (``scraper extract``), not a
         crawl. robots.txt rules still apply, but a robots.txt that cannot be read does not
-        stop the page: its own answer (or failure) is what the person wants to see."""
+        stop the page: its own answer (or failure) is what the person wants to see.
+
+        ``transport``: instead of the network through the address guard (``resolver``
+        then goes unused), e.g. an ``httpx.MockTransport`` for tests of decisions alone."""
         self.one_off = one_off
         self.settings = settings
         self.clock = clock
@@ -225,25 +119,17 @@ class Fetcher:
         self._queued: set[asyncio.Task[Any]] = set()
         self._requests = 0  # requests on the wire
         self.stopping = False
-        self.client = self._client(resolver or SystemResolver())
+        if transport is None:
+            limits = httpx.Limits(
+                max_connections=max(settings.concurrency * 2, 10),
+                max_keepalive_connections=max(settings.concurrency * 2, 10),
+                keepalive_expiry=30.0,
+            )
+            transport = GuardedTransport(self.policy, resolver or SystemResolver(), limits)
+        self.client = self._client(transport)
 
-    def _client(self, resolver: Resolver) -> httpx.AsyncClient:
+    def _client(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncClient:
         s = self.settings
-        limits = httpx.Limits(
-            max_connections=max(s.concurrency * 2, 10),
-            max_keepalive_connections=max(s.concurrency * 2, 10),
-            keepalive_expiry=30.0,
-        )
-        transport = httpx.AsyncHTTPTransport(limits=limits, trust_env=False)
-        # httpx 0.28 has no parameter for the network backend; its pool takes one. Swapping
-        # the pool keeps httpx's request and error mapping while every connection is checked.
-        transport._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=_GuardedBackend(self.policy, resolver),
-        )
         timeout = httpx.Timeout(
             connect=s.connect_timeout, read=s.read_timeout, write=s.read_timeout, pool=None
         )
@@ -341,19 +227,17 @@ class Fetcher:
         except SecretError:
             return SecretStore().names_for(source)
 
-    async def _guarded(
-        self, url: str, work: Callable[[_Run], Any], *, brief: bool = False
-    ) -> Fetch:
+    async def _guarded(self, url: str, work: Callable[[Run], Any], *, brief: bool = False) -> Fetch:
         """Run ``work`` under the total deadline and turn every fault into a Fetch.
 
         ``brief``: the error is the short cause alone (for robots.txt, whose failure
         is reported on the page that needed it).
         """
         started_at = iso(self.clock.now())
-        run: _Run | None = None
+        run: Run | None = None
         try:
             async with asyncio.timeout(None) as timeout:
-                run = _Run(url=url, timeout=timeout, deadline=self.settings.deadline)
+                run = Run(url=url, timeout=timeout, deadline=self.settings.deadline)
                 result: Fetch = await work(run)
                 return result
         except TimeoutError:
@@ -367,7 +251,7 @@ class Fetcher:
                 if brief
                 else f"{deadline} after {run.received} bytes fetching {run.url}",
             )
-        except _Failure as failure:
+        except Failure as failure:
             error = failure.cause if brief else failure.error
             return Fetch(url, started_at, failure.outcome, status=failure.status, error=error)
         except AddressRefused as exc:
@@ -386,7 +270,7 @@ class Fetcher:
 
     async def _follow(
         self,
-        run: _Run,
+        run: Run,
         *,
         validators: Validators | None,
         source: Source | None,
@@ -398,48 +282,26 @@ class Fetcher:
     ) -> Fetch:
         """Follow redirects by hand; each hop checked for scheme, address and robots.txt."""
         start_url = run.url
-        check_scheme(start_url)
-        seen = {urldefrag(start_url)[0]}
-        hop_url = start_url
         secrets = self.secrets().headers_for(source) if source is not None else ()
         source_origin = origin(source.url) if source is not None else None
-        for _hop in range(max_redirects + 1):
-            run.url = hop_url
+
+        async def hop(hop_url: str) -> Exchange:
             if use_robots:
                 await self._check_robots(hop_url)
             headers = self._request_headers(validators)
             if secrets and origin(hop_url) == source_origin:
                 headers.extend(secrets)  # never to another origin, e.g. after a redirect
-            exchange = await self._with_retries(run, hop_url, headers, limit, truncate)
-            if exchange.status in (301, 302, 303, 307, 308):
-                location = exchange.header("location")
-                if not location:
-                    raise _Failure(
-                        Outcome.FAILED,
-                        f"HTTP {exchange.status} redirect without a Location from {hop_url}",
-                        exchange.status,
-                    )
-                target = urljoin(hop_url, location.strip())
-                try:
-                    check_scheme(target)
-                except AddressRefused as exc:
-                    raise _Failure(
-                        Outcome.REJECTED, f"redirect from {hop_url}: {exc}", exchange.status
-                    ) from None
-                key = urldefrag(target)[0]
-                if key in seen:
-                    raise _Failure(
-                        Outcome.FAILED,
-                        f"redirect loop: {hop_url} leads back to {target}",
-                        exchange.status,
-                    )
-                seen.add(key)
-                hop_url = target
-                continue
-            return self._finish(start_url, exchange, validators, expect)
-        raise _Failure(
-            Outcome.FAILED, f"too many redirects (>{max_redirects}) starting at {start_url}"
-        )
+            return await with_retries(
+                run,
+                hop_url,
+                lambda: self._exchange(run, hop_url, headers, limit, truncate),
+                max_retries=self.settings.max_retries,
+                backoff=lambda attempt: self._backoff(attempt, run),
+                hold=lambda exchange: self._apply_retry_after(hop_url, exchange),
+            )
+
+        exchange = await follow(run, hop, max_redirects)
+        return self._finish(start_url, exchange, validators, expect)
 
     def _request_headers(self, validators: Validators | None) -> list[tuple[str, str]]:
         headers = [
@@ -463,49 +325,10 @@ class Fetcher:
         reason = verdict.reason or f"robots.txt disallows {url}"
         if verdict.unreachable and not verdict.refused:
             # Nothing refused the page: the site could not be asked. A failure, retried later.
-            raise _Failure(Outcome.FAILED, reason)
-        raise _Failure(Outcome.REJECTED, reason)
+            raise Failure(Outcome.FAILED, reason)
+        raise Failure(Outcome.REJECTED, reason)
 
-    async def _with_retries(
-        self, run: _Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
-    ) -> _Exchange:
-        attempts = 0
-        while True:
-            attempts += 1
-            last_try = attempts > self.settings.max_retries
-            try:
-                exchange = await self._exchange(run, url, headers, limit, truncate)
-            except HostHeld as exc:
-                message = f"{url} not fetched: {exc}"
-                raise _Failure(Outcome.FAILED, message, cause=str(exc)) from None
-            except httpx.TransportError as exc:
-                if isinstance(exc, httpx.UnsupportedProtocol):
-                    raise _Failure(Outcome.REJECTED, f"{url}: {exc}") from None
-                if last_try:
-                    raise _Failure(
-                        Outcome.FAILED, _describe(exc, url, run, attempts), cause=_cause(exc)
-                    ) from None
-                await self._backoff(attempts, run)
-                continue
-            if exchange.status != 408 and exchange.status != 429 and exchange.status < 500:
-                return exchange
-            held = self._apply_retry_after(url, exchange)
-            if last_try or (held is not None and held > run.remaining()):
-                tried = f" after {attempts} attempts" if attempts > 1 else ""
-                wait = f"; Retry-After holds the host for {held:g}s" if held else ""
-                raise _Failure(
-                    Outcome.FAILED,
-                    f"HTTP {exchange.status} {exchange.reason} from {url}{tried}{wait}".replace(
-                        "  ", " "
-                    ),
-                    exchange.status,
-                    cause=f"HTTP {exchange.status}",
-                )
-            if held is None:
-                await self._backoff(attempts, run)
-            # With a hold, the host slot itself waits until the hold ends.
-
-    def _apply_retry_after(self, url: str, exchange: _Exchange) -> float | None:
+    def _apply_retry_after(self, url: str, exchange: Exchange) -> float | None:
         value = exchange.header("retry-after")
         seconds = retry_after_seconds(value, self.clock.now()) if value else None
         if seconds is None:
@@ -534,14 +357,27 @@ class Fetcher:
             if queued:
                 self._queued.add(task)  # waiting again: a retry, a redirect, robots
 
-    async def _backoff(self, attempt: int, run: _Run) -> None:
-        delay = self.backoff_base * (2 ** (attempt - 1)) * (1.0 + self.rng.random())
+    async def _backoff(self, attempt: int, run: Run) -> None:
+        delay = backoff_delay(self.backoff_base, attempt, self.rng)
         await asyncio.sleep(min(delay, run.remaining()))
 
     async def _exchange(
-        self, run: _Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
-    ) -> _Exchange:
-        """One request in the host's slot; the body is read only for a 2xx answer."""
+        self, run: Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
+    ) -> Exchange:
+        """One request in the host's slot; the body is read only for a 2xx answer.
+
+        A transport error, on the way or while the body arrives, is a TransportFault.
+        """
+        try:
+            return await self._send(run, url, headers, limit, truncate)
+        except httpx.UnsupportedProtocol as exc:
+            raise TransportFault(f"{url}: {exc}", _cause(exc), refused=True) from None
+        except httpx.TransportError as exc:
+            raise TransportFault(_describe(exc, url, run), _cause(exc)) from None
+
+    async def _send(
+        self, run: Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
+    ) -> Exchange:
         host = urlsplit(url).hostname or ""
         async with self.slots.slot(host, max_wait=run.remaining()):
             run.start_deadline()
@@ -554,8 +390,16 @@ class Fetcher:
                 try:
                     body = None
                     if 200 <= response.status_code < 300:
-                        body = await _read_body(response, limit, truncate, run)
-                    return _Exchange(
+                        body = await read_body(
+                            response.aiter_raw(),
+                            response.headers.get("content-encoding", ""),
+                            str(response.url),
+                            response.status_code,
+                            limit,
+                            truncate,
+                            run,
+                        )
+                    return Exchange(
                         url=url,
                         status=response.status_code,
                         reason=response.reason_phrase,
@@ -566,7 +410,7 @@ class Fetcher:
                     await response.aclose()
 
     def _finish(
-        self, url: str, exchange: _Exchange, validators: Validators | None, expect: Expect
+        self, url: str, exchange: Exchange, validators: Validators | None, expect: Expect
     ) -> Fetch:
         status = exchange.status
         content_type = exchange.header("content-type")
@@ -639,77 +483,26 @@ class Fetcher:
         return RobotsAnswer(None, None, result.error, refused=refused)
 
 
-def retry_after_seconds(value: str, now: datetime) -> float | None:
-    """``Retry-After`` in seconds (either form), capped at six hours; None if unreadable."""
-    text = value.strip()
-    if text.isdigit():
-        seconds = float(text)
-    else:
-        try:
-            moment = parsedate_to_datetime(text)
-        except (TypeError, ValueError, IndexError):
-            return None
-        if moment.tzinfo is None:
-            return None
-        seconds = (moment - now).total_seconds()
-    return min(max(seconds, 0.0), MAX_RETRY_AFTER_S)
-
-
-def origin(url: str) -> tuple[str, str, int | None]:
-    """Scheme, host and port: secrets go only where the source itself lives."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port or {"http": 80, "https": 443}.get(scheme)
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port
-
-
-def media_type(content_type: str | None) -> str | None:
-    if not content_type:
-        return None
-    return content_type.split(";", 1)[0].strip().lower() or None
-
-
-def content_problem(content_type: str | None, body: bytes, expect: Expect) -> str | None:
-    """Why a 2xx body is not what the caller expected, or None when it is fine."""
-    kind = media_type(content_type)
-    if expect == "any":
-        return None
-    if expect == "article":
-        if kind in HTML_TYPES:
-            return None
-        if kind is None:
-            if body_looks_like_html(body):
-                return None
-            return "missing content type and the body does not look like HTML"
-        return f"non-HTML content {kind} where an article was expected"
-    if kind is not None and (kind in NON_FEED_TYPES or kind.split("/")[0] in NON_FEED_MAJOR_TYPES):
-        return f"content {kind} where a feed was expected"
-    return None
-
-
-def _describe(exc: httpx.TransportError, url: str, run: _Run, attempts: int) -> str:
+def _describe(exc: httpx.TransportError, url: str, run: Run) -> str:
+    """The error in a sentence naming host and URL; the caller adds how often it tried."""
     host = urlsplit(url).hostname or url
-    tried = f" ({attempts} attempts)" if attempts > 1 else ""
     if isinstance(exc, httpx.ConnectTimeout):
-        return f"could not connect to {host} within the connect timeout fetching {url}{tried}"
+        return f"could not connect to {host} within the connect timeout fetching {url}"
     if isinstance(exc, httpx.ConnectError):
-        return f"cannot connect to {host} fetching {url}: {_cause(exc)}{tried}"
+        return f"cannot connect to {host} fetching {url}: {_cause(exc)}"
     if isinstance(exc, httpx.ReadTimeout):
         return (
             f"read timeout: {host} sent nothing for too long after {run.received} bytes "
-            f"fetching {url}{tried}"
+            f"fetching {url}"
         )
     if isinstance(exc, httpx.RemoteProtocolError):
         return (
             f"broken or incomplete response from {host} after {run.received} bytes "
-            f"fetching {url}: {exc}{tried}"
+            f"fetching {url}: {exc}"
         )
     if isinstance(exc, httpx.ReadError):
-        return f"connection to {host} broke after {run.received} bytes fetching {url}: {exc}{tried}"
-    return f"{type(exc).__name__} fetching {url}: {exc}{tried}"
+        return f"connection to {host} broke after {run.received} bytes fetching {url}: {exc}"
+    return f"{type(exc).__name__} fetching {url}: {exc}"
 
 
 def _cause(exc: httpx.TransportError) -> str:
@@ -723,7 +516,7 @@ def _cause(exc: httpx.TransportError) -> str:
     if isinstance(exc, httpx.ReadError | httpx.WriteError):
         return "connection broke"
     text = str(exc)
-    if text.startswith("cannot resolve "):  # from _GuardedBackend: "cannot resolve HOST: why"
+    if text.startswith("cannot resolve "):  # from GuardedBackend: "cannot resolve HOST: why"
         return text.split(":", 1)[0]
     seen: set[int] = set()
     current: BaseException | None = exc
@@ -733,150 +526,3 @@ def _cause(exc: httpx.TransportError) -> str:
             return os.strerror(current.errno).lower()
         current = current.__cause__ or current.__context__
     return text or type(exc).__name__
-
-
-class _Decoder:
-    """Undo one content-encoding, producing output in bounded pieces."""
-
-    def __init__(self, encoding: str, limit: int) -> None:
-        self.encoding = encoding
-        self.limit = limit
-        self._zlib: Any = None
-        self._brotli: Any = None
-        self._raw_deflate_tried = False
-        self._zstd: list[bytes] | None = None
-        self._zstd_bytes = 0
-        if encoding in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
-        elif encoding == "deflate":
-            self._zlib = zlib.decompressobj()
-        elif encoding == "br":
-            self._brotli = brotli.Decompressor()
-        elif encoding == "zstd":
-            self._zstd = []  # gathered, then decoded in bounded pieces by finish()
-        elif encoding not in ("identity", ""):
-            raise _Failure(Outcome.FAILED, f"unsupported content-encoding {encoding}")
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        try:
-            if self._zlib is not None:
-                yield from self._feed_zlib(data)
-            elif self._brotli is not None:
-                yield from self._feed_brotli(data)
-            elif self._zstd is not None:
-                self._gather_zstd(data)
-            else:
-                yield data
-        except (zlib.error, brotli.error) as exc:
-            raise _Failure(Outcome.FAILED, f"corrupt {self.encoding} body: {exc}") from None
-
-    def _gather_zstd(self, data: bytes) -> None:
-        assert self._zstd is not None
-        self._zstd_bytes += len(data)
-        if self._zstd_bytes > self.limit:
-            raise _Failure(
-                Outcome.FAILED, f"zstd body larger than {self.limit} bytes even compressed"
-            )
-        self._zstd.append(data)
-
-    def finish(self, url: object) -> Iterator[bytes]:
-        """What is left once the body has arrived: all of a zstd body, in bounded form."""
-        if self._zstd is None:
-            return
-        try:
-            body, complete = decompress_bounded(b"".join(self._zstd), self.limit)
-        except CorruptStream as exc:
-            raise _Failure(Outcome.FAILED, f"corrupt zstd body: {exc}") from None
-        if not complete and len(body) <= self.limit:
-            raise _Failure(Outcome.FAILED, f"zstd body from {url} is cut short")
-        yield body
-
-    def check_complete(self, url: object) -> None:
-        """A compressed body must end where its format says; a cut one is not a page."""
-        finished = True
-        if self._zlib is not None:
-            finished = bool(self._zlib.eof)
-        elif self._brotli is not None:
-            finished = bool(self._brotli.is_finished())
-        if not finished:
-            raise _Failure(Outcome.FAILED, f"{self.encoding} body from {url} is cut short")
-
-    def _feed_zlib(self, data: bytes) -> Iterator[bytes]:
-        pending = data
-        while pending:
-            try:
-                out = self._zlib.decompress(pending, DECODE_CHUNK)
-            except zlib.error:
-                # "deflate" is often raw deflate without the zlib header.
-                if self.encoding != "deflate" or self._raw_deflate_tried:
-                    raise
-                self._raw_deflate_tried = True
-                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
-                continue
-            self._raw_deflate_tried = True
-            if out:
-                yield out
-            pending = self._zlib.unconsumed_tail
-            if self._zlib.eof:
-                rest = self._zlib.unused_data
-                if rest and self.encoding != "deflate":
-                    self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)  # next gzip member
-                    pending = rest
-                else:
-                    return
-
-    def _feed_brotli(self, data: bytes) -> Iterator[bytes]:
-        out = self._brotli.process(data, output_buffer_limit=DECODE_CHUNK)
-        if out:
-            yield out
-        while not self._brotli.can_accept_more_data():
-            out = self._brotli.process(b"", output_buffer_limit=DECODE_CHUNK)
-            if not out:
-                return
-            yield out
-
-
-async def _read_body(response: httpx.Response, limit: int, truncate: bool, run: _Run) -> bytes:
-    """Stream the body, undoing its content-encoding, never holding more than ``limit`` bytes."""
-    encodings = [
-        e.strip().lower()
-        for e in response.headers.get("content-encoding", "").split(",")
-        if e.strip() and e.strip().lower() != "identity"
-    ]
-    if len(encodings) > 1:
-        raise _Failure(
-            Outcome.FAILED,
-            f"unsupported stacked content-encoding {', '.join(encodings)} from {response.url}",
-        )
-    encoding = encodings[0] if encodings else ""
-    decoder = _Decoder(encoding, limit)
-    chunks: list[bytes] = []
-    total = 0
-
-    def keep(piece: bytes) -> bool:
-        """Keep a decoded piece; False once the cap is reached and the rest is dropped."""
-        nonlocal total
-        total += len(piece)
-        if total <= limit:
-            chunks.append(piece)
-            return True
-        if truncate:
-            chunks.append(piece[: len(piece) - (total - limit)])
-            return False
-        after = f" after {encoding} decoding" if encoding else ""
-        raise _Failure(
-            Outcome.FAILED,
-            f"body larger than {limit} bytes{after} at {response.url}",
-            response.status_code,
-        )
-
-    async for raw in response.aiter_raw():
-        run.received += len(raw)
-        for piece in decoder.feed(raw):
-            if not keep(piece):
-                return b"".join(chunks)
-    for piece in decoder.finish(response.url):
-        if not keep(piece):
-            return b"".join(chunks)
-    decoder.check_complete(response.url)
-    return b"".join(chunks)

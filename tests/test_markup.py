@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from scraper.contentcoding import content_problem
 from scraper.discover import Kind, sniff
 from scraper.extract import extract_document
-from scraper.fetch import content_problem
 from scraper.markup import binary_kind, looks_like_html
 
 STORY = (
