@@ -192,8 +192,17 @@ _V4_DUE_AT = """
 ALTER TABLE fetches ADD COLUMN due_at TEXT;
 """
 
+# Which path made a fetch's body: "plain" (the response) or "render" (the DOM Chromium
+# built from it); for a render, original_hash is the response as served (also in bodies).
+_V5_RENDER = """
+ALTER TABLE fetches ADD COLUMN via TEXT NOT NULL DEFAULT 'plain';
+ALTER TABLE fetches ADD COLUMN original_hash TEXT REFERENCES bodies (hash);
+"""
+
 # Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1.
-MIGRATIONS: tuple[str, ...] = (_V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT)
+MIGRATIONS: tuple[str, ...] = (
+    _V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT, _V5_RENDER,
+)  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Modules of the Datasette layer that add FTS tables, views and triggers.

@@ -476,7 +476,7 @@ class Archive:
             outcome, state = Outcome.NEW, "live"
         elif latest["state"] == "gone":
             outcome, state = Outcome.CHANGED, "back"
-        elif new_hash == self._reference_hash(latest, article, body_hash):
+        elif new_hash == self._reference_hash(latest, article, body_hash, fetch):
             outcome, state = Outcome.UNCHANGED, ""
         else:
             outcome, state = Outcome.CHANGED, "live"
@@ -677,9 +677,11 @@ class Archive:
             self.commit()
 
     def _store_body(self, fetch: Fetch) -> str | None:
-        if fetch.body is None:
+        return self._store_raw(fetch, fetch.body)
+
+    def _store_raw(self, fetch: Fetch, raw: bytes | None) -> str | None:
+        if raw is None:
             return None
-        raw = fetch.body
         key = hashing.body_hash(raw)
         known = self._conn.execute("SELECT 1 FROM bodies WHERE hash = ?", (key,)).fetchone()
         if known is not None:
@@ -741,7 +743,7 @@ class Archive:
         return row
 
     def _reference_hash(
-        self, latest: sqlite3.Row, article: Article, body_hash: str | None
+        self, latest: sqlite3.Row, article: Article, body_hash: str | None, fetch: Fetch
     ) -> str | None:
         """The latest version's hash as today's extractor reads it.
 
@@ -759,6 +761,9 @@ class Archive:
             return str(cached[0])
         if body_hash is not None and body_hash == latest["body_hash"]:
             return self._insert_extraction(latest["id"], article).content_hash
+        if self._same_response(latest["id"], fetch):
+            # The other path (plain or rendered) read the same response: a parser change.
+            return self._insert_extraction(latest["id"], article).content_hash
         if self._reextract is not None and latest["body_hash"] is not None:
             stored = self._conn.execute(
                 "SELECT v.url, b.content_type, a.source FROM versions v JOIN bodies b"
@@ -769,6 +774,20 @@ class Archive:
             reread = self._reextract(raw, stored[1], stored[0], stored[2])
             return self._insert_extraction(latest["id"], reread).content_hash
         return str(latest["content_hash"])
+
+    def _same_response(self, version_id: int, fetch: Fetch) -> bool:
+        """Whether ``fetch`` got the response as served that made the version, whichever path
+        (plain or rendered) read each: the response is the publisher's, the DOM is ours."""
+        row = self._conn.execute(
+            "SELECT f.body_hash, f.original_hash, f.via FROM versions v"
+            " JOIN fetches f ON f.id = v.fetch_id WHERE v.id = ?",
+            (version_id,),
+        ).fetchone()
+        if row is None:
+            return False
+        served = row[1] if row[2] == "render" else row[0]
+        raw = fetch.original_body if fetch.via == "render" else fetch.body
+        return served is not None and raw is not None and hashing.body_hash(raw) == served
 
     def _comparable_previous(
         self, article_id: int, extractor_version: str
@@ -806,13 +825,15 @@ class Archive:
         cursor = self._conn.execute(
             "INSERT INTO fetches (url, article_id, source, started_at, final_url, status, outcome,"
             " error, bytes, elapsed_ms, content_type, body_hash, etag, last_modified, headers,"
-            " version, due_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " version, due_at, via, original_hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 fetch.url, article_id, fetch.source, fetch.started_at, fetch.final_url,
                 fetch.status, str(outcome), fetch.error,
                 len(fetch.body) if fetch.body is not None else None, fetch.elapsed_ms,
                 fetch.content_type, body_hash, fetch.etag, fetch.last_modified,
-                _headers_json(fetch.headers), version, fetch.due_at,
+                _headers_json(fetch.headers), version, fetch.due_at, fetch.via,
+                self._store_raw(fetch, fetch.original_body),
             ),
         )  # fmt: skip
         assert cursor.lastrowid is not None

@@ -77,3 +77,5 @@ class Fetch:
     last_modified: str | None = None
     source: str | None = None  # name of the configured source that led here
     due_at: str | None = None  # when the schedule wanted this fetch; started_at - due_at = lag
+    via: str = "plain"  # which path made ``body``: "plain" (the response) or "render" (Chromium)
+    original_body: bytes | None = None  # with via="render": the response as served; body is the DOM

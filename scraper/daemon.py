@@ -24,7 +24,7 @@ from archive.store import Archive, Recorded, SourceInfo
 from contract.clock import Clock, iso
 from scraper.config import Config, Source, format_duration
 from scraper.fetch import Fetcher
-from scraper.pipeline import Stages, archive_article, run_source
+from scraper.pipeline import PageFetcher, Stages, archive_article, run_source
 from scraper.reparse import Selectors, reextractor
 from scraper.schedule import Schedule, Scheduler, trigger_for
 from scraper.secrets import SecretStore
@@ -140,9 +140,11 @@ class Daemon:
             on_host_hold=self._save_hold,
             secrets=secrets,
         )
+        # Sources with render = "auto" | "always" go through Chromium (scraper/render/).
+        self.renderer = _rendering_fetcher(config, self.fetcher)
         # Pages, feeds and sitemaps are read in worker processes, each under the budget.
         self.workers = workers or Workers(config.extract.workers, config.extract.budget)
-        self.stages = Stages(self.fetcher, archive, LOG, self.workers)
+        self.stages = Stages(self.renderer or self.fetcher, archive, LOG, self.workers)
         self._by_name = {s.name: s for s in config.sources}
         # Article sources run on their own schedule; the revisit dispatcher leaves them alone.
         self._scheduled_urls = {s.url for s in config.sources}
@@ -376,9 +378,20 @@ class Daemon:
 
     async def aclose(self) -> None:
         try:
+            if self.renderer is not None:
+                await self.renderer.aclose()
             await self.fetcher.aclose()
         finally:
             self.workers.close()
+
+
+def _rendering_fetcher(config: Config, plain: Fetcher) -> PageFetcher | None:
+    """The rendering fetcher, imported only when some source renders (Playwright is optional)."""
+    if all(s.render == "never" for s in config.sources):
+        return None
+    from scraper.render.fetcher import rendering_fetcher
+
+    return rendering_fetcher(config, plain)
 
 
 async def run_daemon(

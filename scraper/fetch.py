@@ -45,7 +45,13 @@ from contract.model import Fetch, Outcome
 from scraper.config import FetchSettings, Source
 from scraper.connect import GuardedTransport
 from scraper.contentcoding import ACCEPT_ENCODING, Expect, content_problem, read_body
-from scraper.netguard import AddressPolicy, AddressRefused, Resolver, SystemResolver
+from scraper.netguard import (
+    AddressPolicy,
+    AddressRefused,
+    Resolver,
+    SystemResolver,
+    check_scheme,
+)
 from scraper.politeness import HostHeld, HostSlots
 from scraper.redirects import (
     BACKOFF_BASE_S,
@@ -461,6 +467,64 @@ class Fetcher:
             )
         return ending(None, None, body)
 
+    async def subrequest(
+        self,
+        method: str,
+        url: str,
+        headers: Iterable[tuple[str, str]],
+        content: bytes | None,
+        *,
+        timeout: float,
+    ) -> SubResponse:
+        """One request of a page being rendered (a script, an XHR, a stylesheet).
+
+        Through the same guarded connections as every fetch (scheme, address policy,
+        checked on the address connected to), the body capped at ``max_bytes``. No host
+        slot (the render holds its page's), no robots.txt (it applies to the page URL),
+        no redirects followed (the browser follows them and each hop comes back here).
+        Raises :class:`AddressRefused` or :class:`SubrequestFailed`.
+        """
+        check_scheme(url)
+        if self.stopping:
+            raise SubrequestFailed(f"{url}: the daemon is stopping")
+        try:
+            async with asyncio.timeout(timeout) as limit:
+                run = Run(url=url, timeout=limit, deadline=timeout)
+                request = self.client.build_request(
+                    method, url, headers=list(headers), content=content
+                )
+                self._requests += 1
+                try:
+                    response = await self._transport.handle_async_request(request)
+                    response.request = request
+                    try:
+                        body = await read_body(
+                            response.aiter_raw(),
+                            response.headers.get("content-encoding", ""),
+                            url,
+                            response.status_code,
+                            self.settings.max_bytes,
+                            False,
+                            run,
+                        )
+                        kept = tuple(
+                            (k, v)
+                            for k, v in response.headers.multi_items()
+                            if k.lower()
+                            not in ("content-encoding", "content-length", "transfer-encoding")
+                        )
+                        return SubResponse(response.status_code, kept, body)
+                    finally:
+                        await response.aclose()
+                finally:
+                    self._requests -= 1
+        except TimeoutError:
+            raise SubrequestFailed(f"{url}: no answer within {timeout:g}s") from None
+        except Failure as failure:
+            raise SubrequestFailed(failure.error) from None
+        except httpx.TransportError as exc:
+            raise SubrequestFailed(f"{url}: {_cause(exc)}") from None
+
     async def _fetch_robots(self, url: str) -> RobotsAnswer:
         """robots.txt of an origin: same limits and checks as a page, 512 KiB read at most."""
         result = await self._guarded(
@@ -481,6 +545,19 @@ class Fetcher:
         if result.status is not None and not refused:
             return RobotsAnswer(result.status, result.body)
         return RobotsAnswer(None, None, result.error, refused=refused)
+
+
+@dataclass(frozen=True)
+class SubResponse:
+    """The answer to one request a rendered page made (see :meth:`Fetcher.subrequest`)."""
+
+    status: int
+    headers: tuple[tuple[str, str], ...]  # without content-encoding: the body is decoded
+    body: bytes
+
+
+class SubrequestFailed(Exception):
+    """A rendered page's request that got no answer; the message says why."""
 
 
 def _describe(exc: httpx.TransportError, url: str, run: Run) -> str:

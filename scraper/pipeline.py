@@ -10,7 +10,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from archive.store import Archive, Recorded
 from contract.model import Article, Fetch, Outcome
@@ -28,20 +28,38 @@ from scraper.discover import (
     unique,
 )
 from scraper.extract import extract_document
-from scraper.fetch import Fetcher, Validators
+from scraper.fetch import Expect, Validators
 from scraper.html import page_links
 from scraper.workers import WorkerError, Workers
 
+# A version read from a rendered DOM carries this after the extractor's version: a switch
+# between the plain and the rendering path is then a parser change, never a publisher edit.
+RENDERED_TAG = "+render"
 MAX_CHILD_SITEMAPS = 10  # newest first; a news sitemap index lists years of archives
 DISCOVER_BATCH = 1000  # links of a listing written per transaction, the loop free between
 T = TypeVar("T")
+
+
+class PageFetcher(Protocol):
+    """The plain fetcher, or the rendering one (scraper.render.fetcher) wrapping it."""
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        validators: Validators | None = None,
+        source: Source | None = None,
+        expect: Expect = "article",
+    ) -> Fetch: ...
+
+    async def aclose(self) -> None: ...
 
 
 @dataclass(frozen=True)
 class Stages:
     """What processing a URL needs, built once by the daemon."""
 
-    fetcher: Fetcher
+    fetcher: PageFetcher
     archive: Archive
     log: logging.Logger
     workers: Workers | None = None  # None: read pages inline (tools, benchmarks)
@@ -124,6 +142,8 @@ def extract_page(fetch: Fetch, html: str, source: Source | None) -> tuple[Fetch,
         )
     except Exception as exc:  # an extractor bug must cost one page, not the daemon
         return _fail(fetch, f"extraction failed for {fetch.url}: {type(exc).__name__}: {exc}"), None
+    if article is not None and fetch.via == "render":
+        article = replace(article, extractor_version=article.extractor_version + RENDERED_TAG)
     return fetch, article
 
 
