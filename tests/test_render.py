@@ -19,11 +19,12 @@ import pytest
 import render_pages as pages
 from newsserver import NewsSite, serve_site
 
-from archive.clock import SystemClock
-from scraper.config import FetchSettings, RenderSettings, Schedule, Source
+from contract.clock import SystemClock
+from scraper.config import FetchSettings, RenderSettings, Source
 from scraper.fetch import Fetcher
 from scraper.render.locate import playwright_installed
 from scraper.render.procs import chromium_below, read_proc
+from scraper.schedule import Schedule
 
 CHROMIUM = pages.chromium()
 pytestmark = [

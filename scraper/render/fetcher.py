@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from urllib.parse import urlsplit
 
-from archive.model import Fetch, Outcome
+from contract.model import Fetch, Outcome
 from scraper.config import Config, RenderSettings, Source
 from scraper.contentcoding import Expect
 from scraper.fetch import Fetcher, SubrequestFailed, Validators
