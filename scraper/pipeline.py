@@ -15,6 +15,7 @@ from typing import Any, Protocol, TypeVar
 from archive.store import Archive, Recorded
 from contract.model import Article, Fetch, Outcome
 from scraper.config import Source
+from scraper.contentcoding import Expect
 from scraper.decode import DecodeError, decode_html
 from scraper.discover import (
     DiscoveryError,
@@ -28,7 +29,7 @@ from scraper.discover import (
     unique,
 )
 from scraper.extract import extract_document
-from scraper.fetch import Expect, Validators
+from scraper.fetch import Validators
 from scraper.html import page_links
 from scraper.workers import WorkerError, Workers
 

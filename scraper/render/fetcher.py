@@ -29,8 +29,8 @@ from scraper.config import Config, RenderSettings, Source
 from scraper.contentcoding import Expect
 from scraper.fetch import Fetcher, SubrequestFailed, Validators
 from scraper.markup import declares_html
-from scraper.redirects import origin
 from scraper.netguard import ALLOWED_SCHEMES, AddressRefused
+from scraper.redirects import origin
 from scraper.render.browser import Answer, Document, Engine, PageRequest, RenderFailed
 from scraper.render.locate import check_rendering, rendering_sources
 from scraper.render.shell import render_reason
