@@ -6,6 +6,9 @@
   its changed passage (``archive.feed``); ``/-/changes.xsl`` makes it a page in a browser.
 - ``/-/search?q=...``: articles whose latest text matches, with FTS5 ``snippet()`` and
   the matches marked.
+- ``/-/sources``: each source's health (``archive.health``: healthy, failing, quiet, never
+  ran), its last error and SVG charts of its last 30 days (``archive.sources_page``);
+  linked from the index page (``templates/index.html``) and the menu.
 - Table cells (``archive.cells``): version numbers link to the article page, times are
   ``<time>`` shown in local time, JSON lists read as lists, recent_changes' summary
   carries the changed passage; ``templates/table.html`` folds the column descriptions.
@@ -44,6 +47,8 @@ from archive.feed import STYLESHEET as FEED_STYLESHEET
 from archive.feed import Feed, FeedEntry, atom
 from archive.removal import REMOVAL_SQL, Removal
 from archive.removal import from_row as removal_from_row
+from archive.sources_page import read as read_sources
+from contract.clock import SystemClock
 
 TEMPLATES = Path(__file__).parent / "templates"
 FEED_ENTRIES = 50
@@ -104,6 +109,7 @@ def register_routes() -> list[tuple[str, Any]]:
         (r"^/-/changes\.atom$", changes_feed),
         (r"^/-/changes\.xsl$", feed_stylesheet),
         (r"^/-/search$", search_page),
+        (r"^/-/sources$", sources_page),
     ]
 
 
@@ -195,7 +201,10 @@ def extra_body_script() -> str:
 
 @_hook
 def menu_links(datasette: Any) -> list[dict[str, str]]:
-    return [{"href": datasette.urls.path("/-/changes.atom"), "label": "Atom feed of changes"}]
+    return [
+        {"href": datasette.urls.path("/-/sources"), "label": "Source health"},
+        {"href": datasette.urls.path("/-/changes.atom"), "label": "Atom feed of changes"},
+    ]
 
 
 async def _archive_database(datasette: Any, name: str | None) -> Database:
@@ -579,4 +588,15 @@ async def feed_stylesheet(datasette: Any, request: Any) -> Response:
     return Response(
         FEED_STYLESHEET.read_text(encoding="utf-8"),
         content_type="text/xsl; charset=utf-8",
+    )
+
+
+async def sources_page(datasette: Any, request: Any) -> Response:
+    """Each source's state, last error and 30 days of new articles and failures."""
+    database = await _archive_database(datasette, request.args.get("db"))
+    now = SystemClock().now()
+    report = await database.execute_fn(lambda conn: read_sources(conn, now))
+    context = {"database": database.name, "report": report, "now": now}
+    return Response.html(
+        await datasette.render_template("newsarchive_sources.html", context, request=request)
     )

@@ -166,17 +166,15 @@ def source_health(
 ) -> list[SourceHealth]:
     """Every source in the archive's ``sources`` table, by name, judged at ``now``."""
     rules = rules or HealthRules()
-    conn.row_factory = sqlite3.Row
-    try:
-        sources = list(
-            conn.execute(
-                "SELECT name, url, kind, schedule, last_fetched_at, last_outcome, last_error"
-                " FROM sources ORDER BY name"
-            )
+    cursor = conn.cursor()  # rows by name here, whatever the connection's own row_factory
+    cursor.row_factory = sqlite3.Row
+    sources = list(
+        cursor.execute(
+            "SELECT name, url, kind, schedule, last_fetched_at, last_outcome, last_error"
+            " FROM sources ORDER BY name"
         )
-        return [_one(conn, row, now, rules) for row in sources]
-    finally:
-        conn.row_factory = None
+    )
+    return [_one(conn, row, now, rules) for row in sources]
 
 
 def _one(

@@ -22,12 +22,13 @@ import struct
 import subprocess
 import zlib
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import datasette_archive as known
+import health_archive
 import pytest
 from datasette_server import archive_serve_command, free_port, running
 
@@ -341,3 +342,76 @@ def test_the_feed_reads_as_a_page_in_the_browser(
     assert re.search(removed, text)
     assert "<feed" not in text and "Finanzministerin" not in text
     shoot(page, "feed.png")
+
+
+# -- /-/sources: each source's health and its last 30 days --------------------------------------
+
+ARTICLES_BAR = (0x2F, 0x6F, 0xB3)  # archive.sources_page.ARTICLES_COLOUR
+FAILURES_BAR = (0xC0, 0x39, 0x2B)  # archive.sources_page.FAILURES_COLOUR
+
+
+@pytest.fixture(scope="module")
+def served_health(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    folder = tmp_path_factory.mktemp("health")
+    archive = health_archive.build(folder / "newsroom.db", datetime.now(UTC))
+    port = free_port()
+    command = archive_serve_command(archive.path, "--host", "127.0.0.1", "--port", str(port))
+    with running(command, port, folder / "serve.log") as server:
+        yield server.base
+
+
+@pytest.mark.slow
+def test_the_sources_page_shows_each_state_and_its_charts(page: Any, served_health: str) -> None:
+    page.goto(served_health + "/")
+    page.get_by_role("link", name="Source health").first.click()
+    page.wait_for_url("**/-/sources")
+    rows = page.locator("tr.source-row")
+    # Worst first, one row per source.
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.state)") == [
+        "failing", "quiet", "never_ran", "healthy",
+    ]  # fmt: skip
+    for state in ("failing", "quiet", "never ran", "healthy"):
+        assert page.locator(".state", has_text=state).first.is_visible()
+    failing = page.locator("tr[data-source='city-wire']")
+    assert failing.locator(".error").inner_text() == health_archive.WIRE_ERROR
+    assert "the last 12 runs failed" in failing.inner_text()
+    assert "no new article for 10 d" in page.locator("tr[data-source='weekly-review']").inner_text()
+    # Two charts a row, a bar a day; the busiest day fills its chart.
+    for row in range(rows.count()):
+        assert rows.nth(row).locator("svg.sparkline").count() == 2
+        assert rows.nth(row).locator("svg.sparkline rect").count() == 60
+    harbour = page.locator("tr[data-source='harbour-daily'] .chart-articles rect")
+    heights = harbour.evaluate_all("bars => bars.map(b => b.getBBox().height)")
+    assert max(heights) == 28 and min(heights) >= 1
+    wire_failures = failing.locator(".chart-failures rect").evaluate_all(
+        "bars => bars.map(b => Number(b.dataset.count))"
+    )
+    assert sum(wire_failures) == 12 and wire_failures[-1] > 0 and wire_failures[0] == 0
+    width = page.evaluate("document.querySelector('table.sources').scrollWidth")
+    assert width <= LAPTOP["width"], f"/-/sources is {width} px wide"
+    assert_reads_cleanly(visible_text(page), "/-/sources")
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d:", visible_text(page)), "times not localised"
+    # Both charts are painted, in their colours.
+    _, _, pixels = png_pixels(page.screenshot(full_page=False))
+    assert count_colour(pixels, ARTICLES_BAR) > 1000
+    assert count_colour(pixels, FAILURES_BAR) > 100
+    shoot(page, "sources.png")
+
+
+@pytest.mark.slow
+def test_the_sources_charts_need_no_javascript(browser: Any, served_health: str) -> None:
+    context = browser.new_context(viewport=LAPTOP, java_script_enabled=False)
+    try:
+        page = context.new_page()
+        page.goto(served_health + "/-/sources")
+        bars = page.locator("tr[data-source='harbour-daily'] .chart-articles rect")
+        assert bars.count() == 30
+        assert bars.last.bounding_box() is not None
+        assert (
+            page.locator("script[src]").evaluate_all(
+                "scripts => scripts.map(s => s.src).filter(s => !s.includes('/-/static/'))"
+            )
+            == []
+        )
+    finally:
+        context.close()
