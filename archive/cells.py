@@ -14,11 +14,13 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
+from archive import columns
+
 # ISO-8601 times as the archive stores them (…Z) and as pages state them (…+01:00).
 ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)")
-LIST_COLUMNS = frozenset({"byline", "tags", "changed_fields", "images"})
-URL_COLUMNS = frozenset({"url", "canonical_url", "top_image", "source_url", "final_url"})
-LONG_TEXT_COLUMNS = frozenset({"text", "description", "headers", "last_error", "error"})
+LIST_COLUMNS = frozenset({*columns.JSON_COLUMNS, "changed_fields"})
+URL_COLUMNS = frozenset({"url", *columns.URL_COLUMNS, "final_url"})
+LONG_TEXT_COLUMNS = frozenset({*columns.LONG_TEXT_COLUMNS, "headers", "last_error", "error"})
 # What the search page asks FTS5's snippet() and highlight() to put around a match:
 # private-use characters that article text does not contain, turned into <mark> here.
 MATCH_START, MATCH_END = "\ue000", "\ue001"

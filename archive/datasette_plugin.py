@@ -41,6 +41,7 @@ from archive.cells import (
     marked_html,
     unfolded_snippet_html,
 )
+from archive.columns import BODY_COLUMN, COMPARED_COLUMNS
 from archive.diff import TextDiff, changed_fields, diff_words, summarise
 from archive.diff_html import excerpt_text, render_change, render_excerpt, render_text
 from archive.feed import STYLESHEET as FEED_STYLESHEET
@@ -52,11 +53,11 @@ from contract.clock import SystemClock
 
 TEMPLATES = Path(__file__).parent / "templates"
 FEED_ENTRIES = 50
-# Metadata compared between two versions on the article page, besides text and title.
-METADATA_FIELDS = (
-    "byline", "published", "modified", "section", "tags", "description", "language",
-    "canonical_url", "source_url", "top_image",
-)  # fmt: skip
+# Metadata compared between two versions on the article page: every compared field but
+# those the page shows apart (the headline, the text, the images, the publisher).
+METADATA_FIELDS = tuple(
+    name for name in COMPARED_COLUMNS if name not in ("title", BODY_COLUMN, "images", "site_name")
+)
 # Columns that hold a version number, per table or view, that the article page can show.
 _VERSION_COLUMNS = {
     "versions": "version",

@@ -14,29 +14,16 @@ from dataclasses import dataclass
 from itertools import pairwise
 from typing import Any, Literal
 
+from archive import columns
+
 PARAGRAPH = "\n\n"
 _TOKENS = re.compile(r"\n\s*\n|\S+")
 
 Op = Literal["equal", "insert", "delete"]
 
-# Fields compared between versions, in the order they are reported.
-COMPARED_FIELDS = (
-    "state",
-    "title",
-    "byline",
-    "published",
-    "modified",
-    "text",
-    "images",
-    "description",
-    "section",
-    "tags",
-    "language",
-    "canonical_url",
-    "site_name",
-    "top_image",
-    "source_url",
-)
+# Fields compared between versions, in the order they are reported: the article's state,
+# then every field its declaration compares (contract.model.Article).
+COMPARED_FIELDS = ("state", *columns.COMPARED_COLUMNS)
 
 _ANSI_DELETE = "\x1b[31;9m"
 _ANSI_INSERT = "\x1b[32;4m"

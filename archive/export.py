@@ -8,14 +8,17 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any, TextIO
 
+from archive import columns
+
 FORMATS = ("jsonl", "csv")
-_JSON_COLUMNS = ("byline", "tags", "images", "changed_fields")
+_JSON_COLUMNS = (*columns.JSON_COLUMNS, "changed_fields")
+# The article's columns, then its version's: the content columns its declaration makes
+# (canonical_url stays beside url: the export fills it from the article when the version has none).
 COLUMNS = (
     "url", "canonical_url", "source", "article_state", "first_seen", "last_checked",
-    "last_changed", "version", "captured_at", "state", "title", "byline", "published",
-    "modified", "language", "site_name", "section", "tags", "description", "top_image",
-    "images", "source_url", "comment_count", "text", "content_hash", "changed_fields",
-    "summary", "extractor_version", "fetched_at", "due_at",
+    "last_changed", "version", "captured_at", "state",
+    *(name for name in columns.CONTENT_COLUMNS if name != "canonical_url"),
+    "content_hash", "changed_fields", "summary", "extractor_version", "fetched_at", "due_at",
 )  # fmt: skip
 
 _SELECT = """

@@ -1,7 +1,8 @@
 """The content hash: what a reader sees of an article, normalised, and nothing else.
 
-Covered: title, byline, published date, body paragraphs, image captions and
-credits. Not covered, because they change without an editor touching the
+Covered: the fields ``contract.model.Article`` declares ``hashed`` (title, byline,
+published date, body paragraphs, image captions and credits), each normalised by
+its kind (:func:`reader_value`). Not covered, because they change without an editor touching the
 story: comment counts, image URLs (CDN sizes, session tokens), tags, the
 page's "modified" stamp, and body lines that are only a relative time
 ("5 minutes ago"), a view or share counter, a comment counter or an
@@ -17,8 +18,12 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from contract.model import Article
+from contract.fields import ArticleField, Kind
+from contract.model import ARTICLE_FIELDS, Article
+
+HASHED_FIELDS = tuple(f for f in ARTICLE_FIELDS if f.declared.hashed is not None)
 
 # Whitespace that HTML and CMSs sprinkle without meaning: NBSP, thin spaces, zero-width.
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
@@ -58,13 +63,16 @@ VOLATILE_LINES: tuple[re.Pattern[str], ...] = tuple(
 
 @dataclass(frozen=True)
 class ReaderView:
-    """The normalised parts of an article that a reader sees; the hash covers exactly these."""
+    """The normalised hashed fields of an article, in declaration order: the hash covers these."""
 
-    title: str
-    byline: tuple[str, ...]
-    published: str
-    paragraphs: tuple[str, ...]
-    captions: tuple[str, ...]
+    parts: tuple[tuple[ArticleField, Any], ...]
+
+    def value(self, name: str) -> Any:
+        """The normalised value of the hashed field ``name``."""
+        for item, value in self.parts:
+            if item.name == name:
+                return value
+        raise KeyError(f"{name} is not a hashed field of Article")
 
 
 def normalise(text: str | None) -> str:
@@ -96,22 +104,30 @@ def normalise_date(value: str | None) -> str:
     return moment.astimezone(UTC).isoformat()
 
 
+def reader_value(item: ArticleField, value: Any) -> Any:
+    """A field's value as a reader sees it, normalised by its kind."""
+    kind = item.kind
+    if kind == Kind.TIME:
+        return normalise_date(value)
+    if kind == Kind.NAMES:
+        return tuple(name for name in (normalise(n) for n in value) if name)
+    if kind == Kind.BODY:
+        lines = (normalise(p) for p in value)
+        return tuple(line for line in lines if line and not is_volatile(line))
+    if kind == Kind.IMAGES:
+        return tuple(
+            text
+            for image in value
+            for text in (normalise(" ".join(filter(None, (image.caption, image.credit)))),)
+            if text
+        )
+    if kind in (Kind.COUNT, Kind.VERSION):
+        return value
+    return normalise(value)
+
+
 def reader_view(article: Article) -> ReaderView:
-    lines = (normalise(p) for p in article.paragraphs)
-    paragraphs = tuple(line for line in lines if line and not is_volatile(line))
-    captions = tuple(
-        text
-        for image in article.images
-        for text in (normalise(" ".join(filter(None, (image.caption, image.credit)))),)
-        if text
-    )
-    return ReaderView(
-        title=normalise(article.title),
-        byline=tuple(name for name in (normalise(b) for b in article.byline) if name),
-        published=normalise_date(article.published),
-        paragraphs=paragraphs,
-        captions=captions,
-    )
+    return ReaderView(tuple((f, reader_value(f, getattr(article, f.name))) for f in HASHED_FIELDS))
 
 
 def content_hash(article: Article) -> str:
@@ -120,12 +136,15 @@ def content_hash(article: Article) -> str:
 
 
 def view_hash(view: ReaderView) -> str:
-    canonical = json.dumps(
-        [view.title, view.byline, view.published, view.paragraphs, view.captions],
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    """The "always" fields by position, the "when_set" ones as [column, value] when set."""
+    canonical: list[Any] = []
+    for item, value in view.parts:
+        if item.declared.hashed == "always":
+            canonical.append(value)
+        elif value not in (None, "", ()):
+            canonical.append([item.column, value])
+    text = json.dumps(canonical, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def body_hash(raw: bytes) -> str:

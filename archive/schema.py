@@ -21,6 +21,8 @@ import importlib
 import sqlite3
 from collections.abc import Callable
 
+from archive import columns
+
 # Publisher history: one row per version a reader could have seen.
 _V1_TABLES = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -239,6 +241,7 @@ def ensure(conn: sqlite3.Connection) -> None:
     Runs inside the caller's write transaction (``BEGIN IMMEDIATE``).
     """
     migrate(conn)
+    columns.ensure(conn)  # a field declared since the last migration gets its column
     for installer in _installers():
         installer(conn)
 

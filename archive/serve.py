@@ -22,7 +22,7 @@ from urllib.parse import quote
 
 import yaml
 
-from archive import db
+from archive import columns, db
 
 METADATA = Path(__file__).with_name("datasette_metadata.json")
 PLUGINS_DIR = Path(__file__).with_name("datasette_plugins")
@@ -52,8 +52,15 @@ def database_name(path: Path) -> str:
 
 
 def metadata_for(path: Path) -> dict[str, Any]:
-    """The shipped metadata with its database section keyed by the served file's name."""
+    """The shipped metadata with its database section keyed by the served file's name.
+
+    The descriptions of the article's content columns come from its declaration
+    (``contract.model.Article``), the rest from ``datasette_metadata.json``.
+    """
     metadata: dict[str, Any] = json.loads(METADATA.read_text(encoding="utf-8"))
+    tables = metadata["databases"][TEMPLATE_DATABASE]["tables"]
+    for table in columns.TABLES:  # the article's columns are described where it is declared
+        tables[table].setdefault("columns", {}).update(columns.descriptions(table))
     name = database_name(path)
     databases = metadata.get("databases", {})
     databases[name] = databases.pop(TEMPLATE_DATABASE)

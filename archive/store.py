@@ -21,7 +21,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from archive import db, diff, hashing, reschedule
+from archive import columns, db, diff, hashing, reschedule
 from archive.bodies import read_body
 from archive.compress import COMPRESSION, DELTA_COMPRESSION, BodyCodec, base_of
 from archive.revisit import History, RevisitPolicy
@@ -45,9 +45,11 @@ _NOT_READ_BY = (
     " AND coalesce(v.extractor_version, '') != ? AND NOT EXISTS (SELECT 1 FROM extractions e"
     " WHERE e.version_id = v.id AND e.extractor_version = ?)"
 )
-_ARTICLE_FIELDS = (
-    "title", "byline", "published", "modified", "language", "site_name", "canonical_url",
-    "section", "tags", "description", "top_image", "images", "source_url", "comment_count", "text",
+# A second reading by the same extractor replaces the first.
+_EXTRACTION_CONFLICT = " ON CONFLICT (version_id, extractor_version) DO UPDATE SET " + ", ".join(
+    f"{name} = excluded.{name}"
+    for name in ("extracted_at", *columns.CONTENT_COLUMNS, "content_hash", "changed_fields",
+                 "summary", "words_added", "words_removed")
 )  # fmt: skip
 
 
@@ -802,7 +804,7 @@ class Archive:
         row = cursor.fetchone()
         if row is None:
             return None
-        fields = {name: row[name] for name in _ARTICLE_FIELDS}
+        fields = columns.content_of(row)
         if (row["extractor_version"] or "") != extractor_version:
             cursor = self._conn.execute(
                 "SELECT * FROM extractions WHERE version_id = ? AND extractor_version = ?",
@@ -811,7 +813,7 @@ class Archive:
             cursor.row_factory = sqlite3.Row
             reread = cursor.fetchone()
             if reread is not None:
-                fields = {name: reread[name] for name in _ARTICLE_FIELDS}
+                fields = columns.content_of(reread)
         return fields
 
     def _insert_fetch(
@@ -855,25 +857,22 @@ class Archive:
         changed = diff.changed_fields(
             None if previous is None else {**previous, "state": "live"}, fields
         )
-        text_diff = diff.diff_words(previous["text"], fields["text"]) if previous else None
-        self._conn.execute(
-            "INSERT INTO versions (article_id, version, captured_at, state, url, title, byline,"
-            " published, modified, language, site_name, canonical_url, section, tags, description,"
-            " top_image, images, source_url, comment_count, text, content_hash, changed_fields,"
-            " summary, words_added, words_removed, body_hash, fetch_id, extractor_version)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?)",
-            (
-                article_id, version, iso(now), fields["state"], fetch.url, fields["title"],
-                fields["byline"], fields["published"], fields["modified"], fields["language"],
-                fields["site_name"], fields["canonical_url"], fields["section"], fields["tags"],
-                fields["description"], fields["top_image"], fields["images"],
-                fields["source_url"], fields["comment_count"], fields["text"], content_hash,
-                json.dumps(changed), _summary(fields["state"], changed, text_diff),
-                text_diff.words_added if text_diff else _word_count(fields["text"]),
-                text_diff.words_removed if text_diff else 0,
-                body_hash, fetch_id, extractor_version,
-            ),
+        body = columns.BODY_COLUMN
+        text_diff = diff.diff_words(previous[body], fields[body]) if previous else None
+        content = {name: fields[name] for name in columns.CONTENT_COLUMNS}
+        columns.insert(
+            self._conn,
+            "versions",
+            {
+                "article_id": article_id, "version": version, "captured_at": iso(now),
+                "state": fields["state"], "url": fetch.url, **content,
+                "content_hash": content_hash, "changed_fields": json.dumps(changed),
+                "summary": _summary(fields["state"], changed, text_diff),
+                "words_added": text_diff.words_added if text_diff else _word_count(content[body]),
+                "words_removed": text_diff.words_removed if text_diff else 0,
+                "body_hash": body_hash, "fetch_id": fetch_id,
+                "extractor_version": extractor_version,
+            },
         )  # fmt: skip
 
     def _insert_gone_version(
@@ -903,30 +902,25 @@ class Archive:
         if original is None:
             raise KeyError(f"no version with id {version_id}")
         fields = _version_fields(article, original["state"])
-        before = {name: original[name] for name in _ARTICLE_FIELDS}
+        before = columns.content_of(original)
         new_hash = hashing.content_hash(article)
         changed = tuple(diff.changed_fields({**before, "state": fields["state"]}, fields))
-        text_diff = diff.diff_words(before["text"], fields["text"])
+        body = columns.BODY_COLUMN
+        text_diff = diff.diff_words(before[body], fields[body])
         summary = diff.summarise(changed, text_diff)
-        self._conn.execute(
-            "INSERT INTO extractions (version_id, article_id, version, extractor_version,"
-            " previous_extractor_version, extracted_at, title, byline, published, modified,"
-            " language, site_name, canonical_url, section, tags, description, top_image, images,"
-            " source_url, comment_count, text, content_hash, changed_fields, summary, words_added,"
-            " words_removed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-            " ?, ?, ?, ?, ?, ?) ON CONFLICT (version_id, extractor_version) DO UPDATE SET"
-            " extracted_at = excluded.extracted_at, content_hash = excluded.content_hash,"
-            " text = excluded.text, changed_fields = excluded.changed_fields,"
-            " summary = excluded.summary",
-            (
-                version_id, original["article_id"], original["version"], article.extractor_version,
-                original["extractor_version"], self._now_iso(), fields["title"], fields["byline"],
-                fields["published"], fields["modified"], fields["language"], fields["site_name"],
-                fields["canonical_url"], fields["section"], fields["tags"], fields["description"],
-                fields["top_image"], fields["images"], fields["source_url"],
-                fields["comment_count"], fields["text"], new_hash, json.dumps(list(changed)),
-                summary, text_diff.words_added, text_diff.words_removed,
-            ),
+        content = {name: fields[name] for name in columns.CONTENT_COLUMNS}
+        columns.insert(
+            self._conn,
+            "extractions",
+            {
+                "version_id": version_id, "article_id": original["article_id"],
+                "version": original["version"], "extractor_version": article.extractor_version,
+                "previous_extractor_version": original["extractor_version"],
+                "extracted_at": self._now_iso(), **content, "content_hash": new_hash,
+                "changed_fields": json.dumps(list(changed)), "summary": summary,
+                "words_added": text_diff.words_added, "words_removed": text_diff.words_removed,
+            },
+            _EXTRACTION_CONFLICT,
         )  # fmt: skip
         return _ExtractionRow(new_hash, new_hash != original["content_hash"], changed, summary)
 
@@ -1028,30 +1022,7 @@ class _Batch:
 def _version_fields(
     article: Article, state: str, view: hashing.ReaderView | None = None
 ) -> dict[str, Any]:
-    view = view or hashing.reader_view(article)
-    images = [
-        {"src": i.src, "alt": i.alt, "caption": i.caption, "credit": i.credit}
-        for i in article.images
-    ]
-    return {
-        "state": state,
-        "title": article.title,
-        "byline": json.dumps(list(article.byline), ensure_ascii=False),
-        "published": article.published,
-        "modified": article.modified,
-        "language": article.language,
-        "site_name": article.site_name,
-        "canonical_url": article.canonical_url,
-        "section": article.section,
-        "tags": json.dumps(list(article.tags), ensure_ascii=False),
-        "description": article.description,
-        "top_image": article.top_image,
-        "images": json.dumps(images, ensure_ascii=False),
-        "source_url": article.source_url,
-        "comment_count": article.comment_count,
-        # What the reader sees: normalised paragraphs, counters and relative times left out.
-        "text": "\n\n".join(view.paragraphs),
-    }
+    return {"state": state, **columns.values(article, view)}
 
 
 def _summary(state: str, changed: list[str], text_diff: diff.TextDiff | None) -> str:

@@ -6,8 +6,10 @@ produces them) and ``archive`` (which stores them).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+
+from contract.fields import ArticleField, Kind, declare, declared_fields
 
 
 class Outcome(StrEnum):
@@ -32,31 +34,86 @@ class Image:
     credit: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Article:
-    """An article as a reader sees it, extracted from one page."""
+    """An article as a reader sees it, extracted from one page.
 
-    paragraphs: tuple[str, ...]
-    title: str | None = None
-    byline: tuple[str, ...] = ()
-    published: str | None = None  # ISO-8601, keeping the page's offset
-    modified: str | None = None
-    language: str | None = None
-    canonical_url: str | None = None
-    site_name: str | None = None
-    description: str | None = None
-    section: str | None = None
-    tags: tuple[str, ...] = ()
-    top_image: str | None = None
-    images: tuple[Image, ...] = ()
-    source_url: str | None = None
-    comment_count: int | None = None
-    extractor_version: str = ""
+    Each field is declared here once (see :mod:`contract.fields`); the order is the
+    order in which a version's changed fields are reported, stored and exported.
+    """
+
+    title: str | None = field(
+        default=None, metadata=declare("Headline", Kind.TEXT, hashed="always")
+    )
+    byline: tuple[str, ...] = field(
+        default=(), metadata=declare("Authors, a JSON array", Kind.NAMES, hashed="always")
+    )
+    published: str | None = field(
+        default=None,
+        metadata=declare(
+            "Publication time the page states, with its offset", Kind.TIME, hashed="always"
+        ),
+    )
+    modified: str | None = field(
+        default=None, metadata=declare("Modification time the page states", Kind.TIME)
+    )
+    paragraphs: tuple[str, ...] = field(
+        metadata=declare(
+            "The article body as clean text, paragraphs separated by blank lines",
+            Kind.BODY,
+            hashed="always",
+            column="text",
+        )
+    )
+    images: tuple[Image, ...] = field(
+        default=(),
+        metadata=declare(
+            "Images with caption and credit, a JSON array of objects",
+            Kind.IMAGES,
+            hashed="always",
+        ),
+    )
+    description: str | None = field(
+        default=None, metadata=declare("Summary the page gives for itself", Kind.LONG_TEXT)
+    )
+    section: str | None = field(default=None, metadata=declare("Section or category", Kind.TEXT))
+    tags: tuple[str, ...] = field(
+        default=(), metadata=declare("Tags and keywords, a JSON array", Kind.NAMES)
+    )
+    language: str | None = field(
+        default=None, metadata=declare("Language code, as stated or detected", Kind.TEXT)
+    )
+    canonical_url: str | None = field(
+        default=None, metadata=declare("Canonical address the page states", Kind.URL)
+    )
+    site_name: str | None = field(default=None, metadata=declare("Publisher name", Kind.TEXT))
+    top_image: str | None = field(default=None, metadata=declare("Lead image address", Kind.URL))
+    source_url: str | None = field(
+        default=None,
+        metadata=declare("A source the article names (Quelle:, Nguồn:, Source:)", Kind.URL),
+    )
+    comment_count: int | None = field(
+        default=None,
+        metadata=declare(
+            "Number of comments shown, if stated (does not create versions)",
+            Kind.COUNT,
+            compared=False,
+        ),
+    )
+    extractor_version: str = field(
+        default="",
+        metadata=declare("Version of the extractor that read the text", Kind.VERSION, stored=False),
+    )
 
     @property
     def text(self) -> str:
         """The body as plain text: paragraphs separated by blank lines."""
         return "\n\n".join(self.paragraphs)
+
+
+# Article's declared fields, in order: what the archive's columns, the diff, the export
+# and the Datasette descriptions are generated from.
+ARTICLE_FIELDS: tuple[ArticleField, ...] = declared_fields(Article)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from contract.model import Article, Image
+from contract.fields import Kind
+from contract.model import ARTICLE_FIELDS, Article, Image
 from scraper.extract.blocks import CAPTION, HEADING, IMAGE, PARAGRAPH, Block, normalise_space
 from scraper.extract.cascade import (
     MUST_GAIN,
@@ -276,26 +277,23 @@ def extract_document(
     return extract_text(data, url)
 
 
+# (field name, whether it holds images) of each declared field, in order.
+_JSON_FIELDS: tuple[tuple[str, bool], ...] = tuple(
+    (f.name, f.kind == Kind.IMAGES) for f in ARTICLE_FIELDS
+)
+
+
 def article_to_json(article: Article) -> dict[str, Any]:
-    """The article as printed by ``scraper extract``: plain JSON values, in field order."""
-    return {
-        "paragraphs": list(article.paragraphs),
-        "title": article.title,
-        "byline": list(article.byline),
-        "published": article.published,
-        "modified": article.modified,
-        "language": article.language,
-        "canonical_url": article.canonical_url,
-        "site_name": article.site_name,
-        "description": article.description,
-        "section": article.section,
-        "tags": list(article.tags),
-        "top_image": article.top_image,
-        "images": [_image_to_json(image) for image in article.images],
-        "source_url": article.source_url,
-        "comment_count": article.comment_count,
-        "extractor_version": article.extractor_version,
-    }
+    """The article as printed by ``scraper extract``: plain JSON values, in declared order."""
+    out: dict[str, Any] = {}
+    for name, images in _JSON_FIELDS:
+        value = getattr(article, name)
+        if images:
+            value = [_image_to_json(image) for image in value]
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[name] = value
+    return out
 
 
 def _image_to_json(image: Image) -> dict[str, str]:
