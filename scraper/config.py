@@ -16,9 +16,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from scraper.html import SelectorError, check_selector
+from scraper.kinds import AUTO, KINDS, Kinds
 from scraper.schedule import Schedule, ScheduleError, validate_cron
 
-SOURCE_KINDS = ("auto", "article", "feed", "sitemap", "section")
 RENDER_MODES = ("never", "auto", "always")
 RESOURCE_TYPES = ("image", "font", "media", "stylesheet", "script", "xhr", "fetch", "other")
 # Third-party trackers a rendered page may not call (host suffixes); [render] block replaces it.
@@ -138,8 +138,10 @@ def format_duration(seconds: float) -> str:
     return f"{seconds:g}s"
 
 
-def load_config(path: Path) -> Config:
-    """Read and check the file at ``path``; raise :class:`ConfigError` on any problem."""
+def load_config(path: Path, kinds: Kinds = KINDS) -> Config:
+    """Read and check the file at ``path``; raise :class:`ConfigError` on any problem.
+
+    A source's ``kind`` is ``auto`` or the name of a kind in ``kinds``."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -150,15 +152,16 @@ def load_config(path: Path) -> Config:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-    return _Reader(path, text).config(data)
+    return _Reader(path, text, kinds).config(data)
 
 
 class _Reader:
     """Walks the parsed TOML, checking each key; knows the file for error lines."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: str, kinds: Kinds) -> None:
         self.path = path
         self.lines = text.splitlines()
+        self.kinds = kinds
 
     def fail(self, key: str, message: str) -> ConfigError:
         line = self._line_of(key)
@@ -407,9 +410,8 @@ class _Reader:
             raise self.fail(f"{prefix}.url", "missing; every source needs a url")
         url = self.get(t, prefix, "url", None, _http_url, "an absolute http:// or https:// URL")
         name = self.get(t, prefix, "name", urlsplit(url).netloc, _nonempty, "a non-empty string")
-        kind = self.get(
-            t, prefix, "kind", "auto", _choice(SOURCE_KINDS), f"one of {', '.join(SOURCE_KINDS)}"
-        )
+        names = self.kinds.names
+        kind = self.get(t, prefix, "kind", AUTO, _choice(names), f"one of {', '.join(names)}")
         if "every" in t and "cron" in t:
             raise self.fail(f"{prefix}.cron", "give either every or cron, not both")
         if "every" not in t and "cron" not in t:

@@ -1,7 +1,7 @@
 """Find article URLs in what a source serves: feeds, sitemaps and section pages.
 
-A source of kind ``auto`` is sniffed from its first response: RSS/Atom is a feed,
-``<urlset>``/``<sitemapindex>`` a sitemap, HTML an article or a section page.
+The parsers the source kinds (:mod:`scraper.kinds`) use; which kind a source is, and
+how its links are followed, is decided there.
 """
 
 from __future__ import annotations
@@ -12,16 +12,11 @@ import re
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterable
 from dataclasses import dataclass
-from enum import StrEnum
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 from scraper.feeds import NotAFeed, entry_links
-from scraper.markup import body_looks_like_html, declares_html, media_type
 
 MAX_SITEMAP_BYTES = 50 * 1024 * 1024  # the sitemaps.org limit for one uncompressed file
-_SNIFF_WINDOW = 2048
-_FEED_ROOT = re.compile(rb"<(rss|feed|rdf:RDF)[\s>]", re.IGNORECASE)
-_SITEMAP_ROOT = re.compile(rb"<(urlset|sitemapindex)[\s>]", re.IGNORECASE)
 _TRACKING_PARAMS = re.compile(r"^(utm_|fbclid$|gclid$|mc_cid$|mc_eid$|ocid$|cmpid$|at_)")
 _SECTION_MIN_LINKS = 15
 # Path parts of listing and service pages that a section page links to besides articles.
@@ -73,13 +68,6 @@ _LONG_NUMBER = re.compile(r"\d{4,}")
 _SECTION_MAX_TEXT = 1500
 
 
-class Kind(StrEnum):
-    ARTICLE = "article"
-    FEED = "feed"
-    SITEMAP = "sitemap"
-    SECTION = "section"
-
-
 class DiscoveryError(ValueError):
     """What a source served could not be read as the kind it was configured as."""
 
@@ -88,21 +76,6 @@ class DiscoveryError(ValueError):
 class Sitemap:
     pages: tuple[str, ...]  # page URLs, newest first where the sitemap dates them
     sitemaps: tuple[str, ...]  # child sitemaps of a sitemap index
-
-
-def sniff(body: bytes, content_type: str | None) -> Kind | None:
-    """Feed, sitemap or HTML (``ARTICLE``; the caller tells sections apart), or None."""
-    head = body[:_SNIFF_WINDOW].lstrip()
-    if head.startswith(b"\x1f\x8b"):
-        return Kind.SITEMAP  # a gzipped sitemap, the only gzipped document sources serve
-    ctype = media_type(content_type)
-    if _FEED_ROOT.search(head) or ctype in ("application/rss+xml", "application/atom+xml"):
-        return Kind.FEED
-    if _SITEMAP_ROOT.search(head):
-        return Kind.SITEMAP
-    if declares_html(content_type) or body_looks_like_html(body):
-        return Kind.ARTICLE
-    return None
 
 
 def looks_like_section(url: str, text_chars: int, article_links: int) -> bool:

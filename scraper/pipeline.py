@@ -17,26 +17,16 @@ from contract.model import Article, Fetch, Outcome
 from scraper.config import Source
 from scraper.contentcoding import Expect
 from scraper.decode import DecodeError, decode_html
-from scraper.discover import (
-    DiscoveryError,
-    Kind,
-    article_links,
-    feed_links,
-    looks_like_section,
-    normalise_url,
-    parse_sitemap,
-    sniff,
-    unique,
-)
+from scraper.discover import article_links, normalise_url
 from scraper.extract import extract_document
 from scraper.fetch import Validators
 from scraper.html import page_links
+from scraper.kinds import AUTO, KINDS, Kinds, Listing, ListingKind, SourceRun
 from scraper.workers import WorkerError, Workers
 
 # A version read from a rendered DOM carries this after the extractor's version: a switch
 # between the plain and the rendering path is then a parser change, never a publisher edit.
 RENDERED_TAG = "+render"
-MAX_CHILD_SITEMAPS = 10  # newest first; a news sitemap index lists years of archives
 DISCOVER_BATCH = 1000  # links of a listing written per transaction, the loop free between
 T = TypeVar("T")
 
@@ -64,22 +54,13 @@ class Stages:
     archive: Archive
     log: logging.Logger
     workers: Workers | None = None  # None: read pages inline (tools, benchmarks)
+    kinds: Kinds = KINDS  # the source kinds a source's ``kind`` names
 
     async def work(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker under the budget, or inline without workers."""
         if self.workers is None:
             return function(*args)
         return await self.workers.run(function, *args)
-
-
-@dataclass(frozen=True)
-class SourceRun:
-    """What one run of a source found: the article URLs new to the archive."""
-
-    kind: Kind | None
-    outcome: Outcome
-    fresh: tuple[str, ...]
-    error: str | None = None
 
 
 def log_fetch(log: logging.Logger, fetch: Fetch, outcome: Outcome) -> None:
@@ -188,33 +169,13 @@ async def read_fetched(
     return fetch, reading
 
 
-@dataclass(frozen=True)
-class Listing:
-    """The links a feed or sitemap lists (child sitemaps apart), or why it cannot be read."""
-
-    pages: tuple[str, ...]
-    sitemaps: tuple[str, ...] = ()
-    error: str | None = None
-
-
-def read_listing(body: bytes, url: str, kind: Kind) -> Listing:
-    """Parse a feed or a sitemap (runs in a worker)."""
-    try:
-        if kind is Kind.FEED:
-            return Listing(tuple(feed_links(body, url)))
-        sitemap = parse_sitemap(body, url)
-    except DiscoveryError as exc:
-        return Listing((), (), str(exc))
-    return Listing(sitemap.pages, sitemap.sitemaps)
-
-
-async def _listing(stages: Stages, fetch: Fetch, kind: Kind) -> Listing:
+async def _listing(stages: Stages, fetch: Fetch, kind: ListingKind) -> Listing:
     assert fetch.body is not None
     url = fetch.final_url or fetch.url
     try:
-        return await stages.work(read_listing, fetch.body, url, kind)
+        return await stages.work(kind.listing, fetch.body, url)
     except WorkerError as exc:
-        return Listing((), (), f"reading the {kind} {exc} for {fetch.url}")
+        return Listing((), (), f"reading the {kind.name} {exc} for {fetch.url}")
 
 
 async def archive_article(
@@ -236,33 +197,34 @@ async def archive_article(
 
 
 async def run_source(source: Source, stages: Stages, due_at: str | None = None) -> SourceRun:
-    """Fetch a source once (due since ``due_at``): archive it if it is an article, else
-    discover the articles it lists."""
-    configured = None if source.kind == "auto" else Kind(source.kind)
+    """Fetch a source once (due since ``due_at``) and run it through its kind: archive an
+    article, discover the articles a listing lists."""
+    configured = None if source.kind == AUTO else stages.kinds.get(source.kind)
     etag, last_modified = stages.archive.validators(source.url)
     fetch = await stages.fetcher.fetch(
         source.url,
         validators=Validators(etag, last_modified),
         source=source,
-        expect="article" if configured is Kind.ARTICLE else "any",
+        expect=configured.expect if configured is not None else "any",
     )
     fetch = replace(fetch, due_at=due_at)
+    name = configured.name if configured is not None else None
     if fetch.outcome_hint is not None or fetch.body is None:
         # Failed, rejected, gone or not modified: nothing to read, and nothing new to discover.
         recorded = record(stages, fetch, None)
-        return _finish(source, stages, SourceRun(configured, recorded.outcome, (), fetch.error))
-    kind = configured or sniff(fetch.body, fetch.content_type)
+        return _finish(source, stages, SourceRun(name, recorded.outcome, (), fetch.error))
+    kind = configured or stages.kinds.sniff(fetch.body, fetch.content_type)
     if kind is None:
         failed = _fail(
             fetch,
-            f"{source.url}: neither a feed, a sitemap nor an HTML page "
-            f"(content type {fetch.content_type or 'missing'})",
+            f"{source.url}: not a document of any source kind "
+            f"({', '.join(k.name for k in stages.kinds)}; "
+            f"content type {fetch.content_type or 'missing'})",
         )
         recorded = record(stages, failed, None)
         return _finish(source, stages, SourceRun(None, recorded.outcome, (), failed.error))
-    if kind in (Kind.FEED, Kind.SITEMAP):
-        return _finish(source, stages, await _run_listing(source, stages, fetch, kind))
-    return _finish(source, stages, await _run_html(source, stages, fetch, configured))
+    step = SourceStep(source, stages)
+    return _finish(source, stages, await kind.follow(step, fetch, configured=kind is configured))
 
 
 def _finish(source: Source, stages: Stages, run: SourceRun) -> SourceRun:
@@ -270,62 +232,37 @@ def _finish(source: Source, stages: Stages, run: SourceRun) -> SourceRun:
     return run
 
 
-async def _run_listing(source: Source, stages: Stages, fetch: Fetch, kind: Kind) -> SourceRun:
-    listing = await _listing(stages, fetch, kind)
-    if listing.error is None and listing.sitemaps:
-        listing = await _child_sitemaps(source, stages, listing)
-    if listing.error is not None:
-        failed = _fail(fetch, listing.error)
-        recorded = record(stages, failed, None)
-        return SourceRun(kind, recorded.outcome, (), failed.error)
-    recorded = record(stages, fetch, None)
-    fresh = await _discover(stages, listing.pages, source.name)
-    return SourceRun(kind, recorded.outcome, tuple(fresh))
+@dataclass(frozen=True)
+class SourceStep:
+    """One run of a source, as its kind sees it: what a kind may do with what it fetched."""
 
+    source: Source
+    stages: Stages
 
-async def _discover(stages: Stages, links: tuple[str, ...], source_name: str) -> list[str]:
-    """Remember a listing's links in bounded batches, letting the loop run between them."""
-    fresh: list[str] = []
-    for start in range(0, len(links), DISCOVER_BATCH):
-        batch = links[start : start + DISCOVER_BATCH]
-        fresh.extend(stages.archive.add_discovered(batch, source_name))
-        await asyncio.sleep(0)
-    return fresh
+    def record(self, fetch: Fetch, article: Article | None = None) -> Recorded:
+        return record(self.stages, fetch, article)
 
+    def fail(self, fetch: Fetch, error: str) -> Fetch:
+        return _fail(fetch, error)
 
-async def _child_sitemaps(source: Source, stages: Stages, index: Listing) -> Listing:
-    pages = list(index.pages)
-    for child_url in index.sitemaps[:MAX_CHILD_SITEMAPS]:
-        child = await stages.fetcher.fetch(child_url, source=source, expect="any")
-        if child.outcome_hint is None and child.body is not None:
-            listing = await _listing(stages, child, Kind.SITEMAP)
-            if listing.error is not None:
-                child = _fail(child, listing.error)
-            pages.extend(listing.pages)
-        record(stages, child, None)
-    return Listing(tuple(unique(pages)))
+    async def read(self, fetch: Fetch, *, want_links: bool) -> tuple[Fetch, Reading]:
+        """The page read in a worker: its article, and its article links when wanted."""
+        return await read_fetched(fetch, self.source, self.stages, want_links=want_links)
 
+    async def listing(self, fetch: Fetch, kind: ListingKind) -> Listing:
+        """What a fetched listing lists, read by ``kind`` in a worker under the budget."""
+        return await _listing(self.stages, fetch, kind)
 
-async def _run_html(
-    source: Source, stages: Stages, fetch: Fetch, configured: Kind | None
-) -> SourceRun:
-    want_links = configured is not Kind.ARTICLE
-    fetch, reading = await read_fetched(fetch, source, stages, want_links=want_links)
-    article = reading.article
-    if article is None:
-        recorded = record(stages, fetch, None)
-        return SourceRun(configured, recorded.outcome, (), fetch.error)
-    kind = Kind.ARTICLE
-    links = list(reading.links)
-    if want_links:
-        base = fetch.final_url or fetch.url
-        text_chars = sum(len(p) for p in article.paragraphs)
-        if configured is Kind.SECTION or looks_like_section(base, text_chars, len(links)):
-            kind = Kind.SECTION
-    if kind is Kind.ARTICLE:
-        recorded = record(stages, fetch, article)
-        return SourceRun(kind, recorded.outcome, ())
-    recorded = record(stages, fetch, None)
-    own = normalise_url(source.url)
-    fresh = await _discover(stages, tuple(u for u in links if u != own), source.name)
-    return SourceRun(kind, recorded.outcome, tuple(fresh))
+    async def fetch(self, url: str) -> Fetch:
+        """Another document of the source (a child sitemap), fetched as politely."""
+        return await self.stages.fetcher.fetch(url, source=self.source, expect="any")
+
+    async def discover(self, links: tuple[str, ...]) -> list[str]:
+        """Remember a listing's links in bounded batches, letting the loop run between them;
+        the new ones, to archive."""
+        fresh: list[str] = []
+        for start in range(0, len(links), DISCOVER_BATCH):
+            batch = links[start : start + DISCOVER_BATCH]
+            fresh.extend(self.stages.archive.add_discovered(batch, self.source.name))
+            await asyncio.sleep(0)
+        return fresh

@@ -84,7 +84,7 @@ def test_schedule_is_required(tmp_path: Path) -> None:
 def test_bad_kind_and_wrong_type(tmp_path: Path) -> None:
     code, output = run_with(tmp_path, GOOD_SOURCE + 'kind = "podcast"\n')
     assert code == 2
-    assert_one_line_error(output, "sources[0].kind", "one of auto, article, feed")
+    assert_one_line_error(output, "sources[0].kind", "one of auto, feed, sitemap, article, section")
     code, output = run_with(tmp_path, '[fetch]\nconcurrency = "many"\n' + GOOD_SOURCE)
     assert code == 2
     assert_one_line_error(output, "fetch.concurrency", "line 2", "whole number")

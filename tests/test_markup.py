@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scraper.contentcoding import content_problem
-from scraper.discover import Kind, sniff
 from scraper.extract import extract_document
+from scraper.kinds import KINDS
 from scraper.markup import binary_kind, looks_like_html
 
 STORY = (
@@ -84,10 +84,10 @@ def test_plain_text_mentioning_tags_stays_text() -> None:
 def test_fetcher_and_discovery_use_the_same_whole_document_sniffer() -> None:
     body = LATE_MARKUP["php warnings"].encode("utf-8")
     assert content_problem(None, body, "article") is None
-    assert sniff(body, None) is Kind.ARTICLE
+    assert KINDS.sniff(body, None) is KINDS.get("article")
     text = MARKDOWN_WITH_TAGS.encode("utf-8")
     assert content_problem(None, text, "article") is not None
-    assert sniff(text, None) is None
+    assert KINDS.sniff(text, None) is None
 
 
 @pytest.mark.parametrize(
