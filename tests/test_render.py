@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -212,13 +217,13 @@ def test_refusals_name_why(loop: Any, engine: Any, site: NewsSite) -> None:
 def test_a_page_is_cut_at_the_deadline_and_the_browser_goes_on(
     loop: Any, engine: Any, site: NewsSite, path: str
 ) -> None:
-    fetcher = rendering(site, engine, deadline=3.0)
+    fetcher = rendering(site, engine, deadline=2.0)
     began = time.monotonic()
     got = run(loop, fetcher.fetch(site.url(path), source=source(site, path, "always")))
     took = time.monotonic() - began
     assert got.outcome_hint is not None and got.outcome_hint.value == "failed"
     assert got.error and site.url(path) in got.error, got.error
-    assert took < 3.0 + 6.0, took  # the deadline, plus killing a stuck page at worst
+    assert took < 2.0 + 6.0, took  # the deadline, plus killing a stuck page at worst
     # The same engine renders the next page at once.
     again = run(loop, fetcher.fetch(site.url("/inline"), source=source(site, "/inline")))
     assert again.outcome_hint is None, again.error
@@ -238,19 +243,197 @@ def test_fifty_popups_are_closed_and_never_fetched(loop: Any, engine: Any, site:
 
 
 def test_the_browser_restarts_after_n_pages_and_over_the_memory_cap(
-    loop: Any, site: NewsSite
+    loop: Any, engine: Any, site: NewsSite
 ) -> None:
-    from scraper.render.browser import Engine
-
-    assert CHROMIUM is not None
-    for engine in (Engine(CHROMIUM, restart_after=1), Engine(CHROMIUM, max_rss=1024)):
-        fetcher = rendering(site, engine)
-        run(loop, fetcher.fetch(site.url("/inline"), source=source(site, "/inline")))
-        first = {p.pid for p in engine.processes()}
-        got = run(loop, fetcher.fetch(site.url("/inline"), source=source(site, "/inline")))
-        assert got.outcome_hint is None, got.error
-        assert engine.launches == 2
-        assert not {p.pid for p in engine.processes()} & first
-        assert wait_for(lambda: all(read_proc(pid) is None for pid in first))  # noqa: B023
-        run(loop, engine.aclose())
+    fetcher = rendering(site, engine)
+    limits = (engine.restart_after, engine.max_rss)
+    try:
+        for restart_after, max_rss in ((limits[0], 1024), (1, limits[1])):
+            run(loop, fetcher.fetch(site.url("/inline"), source=source(site, "/inline")))
+            first = {p.pid for p in engine.processes()}
+            launches = engine.launches
+            engine.restart_after, engine.max_rss = restart_after, max_rss
+            got = run(loop, fetcher.fetch(site.url("/inline"), source=source(site, "/inline")))
+            engine.restart_after, engine.max_rss = limits
+            assert got.outcome_hint is None, got.error
+            if restart_after == 1:  # retired after that page: the next one starts a browser
+                run(loop, fetcher.fetch(site.url("/inline"), source=source(site, "/inline")))
+            assert engine.launches == launches + 1
+            assert not {p.pid for p in engine.processes()} & first
+            assert wait_for(lambda: all(read_proc(pid) is None for pid in first))  # noqa: B023
+    finally:
+        engine.restart_after, engine.max_rss = limits
         run(loop, fetcher.plain.aclose())
+
+
+# -- the daemon, as a user runs it ----------------------------------------------------------
+
+
+def daemon_config(tmp_path: Path, sources: str, *, deadline: str = "8s") -> Path:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        f"""
+[archive]
+path = "archive.db"
+
+[fetch]
+host_gap = "0s"
+deadline = "{deadline}"
+max_retries = 0
+
+[revisit]
+min_interval = "1s"
+max_interval = "1s"
+
+[render]
+chromium = "{CHROMIUM}"
+{sources}
+""",
+        encoding="utf-8",
+    )
+    return config
+
+
+def article_source(site: NewsSite, path: str, render: str) -> str:
+    return f"""
+[[sources]]
+name = "{path.strip("/")}"
+url = "{site.url(path)}"
+kind = "article"
+every = "1h"
+render = "{render}"
+"""
+
+
+def run_once(config: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "scraper", "run", "--once", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def rows(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:
+    with sqlite3.connect(db) as conn:
+        return list(conn.execute(sql, args))
+
+
+def test_auto_archives_script_built_articles_without_version_churn(
+    tmp_path: Path, site: NewsSite
+) -> None:
+    """Inline JSON and fetch() apps, render = "auto", fetched twice: the right text, one
+    version each, the rendered DOM kept as the raw body beside the response as served."""
+    config = daemon_config(
+        tmp_path,
+        article_source(site, "/inline", "auto")
+        + article_source(site, "/fetching", "auto")
+        + article_source(site, "/plain", "auto"),
+    )
+    for _ in range(2):
+        done = run_once(config)
+        assert done.returncode == 0, done.stderr
+    db = tmp_path / "archive.db"
+    texts = dict(rows(db, "SELECT url, text FROM versions"))
+    assert texts == {
+        site.url("/inline"): "\n\n".join(pages.STORY),
+        site.url("/fetching"): "\n\n".join(pages.FETCHED),
+        site.url("/plain"): "\n\n".join(pages.PLAIN),
+    }
+    titles = {t for (t,) in rows(db, "SELECT title FROM versions")}
+    assert titles == {pages.STORY_TITLE, pages.FETCHED_TITLE, pages.PLAIN_TITLE}
+    fetches = rows(
+        db, "SELECT url, outcome, via, original_hash IS NOT NULL FROM fetches ORDER BY id"
+    )
+    assert [f[1] for f in fetches] == ["new"] * 3 + ["unchanged"] * 3, fetches
+    via = {url: (v, has_original) for url, _, v, has_original in fetches}
+    assert via[site.url("/inline")] == ("render", 1)
+    assert via[site.url("/fetching")] == ("render", 1)
+    assert via[site.url("/plain")] == ("plain", 0)
+    # Each render's DOM differs (a timestamp, a random build id): new raw bodies, no versions.
+    bodies = rows(db, "SELECT count(DISTINCT body_hash) FROM fetches WHERE via = 'render'")
+    assert bodies == [(4,)]
+    # The response as served is kept too: one body, the app shell, for both fetches.
+    shells = rows(
+        db,
+        "SELECT count(DISTINCT original_hash), min(b.size) FROM fetches f"
+        " JOIN bodies b ON b.hash = f.original_hash WHERE f.url = ?",
+        site.url("/inline"),
+    )
+    assert shells == [(1, len(pages.inline_app().encode()))]
+    # Each version says which path read it.
+    made = dict(rows(db, "SELECT url, extractor_version FROM versions"))
+    assert made[site.url("/inline")].endswith("+render")
+    assert not made[site.url("/plain")].endswith("+render")
+
+
+def test_switching_paths_is_a_parser_change_not_an_edit(
+    loop: Any, engine: Any, site: NewsSite, tmp_path: Path
+) -> None:
+    """The same response read plain, then rendered (a script adds a paragraph), then plain
+    again: one publisher version; the rendered reading is recorded as a re-extraction."""
+    import logging
+
+    from archive.store import Archive
+    from scraper.pipeline import Stages, archive_article
+
+    adds = f'document.getElementById("more").innerHTML = "<p>{pages.ADDED_BY_SCRIPT}</p>";'
+    site.set("/switch", pages.plain_page(adds))
+    db = tmp_path / "archive.db"
+    fetcher = rendering(site, engine)
+    outcomes = []
+    with Archive.open(db, SystemClock()) as archive:
+        stages = Stages(fetcher, archive, logging.getLogger("test"))
+        for render in ("never", "always", "never"):
+            src = source(site, "/switch", render)
+            recorded = run(loop, archive_article(site.url("/switch"), src, stages))
+            archive.commit()
+            outcomes.append(recorded.outcome.value)
+    run(loop, fetcher.plain.aclose())
+    assert outcomes == ["new", "unchanged", "unchanged"]
+    assert rows(db, "SELECT via FROM fetches ORDER BY id") == [("plain",), ("render",), ("plain",)]
+    assert rows(db, "SELECT count(*) FROM versions") == [(1,)]
+    readings = rows(db, "SELECT extractor_version, text FROM extractions")
+    assert len(readings) == 1 and readings[0][0].endswith("+render")
+    assert pages.ADDED_BY_SCRIPT in readings[0][1]
+
+
+def descendant_pids(pid: int) -> set[int]:
+    from scraper.render.procs import descendants
+
+    return {p.pid for p in descendants(pid)}
+
+
+def alive(pids: set[int]) -> list[Any]:
+    """The processes of ``pids`` still running (a zombie counts too: nobody reaped it)."""
+    return [p for p in (read_proc(pid) for pid in pids) if p is not None]
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
+def test_no_browser_process_outlives_the_daemon(
+    tmp_path: Path, site: NewsSite, how: signal.Signals
+) -> None:
+    """A render in flight (its script never arrives), then SIGTERM or SIGKILL: every
+    process the daemon started (driver, browser, renderers) is gone soon after."""
+    script = f"/static/slow-{how.name}.js"
+    site.set(script, "1;", content_type="text/javascript", delay_s=3)
+    path = f"/slow-app-{how.name}"
+    site.set(path, pages.NEVER_LOADS.replace("/static/forever.js", script))
+    config = daemon_config(tmp_path, article_source(site, path, "always"), deadline="60s")
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "scraper", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        assert wait_for(lambda: site.hits.get(script, 0) >= 1, 30)
+        started = descendant_pids(daemon.pid)
+        browsers = [p for p in alive(started) if "chrom" in p.name]
+        assert len(browsers) >= 2, alive(started)  # the browser and at least one renderer
+        os.kill(daemon.pid, how)
+        daemon.wait(timeout=30)
+        assert wait_for(lambda: not alive(started), 10), alive(started)
+    finally:
+        if daemon.poll() is None:
+            daemon.kill()
+            daemon.wait()

@@ -44,7 +44,8 @@ from scraper.render.procs import Proc, chromium_below, descendants, rss_of
 LOG = logging.getLogger(__name__)
 CLOSE_S = 5.0  # a context that does not close in this time gets its browser killed
 LAUNCH_S = 30.0
-SETTLE_S = 2.0  # after "load": wait this long at most for the network to go quiet
+SETTLE_S = 2.0  # after "load": wait this long at most for the page's requests to end
+QUIET_S = 0.25  # ... and for this long with none in flight (every request is routed here)
 V8_HEAP_MB = 384  # per renderer: a page allocating in a loop crashes its tab, not the box
 
 # Chromium must not connect anywhere on its own: requests are answered through the route;
@@ -138,6 +139,7 @@ class _PageLog:
     requests: int = 0
     refused: list[str] = field(default_factory=list)
     popups: int = 0
+    in_flight: int = 0
     closing: set[asyncio.Future[None]] = field(default_factory=set)
 
 
@@ -218,11 +220,7 @@ class Engine:
                 await page.goto(document.url, wait_until="load")
                 with contextlib.suppress(PlaywrightError):  # lazy paragraphs
                     await page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
-                with contextlib.suppress(PlaywrightError):
-                    remaining = max(end - asyncio.get_running_loop().time(), 0.0)
-                    await page.wait_for_load_state(
-                        "networkidle", timeout=min(SETTLE_S, remaining * 0.5) * 1000
-                    )
+                await _settle(log, end)
                 html = await page.content()
                 return Rendered(html, log.requests, tuple(log.refused), log.popups)
         except TimeoutError:
@@ -347,8 +345,15 @@ def _router(
     served_document = False
 
     async def route(route: Route, request: Request) -> None:
-        nonlocal served_document
         log.requests += 1
+        log.in_flight += 1
+        try:
+            await _route(route, request)
+        finally:
+            log.in_flight -= 1
+
+    async def _route(route: Route, request: Request) -> None:
+        nonlocal served_document
         try:
             main_frame = bool(page_holder) and request.frame == page_holder[0].main_frame
         except PlaywrightError:
@@ -402,6 +407,19 @@ async def _ask(answer: Requests, request: Request, navigation: bool) -> Answer:
         )
     except Exception as exc:  # a fault in answering must cost the request, not the page
         return Answer(refused=f"{request.url}: {type(exc).__name__}: {exc}")
+
+
+async def _settle(log: _PageLog, end: float) -> None:
+    """Once loaded, wait for the page's requests to end (the fetch() that brings the story),
+    at most SETTLE_S and never past half the time left before the deadline."""
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    until = min(now + SETTLE_S, now + max(end - now, 0.0) * 0.5)
+    quiet = 0.0
+    step = 0.05
+    while loop.time() < until and quiet < QUIET_S:
+        await asyncio.sleep(step)
+        quiet = quiet + step if log.in_flight == 0 else 0.0
 
 
 def _header_dict(headers: tuple[tuple[str, str], ...]) -> dict[str, str]:
