@@ -153,7 +153,9 @@ def _export_warc(archive_path: Path, output: Path | None) -> None:
     finally:
         conn.close()
     click.echo(
-        f"{summary.responses} responses, {summary.revisits} revisits written to {output}",
+        f"{summary.responses} responses, {summary.revisits} revisits"
+        + (f", {summary.conversions} rendered pages" if summary.conversions else "")
+        + f" written to {output}",
         err=True,
     )
 

@@ -48,6 +48,9 @@ class StoredExchange:
     body_hash: str  # sha256 hex of the body, the key of ``bodies``
     body_size: int
     user_agent: str | None = None
+    # A rendered fetch (fetches.via = 'render'): body is the response as served, and this is
+    # the DOM Chromium built from it, written as a conversion record tied to that response.
+    rendered: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,7 @@ class WarcSummary:
     revisits: int
     requests: int
     payload_bytes: int
+    conversions: int = 0  # rendered DOMs, each tied to its response by WARC-Refers-To
 
 
 def warc_date(iso_utc: str) -> str:
@@ -147,7 +151,7 @@ def write_warc(
     info.rec_headers.replace_header("WARC-Date", warc_date(created_at))
     sink.write(info)
     first_copies: dict[str, _FirstCopy] = {}
-    responses = revisits = requests = payload_bytes = 0
+    responses = revisits = requests = payload_bytes = conversions = 0
     for exchange in exchanges:
         date = warc_date(exchange.fetched_at)
         http_headers = StatusAndHeaders(
@@ -196,16 +200,53 @@ def write_warc(
         sink.write(response)
         sink.write(request)
         requests += 1
-    return WarcSummary(responses, revisits, requests, payload_bytes)
+        if exchange.rendered is not None:
+            sink.write(_conversion(writer, exchange, exchange.rendered, response, date))
+            conversions += 1
+    return WarcSummary(responses, revisits, requests, payload_bytes, conversions)
 
 
+def _conversion(
+    writer: WARCWriter, exchange: StoredExchange, rendered: bytes, response: ArcWarcRecord,
+    date: str,
+) -> ArcWarcRecord:  # fmt: skip
+    """The rendered DOM: a ``conversion`` of the response it was built from (WARC 1.1 §6.8)."""
+    record = writer.create_warc_record(
+        exchange.url,
+        "conversion",
+        payload=io.BytesIO(rendered),
+        length=len(rendered),
+        warc_content_type="text/html; charset=utf-8",
+        warc_headers_dict={
+            "WARC-Date": date,
+            "WARC-Refers-To": response.rec_headers.get_header("WARC-Record-ID"),
+            "X-Archive-Fetch-Id": str(exchange.fetch_id),
+            "X-Archive-Made-By": "render: the page's DOM after its scripts ran in Chromium",
+        },
+    )
+    return record
+
+
+# A rendered fetch exports its response as served (original_hash); its body_hash, the DOM,
+# becomes the conversion record.
 _STORED_EXCHANGES = """
-SELECT f.id, coalesce(f.final_url, f.url), f.started_at, f.status, f.headers, f.body_hash,
-       b.size
-FROM fetches f JOIN bodies b ON b.hash = f.body_hash
-WHERE f.status IS NOT NULL
+SELECT f.id, coalesce(f.final_url, f.url), f.started_at, f.status, f.headers,
+       coalesce(f.original_hash, f.body_hash), b.size,
+       CASE WHEN f.original_hash IS NOT NULL THEN f.body_hash END
+FROM fetches f JOIN bodies b ON b.hash = coalesce(f.original_hash, f.body_hash)
+WHERE f.status IS NOT NULL AND f.body_hash IS NOT NULL
 ORDER BY f.id
 """
+
+
+def _stored_exchanges_query(conn: sqlite3.Connection) -> str:
+    """The query, also for an archive from before rendering (no original_hash column)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(fetches)")}
+    if "original_hash" in columns:
+        return _STORED_EXCHANGES
+    return _STORED_EXCHANGES.replace(
+        "coalesce(f.original_hash, f.body_hash)", "f.body_hash"
+    ).replace("CASE WHEN f.original_hash IS NOT NULL THEN f.body_hash END", "NULL")
 
 
 def stored_exchanges(conn: sqlite3.Connection) -> Iterator[StoredExchange]:
@@ -219,7 +260,8 @@ def stored_exchanges(conn: sqlite3.Connection) -> Iterator[StoredExchange]:
         headers_json,
         body_hash,
         size,
-    ) in conn.execute(_STORED_EXCHANGES):
+        rendered_hash,
+    ) in conn.execute(_stored_exchanges_query(conn)):
         body = None
         if body_hash not in seen:
             body = read_body(conn, body_hash)  # also unpacks bodies stored as deltas
@@ -234,6 +276,7 @@ def stored_exchanges(conn: sqlite3.Connection) -> Iterator[StoredExchange]:
             body=body,
             body_hash=body_hash,
             body_size=size,
+            rendered=read_body(conn, rendered_hash) if rendered_hash else None,
         )
 
 

@@ -365,6 +365,43 @@ def test_auto_archives_script_built_articles_without_version_churn(
     made = dict(rows(db, "SELECT url, extractor_version FROM versions"))
     assert made[site.url("/inline")].endswith("+render")
     assert not made[site.url("/plain")].endswith("+render")
+    # WARC: the response as served, and the rendered DOM as a conversion tied to it.
+    exported = check_warc(db, site)
+    assert exported["conversions"] == 4  # two rendered pages, fetched twice
+
+
+def check_warc(db: Path, site: NewsSite) -> dict[str, int]:
+    from click.testing import CliRunner
+    from warcio.archiveiterator import ArchiveIterator
+
+    from archive.cli import main as archive_main
+
+    out = db.with_name("export.warc.gz")
+    done = CliRunner().invoke(
+        archive_main, ["export", "--archive", str(db), "--format", "warc", "-o", str(out)]
+    )
+    assert done.exit_code == 0, done.output
+    assert "4 rendered pages" in done.output
+    records: dict[str, Any] = {}
+    conversions = []
+    with out.open("rb") as handle:
+        for record in ArchiveIterator(handle):
+            kind = record.rec_type
+            uri = record.rec_headers.get_header("WARC-Target-URI")
+            entry = (kind, uri, record.content_stream().read(), record.rec_headers)
+            records[record.rec_headers.get_header("WARC-Record-ID")] = entry
+            if kind == "conversion":
+                conversions.append(entry)
+    inline = [c for c in conversions if c[1] == site.url("/inline")]
+    assert len(inline) == 2
+    for _, _, dom, headers in inline:
+        assert pages.STORY[0].encode() in dom
+        assert headers.get_header("Content-Type").startswith("text/html")
+        refers = records[headers.get_header("WARC-Refers-To")]
+        assert refers[0] in ("response", "revisit") and refers[1] == site.url("/inline")
+        if refers[0] == "response":  # the first copy: the app shell, exactly as served
+            assert refers[2] == pages.inline_app().encode()
+    return {"conversions": len(conversions)}
 
 
 def test_switching_paths_is_a_parser_change_not_an_edit(
