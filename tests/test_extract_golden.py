@@ -7,9 +7,11 @@ print/email links) and one per language convention (``lang-*``: en, de, fr, es, 
 ja captions, credits, source lines and comment counters). ``layout-*`` pages are
 publisher layouts that fooled the extractor once (paragraphs classed "paywall", a
 Blogger post written as lines of divs between photos, a subscribers-only teaser,
-a lead written as a div beside the body). ``builder-*`` pages are laid out by a page
+a lead written as a div beside the body, a whole page laid out as a table of link
+cells whose few prose cells are its text). ``builder-*`` pages are laid out by a page
 builder (Elementor, Divi, WPBakery, Gutenberg blocks), ``hidden-*`` pages keep their
-text where a simple cleaner drops it (``<noscript>``); ``choice-*`` pages hold a block
+text where a simple cleaner drops it (``<noscript>``, also one that an unclosed
+tag inside makes hold the rest of the page); ``choice-*`` pages hold a block
 that must never be taken for the article (a comment thread longer than the article, a
 footer with an address, an author bio, a shop's cart notice). All were written for
 these tests.

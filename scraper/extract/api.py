@@ -14,6 +14,7 @@ from scraper.extract.blocks import CAPTION, HEADING, IMAGE, PARAGRAPH, Block, no
 from scraper.extract.cascade import (
     MUST_GAIN,
     SHORT_PICK_CHARS,
+    Segment,
     classified_blocks,
     classify,
     comment_thread,
@@ -22,6 +23,7 @@ from scraper.extract.cascade import (
     grown_blocks,
     line_blocks,
     outside_pick,
+    prose_blocks,
     quality,
     segments,
 )
@@ -35,6 +37,7 @@ from scraper.extract.content import (
 )
 from scraper.extract.metadata import Metadata, read_metadata, stated_nodes
 from scraper.extract.ruleset import (
+    FurnitureRules,
     HintCache,
     NoiseRules,
     furniture_rules,
@@ -48,7 +51,7 @@ from scraper.language import detect_language
 from scraper.markup import looks_like_html
 
 # Bump whenever the output for some page may change: it is stored with every version.
-EXTRACTOR_VERSION = "2026.12.03.5"
+EXTRACTOR_VERSION = "2026.12.03.6"
 
 # Below this much text the strict pass threw the article away with the noise: retry gently.
 _RETRY_BELOW_CHARS = 250
@@ -57,6 +60,9 @@ _RETRY_MUST_GAIN = 1.5
 # A first pick shorter than this may be replaced by any better result of the cascade;
 # a longer one may only grow.
 _ANY_RESULT_BELOW_CHARS = 200
+# What a reading of the uncleaned page must score (see cascade.quality) to be taken:
+# a sentence or two of prose, not a row of link labels.
+_MIN_FALLBACK_QUALITY = 100.0
 _COUNTER_HEADINGS = "h1, h2, h3, h4, h5, h6, [class*=count i], [class*=title i]"
 _MAX_WIDGETS = 40
 _MAX_COUNTER_CHARS = 40
@@ -131,6 +137,8 @@ def _second_look(
     url: str | None,
     scan: HintScan,
     hint_cache: HintCache,
+    html: str | None = None,
+    noise: NoiseRules | None = None,
 ) -> Cleaned:
     """The cascade: when the first pick is short or reads as furniture (comments, the
     page's foot, a notice), the page's text blocks are read by a paragraph classifier
@@ -152,6 +160,16 @@ def _second_look(
     if is_furniture or _length(cleaned) < _ANY_RESULT_BELOW_CHARS:
         for blocks in (classified_blocks(found), densest_blocks(found), line_blocks(found)):
             results.append(clean_blocks(_without_title(blocks, title)))
+        nothing = not cleaned.paragraphs and not any(r.paragraphs for r in results)
+        if nothing and not is_furniture and html is not None:
+            # Nothing left: the conditional cleaning of a pick that was the page's whole
+            # layout (a table of tables) took the article with the link cells. Read the
+            # page as it was before, its noise removed; only prose is taken from it.
+            again = _uncleaned_segments(html, noise or noise_rules(), hint_cache, rules)
+            for blocks in (classified_blocks(again), densest_blocks(again), prose_blocks(again)):
+                result = clean_blocks(_without_title(blocks, title))
+                if quality(result.paragraphs, rules) >= _MIN_FALLBACK_QUALITY:
+                    results.append(result)
     else:
         before, after = grown_blocks(found)
         if before or after:
@@ -168,6 +186,20 @@ def _second_look(
     if best is cleaned or not is_furniture:
         return best
     return replace(best, images=())
+
+
+def _uncleaned_segments(
+    html: str, rules: NoiseRules, hint_cache: HintCache, furniture: FurnitureRules
+) -> list[Segment]:
+    """The page's text blocks with its noise removed but nothing cleaned conditionally."""
+    fresh = parse(html)
+    remove_noise(fresh, rules, scan_hints(fresh, rules, hint_cache))
+    body = fresh.body
+    if body is None:
+        return []
+    found = segments(body)
+    classify(found, furniture)
+    return found
 
 
 def _length(cleaned: Cleaned) -> int:
@@ -249,7 +281,9 @@ def _extract_html(
         if _length(gentle) > _length(cleaned) * _RETRY_MUST_GAIN:
             cleaned, document, roots, scan = gentle, fresh, gentle_roots, gentle_scan
     if not content:
-        cleaned = _second_look(document, roots, cleaned, meta.title, url, scan, hint_cache)
+        cleaned = _second_look(
+            document, roots, cleaned, meta.title, url, scan, hint_cache, html, rules
+        )
     if _length(cleaned) < _RETRY_BELOW_CHARS and meta.article_body and not content:
         # The page renders its text with scripts, but states it in JSON-LD.
         stated = clean_blocks(text_blocks(meta.article_body))

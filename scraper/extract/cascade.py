@@ -194,6 +194,20 @@ def densest_blocks(found: Sequence[Segment]) -> list[Block]:
     ]
 
 
+def prose_blocks(found: Sequence[Segment]) -> list[Block]:
+    """Every block of prose on the page, wherever it stands: no longer than a line,
+    ending a sentence, hardly linked, no furniture. The last resort when the page's
+    layout leaves no region of text to choose (a table of cells, most of them links)."""
+    return [
+        Block(s.text, s.kind)
+        for s in found
+        if len(s.text) >= _LENGTH_LOW
+        and s.density <= _MAX_LINK_DENSITY
+        and not s.furniture
+        and _SENTENCE_END.search(s.text)
+    ]
+
+
 _MIN_LINES = 3
 _MIN_PROSE_CHARS = 20  # a line of prose in the quality score: a short sentence will do
 

@@ -210,19 +210,28 @@ def remove_noise(
 
 
 _NOSCRIPT_PROSE_CHARS = 200
+# A notice to readers without scripts is a line or two; more text than this is the page's.
+_NOSCRIPT_PAGE_CHARS = 1000
 _SCRIPT_NOTICE = re.compile(r"javascript|\bbrowser\b", re.IGNORECASE)
 
 
 def _open_noscript(document: Document) -> None:
     """A ``<noscript>`` holding prose (the article for readers without scripts, on pages
     that render it with JavaScript) is opened: its content stays in the page. Any other
-    (tracking pixels, "please enable JavaScript") is removed."""
+    (tracking pixels, "please enable JavaScript") is removed.
+
+    Scripts inside it go first, as they would anyway: their code is not its text. An
+    unclosed tag inside a ``<noscript>`` (``<noscript><div id=wrapper></noscript>``, a
+    fallback for a ``document.write`` that opened the page's layout) makes it hold the
+    rest of the page, so a long one is opened whatever words a notice would use."""
     for node in reversed(document.select("noscript")):
+        remove_nodes(node.select("script, style"))
         text = node.text()
+        length = len(text.strip())
         prose = (
-            len(text.strip()) >= _NOSCRIPT_PROSE_CHARS
+            length >= _NOSCRIPT_PROSE_CHARS
             and len(_SENTENCE_END.findall(text)) >= 2
-            and _SCRIPT_NOTICE.search(text) is None
+            and (length >= _NOSCRIPT_PAGE_CHARS or _SCRIPT_NOTICE.search(text) is None)
             and link_density(node, len(text)) < 0.3
         )
         if prose:
