@@ -34,9 +34,16 @@ from contract.clock import iso
 
 # A run of a source succeeded when its own URL's fetch came to one of these.
 RUN_OK = frozenset({"new", "changed", "unchanged", "not_modified"})
-# Fetches counted as failures per day (any URL of the source: its own, its articles').
-FETCH_FAILED = ("failed", "rejected")
 RUNS_READ = 1000  # consecutive failures are counted up to this many runs back
+ERROR_LOOKBACK = 100  # a working source's last error is looked for this many runs back
+# The fetches health reads (a few in a hundred), in a partial index of their own, so the
+# page and ``scraper status`` read what they count and not the whole history. Every query
+# of them repeats the index's condition word for word: that is how SQLite knows it may use it.
+COUNTED = "outcome IN ('new', 'failed', 'rejected')"
+INDEX = (
+    "CREATE INDEX IF NOT EXISTS fetches_health ON fetches (source, outcome, started_at)"
+    f" WHERE {COUNTED}"
+)
 
 
 class State(StrEnum):
@@ -73,7 +80,8 @@ class SourceHealth:
     last_outcome: str | None
     last_success_at: str | None
     consecutive_failures: int
-    last_error: str | None  # the most recent failed run's error, however long ago
+    last_error: str | None  # the latest failed run's error (of the last 100 runs, or before
+    # the last success)
     last_error_at: str | None
     last_new_at: str | None  # the latest new article of the source
     usual_gap_s: float | None  # None: too little history to learn from
@@ -89,6 +97,11 @@ class Daily:
     days: tuple[str, ...]  # YYYY-MM-DD
     articles: tuple[int, ...]
     failures: tuple[int, ...]
+
+
+def install(conn: sqlite3.Connection) -> None:
+    """Add the index (``archive.schema.ensure`` calls this in its write transaction)."""
+    conn.execute(INDEX)
 
 
 def parse_time(value: str) -> datetime:
@@ -147,15 +160,23 @@ class _Run:
 
 
 def _runs(conn: sqlite3.Connection, name: str, url: str, row: sqlite3.Row) -> list[_Run]:
-    """The source's runs, newest first: the fetches of its own URL (or its recorded result)."""
-    found = [
-        _Run(at, outcome, error)
-        for at, outcome, error in conn.execute(
-            "SELECT started_at, outcome, error FROM fetches WHERE url = ? AND source = ?"
-            " ORDER BY id DESC LIMIT ?",
-            (url, name, RUNS_READ),
-        )
-    ]
+    """The source's latest runs, newest first: the fetches of its own URL (or its recorded
+    result). Read back to its last success, and past it only until a failed run or
+    ``ERROR_LOOKBACK`` runs: a source that has always worked costs a few rows, not its
+    history."""
+    found: list[_Run] = []
+    succeeded = failed = False
+    rows = conn.execute(
+        "SELECT started_at, outcome, error FROM fetches WHERE url = ? AND source = ?"
+        " ORDER BY id DESC LIMIT ?",
+        (url, name, RUNS_READ),
+    )
+    for at, outcome, error in rows:
+        found.append(_Run(at, outcome, error))
+        ok = outcome in RUN_OK
+        succeeded, failed = succeeded or ok, failed or not ok
+        if succeeded and (failed or len(found) >= ERROR_LOOKBACK):
+            break
     if not found and row["last_fetched_at"] is not None:  # a result recorded without a fetch
         found = [_Run(row["last_fetched_at"], row["last_outcome"] or "", row["last_error"])]
     return found
@@ -192,8 +213,8 @@ def _one(
     new_times = [
         parse_time(at)
         for (at,) in conn.execute(
-            "SELECT started_at FROM fetches WHERE source = ? AND outcome = 'new'"
-            " ORDER BY started_at DESC LIMIT ?",
+            f"SELECT started_at FROM fetches WHERE source = ? AND outcome = 'new' AND {COUNTED}"
+            " ORDER BY outcome DESC, started_at DESC LIMIT ?",  # in the index's order
             (name, rules.learn_from),
         )
     ]
@@ -229,35 +250,41 @@ def _one(
 
 def _new_since(conn: sqlite3.Connection, name: str, since: datetime) -> int:
     (count,) = conn.execute(
-        "SELECT count(*) FROM fetches WHERE source = ? AND outcome = 'new' AND started_at >= ?",
+        f"SELECT count(*) FROM fetches WHERE source = ? AND {COUNTED} AND outcome = 'new'"
+        " AND started_at >= ?",
         (name, iso(since)),
     ).fetchone()
     return int(count)
 
 
 def daily(conn: sqlite3.Connection, now: datetime, days: int = 30) -> dict[str, Daily]:
-    """New articles and failed fetches per UTC day over the last ``days`` days (today
-    included), for every source that has any; a source without either is absent."""
+    """New articles and failed or rejected fetches (any URL of the source: its own, its
+    articles') per UTC day over the last ``days`` days (today included), for every source
+    in ``sources`` that has any; a source without either is absent."""
     today = now.astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
     labels = tuple((first + timedelta(days=i)).isoformat() for i in range(days))
     index = {label: i for i, label in enumerate(labels)}
     articles: dict[str, list[int]] = {}
     failures: dict[str, list[int]] = {}
-    marks = ", ".join("?" for _ in FETCH_FAILED)
-    rows = conn.execute(
-        "SELECT source, substr(started_at, 1, 10) AS day, sum(outcome = 'new'),"
-        f" sum(outcome IN ({marks})) FROM fetches"
-        " WHERE started_at >= ? AND source IS NOT NULL GROUP BY source, day",
-        (*FETCH_FAILED, f"{first.isoformat()}T00:00:00"),
-    )
-    for source, day, new, failed in rows:
-        at = index.get(day)
-        if at is None:  # a time after now (a clock that went back): not in the window
-            continue
-        articles.setdefault(source, [0] * days)[at] += int(new)
-        failures.setdefault(source, [0] * days)[at] += int(failed)
+    since = f"{first.isoformat()}T00:00:00"
+    for (source,) in list(conn.execute("SELECT name FROM sources")):
+        rows = conn.execute(
+            "SELECT substr(started_at, 1, 10) AS day, outcome, count(*) FROM fetches"
+            f" WHERE source = ? AND {COUNTED} AND started_at >= ? GROUP BY day, outcome",
+            (source, since),
+        )
+        for day, outcome, count in rows:
+            at = index.get(day)
+            if at is None:  # a time after now (a clock that went back): not in the window
+                continue
+            counts = articles if outcome == "new" else failures
+            counts.setdefault(source, [0] * days)[at] += int(count)
     return {
-        source: Daily(labels, tuple(counts), tuple(failures[source]))
-        for source, counts in articles.items()
+        source: Daily(
+            labels,
+            tuple(articles.get(source, [0] * days)),
+            tuple(failures.get(source, [0] * days)),
+        )
+        for source in sorted(articles.keys() | failures.keys())
     }

@@ -10,7 +10,8 @@ up by one inside the caller's transaction, so a crash mid-migration leaves
 the file at the previous version.
 
 Hook point for the Datasette layer: :func:`ensure` also calls
-``archive.search.install(conn)`` and ``archive.views.install(conn)`` when
+``archive.search.install(conn)``, ``archive.views.install(conn)`` and
+``archive.health.install(conn)`` (an index of the fetches health counts) when
 those modules exist. They receive the same open ``sqlite3.Connection`` inside
 the same write transaction and must be idempotent (``IF NOT EXISTS``).
 """
@@ -208,7 +209,7 @@ MIGRATIONS: tuple[str, ...] = (
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Modules of the Datasette layer that add FTS tables, views and triggers.
-_INSTALLERS = ("archive.search", "archive.views")
+_INSTALLERS = ("archive.search", "archive.views", "archive.health")
 
 
 class SchemaTooNew(Exception):

@@ -126,3 +126,23 @@ def test_an_archive_with_no_sources_reads_as_none(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "empty.db") as connection:
         assert source_health(connection, NOW) == []
         assert daily(connection, NOW) == {}
+
+
+def test_health_reads_indexes_not_the_history(conn: sqlite3.Connection) -> None:
+    """Every statement health runs searches a small index: none scans fetches or sorts it, and
+    none walks a source's whole history of unchanged fetches."""
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        source_health(conn, NOW)
+        daily(conn, NOW)
+    finally:
+        conn.set_trace_callback(None)
+    fetches = [s for s in statements if "FROM fetches" in s]
+    assert len(fetches) >= 4 * 4  # runs, new times, 24 h, 7 d per source, and the charts
+    for statement in fetches:
+        plan = [str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}")]
+        assert not [p for p in plan if p.startswith("SCAN") or "ORDER BY" in p], (statement, plan)
+        # The counted outcomes from their own small index; a source's runs by its URL.
+        wanted = "fetches_health" if "outcome IN (" in statement else "fetches_url"
+        assert any(f"INDEX {wanted} " in p for p in plan), (statement, plan)
