@@ -33,7 +33,7 @@ import os
 import random
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -211,19 +211,12 @@ class Fetcher:
         )
         elapsed_ms = int((self.clock.monotonic() - began) * 1000)
         secret_names = self._secret_names(source)
-        return Fetch(
+        return replace(
+            result,
             url=url,
             started_at=iso(started),
-            outcome_hint=result.outcome_hint,
-            final_url=result.final_url,
-            status=result.status,
-            error=result.error,
             elapsed_ms=elapsed_ms,
-            content_type=result.content_type,
             headers=mask_headers(result.headers, secret_names),
-            body=result.body,
-            etag=result.etag,
-            last_modified=result.last_modified,
             source=source.name if source else None,
         )
 
@@ -432,19 +425,7 @@ class Fetcher:
         )
 
         def ending(outcome: Outcome | None, error: str | None, body: bytes | None = None) -> Fetch:
-            return Fetch(
-                url=base.url,
-                started_at=base.started_at,
-                outcome_hint=outcome,
-                final_url=base.final_url,
-                status=status,
-                error=error,
-                content_type=content_type,
-                headers=base.headers,
-                body=body,
-                etag=base.etag,
-                last_modified=base.last_modified,
-            )
+            return replace(base, outcome_hint=outcome, error=error, body=body)
 
         if status == 304:
             if validators is None or not (validators.etag or validators.last_modified):
