@@ -22,11 +22,9 @@ from scraper.extract import extract_document
 from scraper.fetch import Validators
 from scraper.html import page_links
 from scraper.kinds import AUTO, KINDS, Kinds, Listing, ListingKind, SourceRun
+from scraper.render import RENDERED_TAG
 from scraper.workers import WorkerError, Workers
 
-# A version read from a rendered DOM carries this after the extractor's version: a switch
-# between the plain and the rendering path is then a parser change, never a publisher edit.
-RENDERED_TAG = "+render"
 DISCOVER_BATCH = 1000  # links of a listing written per transaction, the loop free between
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ the ``versions`` table (the publisher's history) stays exactly as it was.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from archive.store import Archive, Reextract
@@ -17,6 +17,7 @@ from contract.model import Article
 from scraper.decode import decode_html
 from scraper.extract import EXTRACTOR_VERSION, extract_document
 from scraper.progress import progress
+from scraper.render import RENDERED_TAG
 
 # Per-site selectors from the config: the name of the source that found the article ->
 # (content selectors, remove selectors).
@@ -70,6 +71,9 @@ def reparse(
             except Exception as exc:  # one bad page must not stop the others
                 failed.append(f"{item.url} v{item.version}: {type(exc).__name__}: {exc}")
                 continue
+            if (item.extractor_version or "").endswith(RENDERED_TAG):  # a rendered DOM
+                tagged = article.extractor_version + RENDERED_TAG
+                article = replace(article, extractor_version=tagged)
             outcome = archive.record_extraction(item.version_id, article)
             read += 1
             changed += outcome.changed

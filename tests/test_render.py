@@ -365,6 +365,11 @@ def test_auto_archives_script_built_articles_without_version_churn(
     made = dict(rows(db, "SELECT url, extractor_version FROM versions"))
     assert made[site.url("/inline")].endswith("+render")
     assert not made[site.url("/plain")].endswith("+render")
+    # reparse reads the rendered DOM: today's extractor finds the same articles in it.
+    from scraper.reparse import reparse
+
+    report = reparse(db, everything=True, show_progress=False)
+    assert (report.read, report.changed, report.failed) == (3, 0, ())
     # WARC: the response as served, and the rendered DOM as a conversion tied to it.
     exported = check_warc(db, site)
     assert exported["conversions"] == 4  # two rendered pages, fetched twice

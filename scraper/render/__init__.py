@@ -6,3 +6,7 @@
 - :mod:`scraper.render.procs`: the browser's processes and their memory, read from /proc.
 - :mod:`scraper.render.fetcher`: the plain fetcher plus rendering, behind the same ``fetch``.
 """
+
+# A version read from a rendered DOM carries this after the extractor's version: a switch
+# between the plain and the rendering path is then a parser change, never a publisher edit.
+RENDERED_TAG = "+render"

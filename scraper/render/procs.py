@@ -74,4 +74,18 @@ def chromium_below(pid: int) -> list[Proc]:
 
 
 def rss_of(procs: list[Proc]) -> int:
-    return sum(p.rss for p in procs)
+    """The memory of ``procs`` together: the sum of their proportional set sizes (a page
+    shared by n processes counts 1/n in each; summing plain RSS would count Chromium's
+    shared libraries once per process), plain RSS where /proc does not say."""
+    return sum(_pss(p) for p in procs)
+
+
+def _pss(proc: Proc) -> int:
+    try:
+        rollup = (PROC / str(proc.pid) / "smaps_rollup").read_text()
+    except OSError:
+        return proc.rss
+    for line in rollup.splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) * 1024
+    return proc.rss
