@@ -7,10 +7,11 @@ one clear line and an exit status.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -31,14 +32,25 @@ EXIT_FAILURE = 1  # the archive was lost while running, or is damaged
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _load(config_path: Path) -> Config:
+def _load(config_path: Path, log_format: str = "text") -> Config:
     from scraper.config import ConfigError, load_config
 
     try:
         return load_config(config_path)
     except ConfigError as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        _stop(f"error: {exc}", EXIT_USAGE, log_format)
+
+
+def _stop(message: str, status: int, log_format: str = "text") -> NoReturn:
+    """Say why we stop, in one line (a JSON log line under --log-format json), and exit."""
+    if log_format == "json":
+        from scraper.logformat import LogFormat, setup_logging
+
+        setup_logging(False, LogFormat.JSON)
+        logging.getLogger("scraper").error("%s", message)
+    else:
+        click.echo(message, err=True)
+    sys.exit(status)
 
 
 def config_option(help_text: str) -> Callable[[F], F]:
@@ -74,7 +86,7 @@ def main() -> None:
 )
 def run(config_path: Path, once: bool, verbose: bool, log_format: str) -> None:
     """Run the daemon until SIGTERM or SIGINT (or once, with --once)."""
-    config = _load(config_path)
+    config = _load(config_path, log_format)
     from scraper.logformat import LogFormat, setup_logging
 
     setup_logging(verbose, LogFormat(log_format))
@@ -89,31 +101,25 @@ def run(config_path: Path, once: bool, verbose: bool, log_format: str) -> None:
         for source in config.sources:
             secrets.headers_for(source)  # a missing variable stops us before any fetch
     except SecretError as exc:
-        click.echo(f"error: {config_path}: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        _stop(f"error: {config_path}: {exc}", EXIT_USAGE, log_format)
     from scraper.render.locate import RenderUnavailable, check_rendering
 
     try:  # a source that renders needs Playwright and Chromium: say so before any fetch
         check_rendering(config.render, config.sources, config_path)
     except RenderUnavailable as exc:
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        _stop(f"error: {exc}", EXIT_USAGE, log_format)
     try:
         summary = asyncio.run(run_daemon(config, SystemClock(), once=once, secrets=secrets))
     except ArchiveFault as exc:  # lost or stalled while running
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_FAILURE)
+        _stop(f"error: {exc}", EXIT_FAILURE, log_format)
     except ArchiveError as exc:  # raised while opening: nothing was fetched
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        _stop(f"error: {exc}", EXIT_USAGE, log_format)
     if once:
         done = (
             f"done: {summary.sources} sources, {summary.articles} articles fetched, "
             f"{summary.failed_sources} sources failed"
         )
         if log_format == "json":  # every line of the run a JSON object
-            import logging
-
             logging.getLogger("scraper").info(done)
         else:
             click.echo(done, err=True)

@@ -205,3 +205,21 @@ def parse_line(line: str) -> dict[str, Any]:
         raise AssertionError(f"not a JSON line: {line!r}") from None
     assert isinstance(record, dict), line
     return record
+
+
+def test_a_bad_configuration_is_one_json_line_and_exit_2(tmp_path: Path) -> None:
+    """What stops the service before it starts reaches the collector as JSON too."""
+    config = tmp_path / "config.toml"
+    config.write_text('[[sources]]\nurl = "https://news.example/feed.xml"\nevery = "5x"\n')
+    stopped = subprocess.run(
+        [sys.executable, "-m", "scraper", "run", "--config", str(config), "--log-format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert stopped.returncode == 2
+    lines = stopped.stderr.splitlines()
+    assert len(lines) == 1, stopped.stderr
+    entry = parse_line(lines[0])
+    assert entry["level"] == "ERROR" and entry["message"].startswith(f"error: {config}: ")
+    assert "sources[0].every (line 3): '5x' is not valid" in entry["message"]
