@@ -103,7 +103,7 @@ class ListingKind(SourceKind):
         return SourceRun(self.name, recorded.outcome, tuple(fresh))
 
 
-class Feed(ListingKind):
+class FeedKind(ListingKind):
     """RSS or Atom: the entries' links."""
 
     name = "feed"
@@ -120,7 +120,7 @@ class Feed(ListingKind):
             return Listing((), (), str(exc))
 
 
-class Sitemap(ListingKind):
+class SitemapKind(ListingKind):
     """A sitemap (possibly gzipped): its pages, newest first; a sitemap index: the pages
     of its newest ``MAX_CHILD_SITEMAPS`` child sitemaps."""
 
@@ -152,7 +152,7 @@ class Sitemap(ListingKind):
         return Listing(tuple(unique(pages)))
 
 
-class Article(SourceKind):
+class ArticleKind(SourceKind):
     """One article page, archived. Sniffed, an HTML page may turn out a section page
     (the site root, or many article links around little text)."""
 
@@ -166,7 +166,7 @@ class Article(SourceKind):
         return await _read_html(step, fetch, self.name if configured else None)
 
 
-class Section(SourceKind):
+class SectionKind(SourceKind):
     """A front or section page: the links on it that look like articles of the site."""
 
     name = "section"
@@ -178,20 +178,20 @@ class Section(SourceKind):
 async def _read_html(step: SourceStep, fetch: Fetch, configured: str | None) -> SourceRun:
     """An HTML page as an article (configured so), a section (configured so), or either
     (``None``: sniffed), as the page reads."""
-    want_links = configured != Article.name
+    want_links = configured != ArticleKind.name
     fetch, reading = await step.read(fetch, want_links=want_links)
     article = reading.article
     if article is None:
         recorded = step.record(fetch)
         return SourceRun(configured, recorded.outcome, (), fetch.error)
-    kind = Article.name
+    kind = ArticleKind.name
     links = list(reading.links)
     if want_links:
         base = fetch.final_url or fetch.url
         text_chars = sum(len(p) for p in article.paragraphs)
-        if configured == Section.name or looks_like_section(base, text_chars, len(links)):
-            kind = Section.name
-    if kind == Article.name:
+        if configured == SectionKind.name or looks_like_section(base, text_chars, len(links)):
+            kind = SectionKind.name
+    if kind == ArticleKind.name:
         recorded = step.record(fetch, article)
         return SourceRun(kind, recorded.outcome, ())
     recorded = step.record(fetch)
@@ -237,4 +237,4 @@ class Kinds:
 
 # Sniffing order: a feed and a sitemap announce themselves by their root; any HTML page
 # is an article (or, as it reads, a section); a section page is never told by its bytes.
-KINDS = Kinds((Feed(), Sitemap(), Article(), Section()))
+KINDS = Kinds((FeedKind(), SitemapKind(), ArticleKind(), SectionKind()))

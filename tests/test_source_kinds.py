@@ -153,3 +153,13 @@ def test_auto_tries_the_kinds_in_the_registry_order(tmp_path: Path, site: NewsSi
     found = run(sources, tmp_path, KINDS.with_kind(JsonFeed()))
     assert found["sniffed"][0] == "article"
     assert not [url for url in found if url.startswith("http")], "no item was discovered"
+
+
+def test_a_kind_is_registered_once() -> None:
+    class AnotherFeed(JsonFeed):
+        name = "feed"
+
+    with pytest.raises(ValueError, match="source kind 'feed' is registered already"):
+        KINDS.with_kind(AnotherFeed())
+    with pytest.raises(ValueError, match="source kind 'jsonfeed' is registered already"):
+        WITH_JSON_FEED.with_kind(JsonFeed())
