@@ -161,3 +161,17 @@ for (let i = 0; i < 50; i++) { window.open("/popup/" + i, "w" + i); }
 document.getElementById("root").innerHTML =
   "<article><h1>Popups</h1><p>Fifty windows were asked for.</p></article>";
 </script></body></html>"""
+
+
+def two_origins_app(other_base: str) -> str:
+    """Fetches its story from its own host and a counter from another origin."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>News</title></head>
+<body><div id="__next"></div>
+<script>
+fetch("{other_base}/counter.json").catch(() => null);
+fetch("/api/story.json").then(r => r.json()).then(story => {{
+  document.getElementById("__next").innerHTML = "<article><h1>" + story.title + "</h1>" +
+    story.paragraphs.map(p => "<p>" + p + "</p>").join("") + "</article>";
+}});
+</script></body></html>"""

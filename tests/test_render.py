@@ -479,3 +479,96 @@ def test_no_browser_process_outlives_the_daemon(
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait()
+
+
+def test_robots_txt_applies_to_the_page_url(loop: Any, engine: Any, site: NewsSite) -> None:
+    from scraper.render.fetcher import RenderingFetcher
+
+    site.set("/robots.txt", "User-agent: *\nDisallow: /private-app\n", content_type="text/plain")
+    site.set("/private-app", pages.inline_app())
+    try:
+        plain = Fetcher(
+            FetchSettings(host_gap=0.0, max_retries=0),
+            SystemClock(),
+            trusted_origins=[site.url("/")],
+        )
+        fetcher = RenderingFetcher(plain, engine, RenderSettings())
+        got = run(
+            loop,
+            fetcher.fetch(site.url("/private-app"), source=source(site, "/private-app", "always")),
+        )
+        assert got.outcome_hint is not None and got.outcome_hint.value == "rejected", got.error
+        assert "robots.txt" in (got.error or "")
+        assert fetcher.renders == 0 and "/private-app" not in site.hits
+        run(loop, plain.aclose())
+    finally:
+        site.set("/robots.txt", "", status=404)
+
+
+def test_secret_headers_go_only_to_the_sources_origin(
+    loop: Any, engine: Any, site: NewsSite
+) -> None:
+    from scraper.render.fetcher import RenderingFetcher
+    from scraper.secrets import SecretStore
+
+    with serve_site() as other:
+        other.set("/counter.json", "{}", content_type="application/json")
+        site.set("/two-origins", pages.two_origins_app(other.base_url))
+        settings = FetchSettings(host_gap=0.0, max_retries=0, allow_networks=("127.0.0.0/8",))
+        secrets = SecretStore({"two-origins": (("Authorization", "Bearer s3cret"),)})
+        plain = Fetcher(settings, SystemClock(), trusted_origins=[site.url("/")], secrets=secrets)
+        fetcher = RenderingFetcher(plain, engine, RenderSettings())
+        got = run(
+            loop,
+            fetcher.fetch(site.url("/two-origins"), source=source(site, "/two-origins", "always")),
+        )
+        assert got.outcome_hint is None, got.error
+        assert pages.FETCHED[0] in (got.body or b"").decode()
+        assert site.headers["/api/story.json"].get("authorization") == "Bearer s3cret"
+        assert other.hits.get("/counter.json") == 1  # allowed by allow_networks ...
+        assert "authorization" not in other.headers["/counter.json"]  # ... but no secret
+        assert all(v != "Bearer s3cret" for _, v in got.headers)
+        run(loop, plain.aclose())
+
+
+def test_the_hosts_slot_covers_the_whole_render(loop: Any, site: NewsSite) -> None:
+    """Two pages of one host, two contexts free: the renders still take turns, with the
+    host's gap between them."""
+    from scraper.render.browser import Document, Engine, Rendered, Requests
+
+    spans: list[tuple[float, float]] = []
+
+    class Timed(Engine):
+        async def render(self, document: Document, answer: Requests, deadline: float) -> Rendered:
+            began = time.monotonic()
+            try:
+                return await super().render(document, answer, deadline)
+            finally:
+                spans.append((began, time.monotonic()))
+
+    assert CHROMIUM is not None
+    timed = Timed(CHROMIUM, pages=2)
+    from scraper.render.fetcher import RenderingFetcher
+
+    plain = Fetcher(
+        FetchSettings(host_gap=0.3, max_retries=0, robots=False), SystemClock(),
+        trusted_origins=[site.url("/")],
+    )  # fmt: skip
+    fetcher = RenderingFetcher(plain, timed, RenderSettings())
+
+    async def both() -> list[Any]:
+        return list(
+            await asyncio.gather(
+                fetcher.fetch(site.url("/inline"), source=source(site, "/inline", "always")),
+                fetcher.fetch(site.url("/fetching"), source=source(site, "/fetching", "always")),
+            )
+        )
+
+    try:
+        results = run(loop, both())
+        assert all(r.outcome_hint is None for r in results), [r.error for r in results]
+        first, second = sorted(spans)
+        assert second[0] >= first[1] + 0.3, spans
+    finally:
+        run(loop, timed.aclose())
+        run(loop, plain.aclose())
