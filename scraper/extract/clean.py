@@ -29,6 +29,9 @@ def without_cell_end(text: str) -> str:
 _MARKDOWN_IMAGE = re.compile(r"^!\[(?P<alt>[^\]]*)\]\((?P<src>[^)\s]*)[^)]*\)\s*\|?\s*$")
 _URL = re.compile(r"https?://\S+", re.IGNORECASE)
 _MAX_CAPTION_CHARS = 400
+_MAX_MARKED_CAPTION_CHARS = 500
+_MIN_CAPTION_RUN_SENTENCES = 3
+_SENTENCE_END = re.compile(r"[.!?。！？](?:[\"'”’)\]]*)(?:\s|$)")
 _MAX_FURNITURE_CHARS = 120
 _MAX_DATELINE_CHARS = 60
 
@@ -104,7 +107,9 @@ def classify(block: Block, rules: TextRules) -> str:
     if block.kind is IMAGE:
         return "image"
     if block.kind is CAPTION:
-        return "caption"
+        # Markup says caption, but no caption runs this long: the article's text in a
+        # caption element left open (or filled by the site's template).
+        return "keep" if _is_prose_run(block.text) else "caption"
     text = block.text
     if not text:
         return "drop"
@@ -131,6 +136,14 @@ def classify(block: Block, rules: TextRules) -> str:
     if len(text) <= _MAX_DATELINE_CHARS and block.kind is PARAGRAPH and _is_dateline(text, rules):
         return "drop"
     return "keep"
+
+
+def _is_prose_run(text: str) -> bool:
+    """Longer than captions run, in several sentences: a passage of the article."""
+    return (
+        len(text) > _MAX_MARKED_CAPTION_CHARS
+        and len(_SENTENCE_END.findall(text)) >= _MIN_CAPTION_RUN_SENTENCES
+    )
 
 
 def _is_dateline(text: str, rules: TextRules) -> bool:
