@@ -23,7 +23,7 @@ from pathlib import Path
 
 from archive import db
 from archive.revisit import History, RevisitPolicy
-from contract.clock import iso
+from contract.clock import iso, parse_iso
 
 SETTING = "revisit"
 
@@ -92,7 +92,7 @@ def _placed(
 ) -> Iterator[tuple[str, float | None, int]]:
     """Next check of each article as ``policy`` would have set it at its last check."""
     for article_id, first_seen, last_checked, changes, state, failures in rows:
-        checked = _parse_time(last_checked)
+        checked = parse_iso(last_checked)
         if failures > 0:
             yield (
                 iso(checked + timedelta(seconds=policy.failure_backoff(failures))),
@@ -100,7 +100,7 @@ def _placed(
                 article_id,
             )
             continue
-        age = (checked - _parse_time(first_seen)).total_seconds()
+        age = (checked - parse_iso(first_seen)).total_seconds()
         interval = policy.next_interval(History(age_s=age, changes=changes, gone=state == "gone"))
         yield iso(checked + timedelta(seconds=interval)), interval, article_id
 
@@ -131,7 +131,3 @@ def make_due(path: Path, now: datetime, sources: Sequence[str] | None) -> int:
         raise db.ArchiveError(f"{path}: cannot reschedule articles ({exc})") from None
     finally:
         conn.close()
-
-
-def _parse_time(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -30,3 +30,8 @@ def iso(moment: datetime) -> str:
     return (
         moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
     )
+
+
+def parse_iso(text: str) -> datetime:
+    """A time written by :func:`iso` (or any ISO-8601 with an offset or a Z), as a datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
