@@ -196,11 +196,10 @@ def test_refusals_name_why(loop: Any, engine: Any, site: NewsSite) -> None:
     try:
         fetcher: RenderingFetcher = rendering(site, engine, block_types=())
         src = source(site, "/guarded", "always")
-        end = loop.time() + 5
         document = Document(
             site.url("/guarded"), 200, "text/html", pages.guard_page(watcher.port).encode()
         )
-        rendered = run(loop, engine.render(document, fetcher._answerer(src, end), 5.0))
+        rendered = run(loop, engine.render(document, fetcher._answerer(src), 5.0))
         reasons = "\n".join(rendered.refused)
         assert f"127.0.0.1:{watcher.port} resolves to loopback" in reasons
         assert "10.20.30.40 resolves to private" in reasons
@@ -455,26 +454,44 @@ def alive(pids: set[int]) -> list[Any]:
 def test_no_browser_process_outlives_the_daemon(
     tmp_path: Path, site: NewsSite, how: signal.Signals
 ) -> None:
-    """A render in flight (its script never arrives), then SIGTERM or SIGKILL: every
-    process the daemon started (driver, browser, renderers) is gone soon after."""
+    """A page that spins forever is cut at the deadline and the daemon goes on to the next;
+    with a render in flight, SIGTERM or SIGKILL: every process the daemon started (driver,
+    browser, renderers) is gone soon after; SIGTERM still records the cut page."""
     script = f"/static/slow-{how.name}.js"
-    site.set(script, "1;", content_type="text/javascript", delay_s=3)
+    site.set(script, "1;", content_type="text/javascript", delay_s=1.5)
     path = f"/slow-app-{how.name}"
     site.set(path, pages.NEVER_LOADS.replace("/static/forever.js", script))
-    config = daemon_config(tmp_path, article_source(site, path, "always"), deadline="60s")
+    config = daemon_config(
+        tmp_path,
+        article_source(site, path, "always") + article_source(site, "/spin", "always"),
+        deadline="3s",
+    )
+    spins = site.hits.get("/spin", 0)
     daemon = subprocess.Popen(
         [sys.executable, "-m", "scraper", "run", "--config", str(config)],
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
+        # One host: the second page is fetched once the first render is over.
         assert wait_for(lambda: site.hits.get(script, 0) >= 1, 30)
+        assert wait_for(lambda: site.hits.get("/spin", 0) > spins, 30)
+        assert daemon.poll() is None  # a page cut at its deadline did not stop the daemon
         started = descendant_pids(daemon.pid)
         browsers = [p for p in alive(started) if "chrom" in p.name]
         assert len(browsers) >= 2, alive(started)  # the browser and at least one renderer
         os.kill(daemon.pid, how)
-        daemon.wait(timeout=30)
+        _, errors = daemon.communicate(timeout=30)
         assert wait_for(lambda: not alive(started), 10), alive(started)
+        if how == signal.SIGTERM:
+            assert daemon.returncode == 0, errors
+            cut = rows(
+                tmp_path / "archive.db", "SELECT outcome, error FROM fetches WHERE url = ?",
+                site.url("/spin"),
+            )  # fmt: skip
+            assert len(cut) == 1 and cut[0][0] == "failed", cut
+            assert "render deadline of 3s exceeded" in cut[0][1], cut
     finally:
         if daemon.poll() is None:
             daemon.kill()

@@ -102,6 +102,7 @@ class PageRequest:
     body: bytes | None
     resource_type: str  # document, script, xhr, fetch, image, font, media, stylesheet, ...
     navigation: bool  # a frame navigates (the page itself, an iframe, a popup)
+    time_left: float = 0.0  # seconds before the page's deadline
 
 
 @dataclass(frozen=True)
@@ -174,16 +175,16 @@ class Engine:
         ``deadline`` plus the few seconds a stuck browser takes to be killed.
         """
         async with self._pages:
-            loop = asyncio.get_running_loop()
-            end = loop.time() + deadline
+            # Starting the browser has its own limit: the page's deadline starts with the page.
             try:
-                async with asyncio.timeout_at(end):
+                async with asyncio.timeout(LAUNCH_S + CLOSE_S):
                     instance = await self._instance()
             except TimeoutError:
                 raise RenderFailed(
-                    f"render deadline of {deadline:g}s exceeded starting the browser for "
-                    f"{document.url}"
+                    f"the browser {self.executable} did not start within {LAUNCH_S:g}s "
+                    f"(rendering {document.url})"
                 ) from None
+            end = asyncio.get_running_loop().time() + deadline
             instance.active += 1
             try:
                 return await self._render(instance, document, answer, deadline, end)
@@ -212,7 +213,7 @@ class Engine:
                 context.set_default_timeout(deadline * 1000)
                 await context.add_init_script(NO_WINDOWS)
                 page_holder: list[Page] = []
-                await context.route("**/*", _router(document, answer, log, page_holder))
+                await context.route("**/*", _router(document, answer, log, page_holder, end))
                 await context.route_web_socket(re.compile(".*"), _refuse_socket(log))
                 context.on("page", _popup_closer(page_holder, log))
                 page = await context.new_page()
@@ -340,7 +341,7 @@ class Engine:
 
 
 def _router(
-    document: Document, answer: Requests, log: _PageLog, page_holder: list[Page]
+    document: Document, answer: Requests, log: _PageLog, page_holder: list[Page], end: float
 ) -> Callable[[Route, Request], Awaitable[None]]:
     served_document = False
 
@@ -380,7 +381,8 @@ def _router(
                 log.refused.append(f"the page tried to navigate away to {request.url}")
                 await route.abort("blockedbyclient")
                 return
-            got = await _ask(answer, request, navigation)
+            left = end - asyncio.get_running_loop().time()
+            got = await _ask(answer, request, navigation, left)
             if got.refused is not None:
                 log.refused.append(got.refused)
                 await route.abort("blockedbyclient")
@@ -392,7 +394,7 @@ def _router(
     return route
 
 
-async def _ask(answer: Requests, request: Request, navigation: bool) -> Answer:
+async def _ask(answer: Requests, request: Request, navigation: bool, left: float) -> Answer:
     try:
         headers = tuple(request.headers.items())
         return await answer(
@@ -403,6 +405,7 @@ async def _ask(answer: Requests, request: Request, navigation: bool) -> Answer:
                 body=request.post_data_buffer,
                 resource_type=request.resource_type,
                 navigation=navigation,
+                time_left=left,
             )
         )
     except Exception as exc:  # a fault in answering must cost the request, not the page

@@ -92,8 +92,7 @@ class RenderingFetcher:
         try:
             # The host's slot covers the whole render: one thing at a time per host.
             async with self.plain.slots.slot(host, max_wait=deadline):
-                end = asyncio.get_running_loop().time() + deadline
-                rendered = await self.engine.render(document, self._answerer(source, end), deadline)
+                rendered = await self.engine.render(document, self._answerer(source), deadline)
         except RenderFailed as exc:
             return replace(page, outcome_hint=Outcome.FAILED, error=str(exc), via="render")
         except Exception as exc:  # what we did not foresee costs this page, not the daemon
@@ -118,9 +117,9 @@ class RenderingFetcher:
             elapsed_ms=page.elapsed_ms + took,
         )
 
-    def _answerer(self, source: Source, end: float) -> _Answerer:
+    def _answerer(self, source: Source) -> _Answerer:
         secrets = self.plain.secrets().headers_for(source)
-        return _Answerer(self.plain, self.settings, source, secrets, end)
+        return _Answerer(self.plain, self.settings, source, secrets)
 
 
 class _Answerer:
@@ -132,13 +131,11 @@ class _Answerer:
         settings: RenderSettings,
         source: Source,
         secrets: tuple[tuple[str, str], ...],
-        end: float,
     ) -> None:
         self.plain = plain
         self.settings = settings
         self.source_origin = origin(source.url)
         self.secrets = secrets
-        self.end = end
 
     async def __call__(self, request: PageRequest) -> Answer:
         url = request.url
@@ -156,7 +153,7 @@ class _Answerer:
         headers.append(("User-Agent", self.plain.settings.user_agent))
         if self.secrets and origin(url) == self.source_origin:
             headers.extend(self.secrets)  # never to another origin
-        remaining = self.end - asyncio.get_running_loop().time()
+        remaining = request.time_left  # the engine counts down the page's deadline
         if remaining <= 0:
             return Answer(refused=f"{url}: the render's deadline has passed")
         try:
