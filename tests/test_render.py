@@ -589,3 +589,20 @@ def test_the_hosts_slot_covers_the_whole_render(loop: Any, site: NewsSite) -> No
     finally:
         run(loop, timed.aclose())
         run(loop, plain.aclose())
+
+
+def test_a_browser_that_dies_is_started_again(loop: Any, engine: Any, site: NewsSite) -> None:
+    """Chromium killed from outside (the OOM killer, a crash): the next page starts a new one."""
+    fetcher = rendering(site, engine)
+    run(loop, fetcher.fetch(site.url("/inline"), source=source(site, "/inline")))
+    procs = engine.processes()
+    pids = {p.pid for p in procs}
+    root = next(p.pid for p in procs if p.ppid not in pids)
+    launches = engine.launches
+    os.killpg(root, signal.SIGKILL)
+    assert wait_for(lambda: all(read_proc(pid) is None for pid in pids))
+    got = run(loop, fetcher.fetch(site.url("/fetching"), source=source(site, "/fetching")))
+    assert got.outcome_hint is None, got.error
+    assert pages.FETCHED[0] in got.body.decode()
+    assert engine.launches == launches + 1
+    run(loop, fetcher.plain.aclose())
