@@ -1,20 +1,23 @@
 """How each source is doing, read from the archive alone: healthy, failing, quiet or never ran.
 
-One definition for every reader of it: the Datasette page ``/-/sources`` and
-``scraper status`` both call :func:`source_health` (``archive`` never imports
-``scraper``; the scraper imports this).
+One definition for every reader of it: the Datasette page ``/-/sources`` calls
+:func:`source_health` (every source the archive knows), ``scraper status`` can call
+:func:`one_source` for each configured source (``archive`` never imports ``scraper``;
+the scraper imports this).
 
 - **never ran**: no run of the source is recorded (no fetch of its own URL).
 - **failing**: its latest run failed (a network or HTTP error, an unreadable feed, a
-  robots.txt refusal, a 404): ``consecutive_failures`` runs in a row, with the last error.
-- **quiet**: its runs succeed, but no new article came for longer than
-  ``quiet_factor`` times its usual gap between new articles, and never sooner than
-  ``min_quiet_s``. The usual gap is learnt from its recent history, weighted by time:
-  the shortest gap such that ``share`` (3/4) of the time between its new articles lies
-  in gaps no longer than it. A nightly lull, which fills much of the clock, is usual; a
-  single outage, which fills little of it, is not. New articles closer together than
-  ``same_run_s`` are one run's batch, not a gap; with fewer than ``min_gaps`` gaps
-  nothing is learnt yet and the source is never called quiet.
+  robots.txt refusal, a 404): ``consecutive_failures`` runs in a row, with the last error
+  (``HTTP 404 (gone)`` for a run that recorded no error text).
+- **quiet**: its runs succeed, but from its last new article to its last successful run
+  longer passed than ``quiet_factor`` times its usual gap between new articles, and never
+  less than ``min_quiet_s``. Judged at the last successful run, not at the reader's clock:
+  a daemon that was stopped makes no source quiet. The usual gap is learnt from its
+  recent history, weighted by time: the shortest gap such that ``share`` (3/4) of the
+  time between its new articles lies in gaps no longer than it. A nightly lull, which
+  fills much of the clock, is usual; a single outage, which fills little of it, is not.
+  New articles closer together than ``same_run_s`` are one run's batch, not a gap; with
+  fewer than ``min_gaps`` gaps nothing is learnt yet and the source is never quiet.
 - **healthy**: everything else.
 
 Every function takes an open ``sqlite3.Connection`` (Datasette hands one to
@@ -137,7 +140,7 @@ def judge(
     consecutive_failures: int,
     last_new_at: datetime | None,
     gap_s: float | None,
-    now: datetime,
+    last_success_at: datetime | None,
     rules: HealthRules,
 ) -> tuple[State, float | None]:
     """A source's state, and the silence after which it is quiet (None: not learnt yet)."""
@@ -146,7 +149,9 @@ def judge(
         return State.NEVER_RAN, quiet_after
     if consecutive_failures > 0:
         return State.FAILING, quiet_after
-    silence = None if last_new_at is None else (now - last_new_at).total_seconds()
+    silence = None
+    if last_new_at is not None and last_success_at is not None:
+        silence = (last_success_at - last_new_at).total_seconds()
     if quiet_after is not None and silence is not None and silence > quiet_after:
         return State.QUIET, quiet_after
     return State.HEALTHY, quiet_after
@@ -157,9 +162,17 @@ class _Run:
     at: str
     outcome: str
     error: str | None
+    status: int | None = None
+
+    @property
+    def cause(self) -> str:
+        """The run's error, or what its status and outcome say when it recorded none."""
+        if self.error:
+            return self.error
+        return f"HTTP {self.status} ({self.outcome})" if self.status else self.outcome
 
 
-def _runs(conn: sqlite3.Connection, name: str, url: str, row: sqlite3.Row) -> list[_Run]:
+def _runs(conn: sqlite3.Connection, name: str, url: str, row: sqlite3.Row | None) -> list[_Run]:
     """The source's latest runs, newest first: the fetches of its own URL (or its recorded
     result). Read back to its last success, and past it only until a failed run or
     ``ERROR_LOOKBACK`` runs: a source that has always worked costs a few rows, not its
@@ -167,17 +180,19 @@ def _runs(conn: sqlite3.Connection, name: str, url: str, row: sqlite3.Row) -> li
     found: list[_Run] = []
     succeeded = failed = False
     rows = conn.execute(
-        "SELECT started_at, outcome, error FROM fetches WHERE url = ? AND source = ?"
+        "SELECT started_at, outcome, error, status FROM fetches WHERE url = ? AND source = ?"
         " ORDER BY id DESC LIMIT ?",
         (url, name, RUNS_READ),
     )
-    for at, outcome, error in rows:
-        found.append(_Run(at, outcome, error))
+    for at, outcome, error, status in rows:
+        found.append(_Run(at, outcome, error, status))
         ok = outcome in RUN_OK
         succeeded, failed = succeeded or ok, failed or not ok
         if succeeded and (failed or len(found) >= ERROR_LOOKBACK):
             break
-    if not found and row["last_fetched_at"] is not None:  # a result recorded without a fetch
+    if (
+        not found and row is not None and row["last_fetched_at"] is not None
+    ):  # a result recorded without a fetch
         found = [_Run(row["last_fetched_at"], row["last_outcome"] or "", row["last_error"])]
     return found
 
@@ -195,13 +210,41 @@ def source_health(
             " FROM sources ORDER BY name"
         )
     )
-    return [_one(conn, row, now, rules) for row in sources]
+    return [
+        _one(conn, row["name"], row["url"], row, now, rules, row["kind"], row["schedule"])
+        for row in sources
+    ]
+
+
+def one_source(
+    conn: sqlite3.Connection,
+    name: str,
+    url: str,
+    now: datetime,
+    rules: HealthRules | None = None,
+) -> SourceHealth:
+    """One configured source, judged at ``now`` (also before the daemon ever recorded it)."""
+    cursor = conn.cursor()
+    cursor.row_factory = sqlite3.Row
+    row = cursor.execute(
+        "SELECT kind, schedule, last_fetched_at, last_outcome, last_error FROM sources"
+        " WHERE name = ?",
+        (name,),
+    ).fetchone()
+    kind, schedule = (row["kind"], row["schedule"]) if row is not None else ("", None)
+    return _one(conn, name, url, row, now, rules or HealthRules(), kind, schedule)
 
 
 def _one(
-    conn: sqlite3.Connection, row: sqlite3.Row, now: datetime, rules: HealthRules
+    conn: sqlite3.Connection,
+    name: str,
+    url: str,
+    row: sqlite3.Row | None,
+    now: datetime,
+    rules: HealthRules,
+    kind: str,
+    schedule: str | None,
 ) -> SourceHealth:
-    name, url = row["name"], row["url"]
     runs = _runs(conn, name, url, row)
     failures = 0
     for run in runs:
@@ -225,20 +268,20 @@ def _one(
         consecutive_failures=failures,
         last_new_at=last_new,
         gap_s=gap,
-        now=now,
+        last_success_at=parse_time(success.at) if success else None,
         rules=rules,
     )
     return SourceHealth(
         name=name,
         url=url,
-        kind=row["kind"],
-        schedule=row["schedule"],
+        kind=kind,
+        schedule=schedule,
         state=state,
         last_run_at=runs[0].at if runs else None,
         last_outcome=runs[0].outcome if runs else None,
         last_success_at=success.at if success else None,
         consecutive_failures=failures,
-        last_error=failed.error if failed else None,
+        last_error=failed.cause if failed else None,
         last_error_at=failed.at if failed else None,
         last_new_at=iso(last_new) if last_new else None,
         usual_gap_s=gap,

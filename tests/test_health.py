@@ -12,8 +12,19 @@ import health_archive as known
 import pytest
 from archive_helpers import FakeClock
 
-from archive.health import Daily, HealthRules, SourceHealth, State, daily, source_health, usual_gap
-from archive.store import Archive
+from archive.health import (
+    Daily,
+    HealthRules,
+    SourceHealth,
+    State,
+    daily,
+    one_source,
+    source_health,
+    usual_gap,
+)
+from archive.store import Archive, SourceInfo
+from contract.clock import iso
+from contract.model import Fetch, Outcome
 
 NOW = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
 
@@ -69,17 +80,29 @@ def test_quiet_is_learnt_from_the_sources_own_gap(conn: sqlite3.Connection) -> N
     assert review.articles_24h == review.articles_7d == 0
     assert review.consecutive_failures == 0 and review.last_error is None
     assert harbour.articles_24h == 3 and harbour.articles_7d == 21
-    # The same source judged on the day it fell silent was still healthy.
-    assert review.last_new_at is not None
-    silent_since = datetime.fromisoformat(review.last_new_at.replace("Z", "+00:00"))
-    assert by_name(conn, silent_since + timedelta(hours=20))["weekly-review"].state is State.HEALTHY
-    assert by_name(conn, silent_since + timedelta(hours=25))["weekly-review"].state is State.QUIET
+    # Ten silent days are past three gaps of 8 hours, not past forty.
+    patient = HealthRules(quiet_factor=40.0)
+    judged = {h.name: h.state for h in source_health(conn, NOW, patient)}
+    assert judged["weekly-review"] is State.HEALTHY
+    # Quiet is judged at the last successful run: a month later with no run in between
+    # (the daemon was stopped), nothing has gone quiet that was not.
+    later = by_name(conn, NOW + timedelta(days=30))
+    assert later["harbour-daily"].state is State.HEALTHY
+    assert later["weekly-review"].state is State.QUIET
 
 
 def test_a_source_that_never_ran_has_no_runs(conn: sqlite3.Connection) -> None:
     desk = by_name(conn)["new-desk"]
     assert desk.last_run_at is None and desk.last_success_at is None
     assert desk.usual_gap_s is None and desk.articles_7d == 0
+    # A source configured since, not in the archive at all, reads the same way.
+    unknown = one_source(conn, "added-today", "https://added.example/feed.xml", NOW)
+    assert unknown.state is State.NEVER_RAN and unknown.kind == ""
+
+
+def test_one_source_is_judged_as_in_the_list(conn: sqlite3.Connection) -> None:
+    for listed in source_health(conn, NOW):
+        assert one_source(conn, listed.name, listed.url, NOW) == listed
 
 
 def test_charts_count_new_articles_and_failures_per_day(
@@ -146,3 +169,22 @@ def test_health_reads_indexes_not_the_history(conn: sqlite3.Connection) -> None:
         # The counted outcomes from their own small index; a source's runs by its URL.
         wanted = "fetches_health" if "outcome IN (" in statement else "fetches_url"
         assert any(f"INDEX {wanted} " in p for p in plan), (statement, plan)
+
+
+def test_a_failed_run_without_error_text_is_named_by_its_status(tmp_path: Path) -> None:
+    clock = FakeClock()
+    with Archive.open(tmp_path / "gone.db", clock) as archive:
+        archive.sync_sources(
+            [SourceInfo("moved", "https://moved.example/feed.xml", "feed", "every 1h")]
+        )
+        archive.record(
+            Fetch(
+                url="https://moved.example/feed.xml", started_at=iso(clock.now()),
+                outcome_hint=Outcome.GONE, status=404, source="moved",
+            ),
+            None,
+        )  # fmt: skip
+        archive.commit()
+    with sqlite3.connect(tmp_path / "gone.db") as connection:
+        (moved,) = source_health(connection, clock.now())
+    assert moved.state is State.FAILING and moved.last_error == "HTTP 404 (gone)"

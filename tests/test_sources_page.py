@@ -1,5 +1,5 @@
 """``/-/sources`` over HTTP on what a real daemon wrote: ``scraper run --once`` against a local
-site with one working and one broken source, then ``archive serve`` on the archive."""
+site with one working source and two broken ones, then ``archive serve`` on the archive."""
 
 from __future__ import annotations
 
@@ -43,6 +43,11 @@ every = "1h"
 name = "broken"
 url = "{site.url("/broken.xml")}"
 every = "1h"
+
+[[sources]]
+name = "moved"
+url = "{site.url("/old-feed.xml")}"
+every = "1h"
 """,
             encoding="utf-8",
         )
@@ -62,12 +67,14 @@ every = "1h"
         status, _, _ = server.get("/-/sources?db=elsewhere")
     assert 'href="/-/sources"' in index and "Source health" in index
     rows = {name: (state, unescape(body)) for name, state, body in ROW.findall(page)}
-    assert [name for name in rows] == ["broken", "daily"]  # the failing one first
+    assert [name for name in rows] == ["broken", "moved", "daily"]  # the failing ones first
     state, broken = rows["broken"]
     assert state == "failing" and "the last run failed" in broken
     assert "503" in broken and 'class="error"' in broken
+    state, moved = rows["moved"]  # a feed that is gone (404) is a failing source
+    assert state == "failing" and "HTTP 404 Not Found" in moved
     state, daily = rows["daily"]
     assert state == "healthy" and "2 in 30 days" in daily and ">2 / 2<" in daily
     assert "0 in 30 days" in daily  # no failed fetch
-    assert "1 failing" in page and "1 healthy" in page
+    assert "2 failing" in page and "1 healthy" in page
     assert status == 404
