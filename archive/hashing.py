@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from contract import noise
 from contract.fields import ArticleField, Kind
 from contract.model import ARTICLE_FIELDS, Article
 
@@ -29,35 +30,10 @@ HASHED_FIELDS = tuple(f for f in ARTICLE_FIELDS if f.declared.hashed is not None
 _INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 _SPACES = re.compile(r"\s+")
 
-_NUMBER = r"\d[\d.,\s]*\s*[kmb]?"
-_TIME_UNIT = (
-    r"(?:seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|months?|"
-    r"sekunden|minuten|stunden|tagen?|wochen|"
-    r"giây|phút|giờ|ngày|tuần|"
-    r"secondes?|heures?|jours?|"
-    r"[smhd])"
-)
-_STAMP_WORD = (
-    r"(?:last\s+)?(?:updated|posted|published|modified|edited|"
-    r"aktualisiert|veröffentlicht|cập nhật|mis à jour|publié)"
-)
-# Whole-paragraph patterns (matched against the normalised, lower-cased paragraph).
+# Whole-line patterns (matched against the normalised paragraph), written once in
+# contract/noise.toml: the scraper's cleaner drops the same lines.
 VOLATILE_LINES: tuple[re.Pattern[str], ...] = tuple(
-    re.compile(pattern, re.IGNORECASE)
-    for pattern in (
-        # relative times: "5 minutes ago", "vor 3 Stunden", "2 giờ trước", "il y a 4 heures"
-        rf"(?:{_STAMP_WORD}\s*:?\s*)?(?:about\s+|vor\s+|khoảng\s+|il y a\s+)?"
-        rf"(?:an?|one|\d+)\s*{_TIME_UNIT}\.?\s*(?:ago|trước)?\.?",
-        rf"(?:{_STAMP_WORD}\s*:?\s*)?(?:just now|gerade eben|vừa xong|à l'instant|yesterday|today)",
-        # view, read, share and like counters: "12,345 views", "Lượt xem: 1.2K"
-        rf"(?:{_NUMBER}\s*(?:views?|reads?|shares?|likes?|lượt xem|lượt thích|aufrufe|vues))",
-        rf"(?:views?|reads?|shares?|lượt xem|aufrufe|vues)\s*:?\s*{_NUMBER}",
-        # comment counters: "Comments (12)", "Kommentar (0)", "12 comments", "Bình luận (3)"
-        rf"(?:comments?|kommentare?|bình luận|commentaires?|reactions?)\s*[:(]?\s*{_NUMBER}\)?",
-        rf"{_NUMBER}\s*(?:comments?|kommentare?|bình luận|commentaires?|reactions?)",
-        # an "Updated ..." stamp with a time or date in it, kept short so sentences survive
-        rf"{_STAMP_WORD}\b[^.!?]{{0,48}}\d[^.!?]{{0,24}}",
-    )
+    re.compile(pattern, re.IGNORECASE) for pattern in noise.volatile_line_patterns()
 )
 
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
+from contract import noise
 from scraper.dates import to_iso
 from scraper.extract.blocks import normalise_space
 from scraper.extract.jsonld import JsonLd, keywords, read_json_ld
@@ -151,9 +152,9 @@ _DATE_TAIL = re.compile(
     r"\s+\d{1,4}.*$|\s+\d{1,4}[-./]\d{1,2}[-./]\d{1,4}.*$|\s*[•·|]\s*\d+\s*[smhd]\b.*$",
     re.IGNORECASE,
 )
+# The byline words of contract/noise.toml, those that also begin sentences included.
 _BYLINE_PREFIX = re.compile(
-    r"^\s*(?:by|from|written by|posted by|von|text|texte|par|por|de|di|door|av|autor|author|"
-    r"bởi|tác giả|作者|文)\s*[:：]?\s+",
+    r"^\s*(?:" + "|".join(map(re.escape, noise.byline_prefixes(in_names=True))) + r")\s*[:：]?\s+",
     re.IGNORECASE,
 )
 _NAME_SPLIT = re.compile(

@@ -12,6 +12,8 @@ from typing import Any, final
 
 import ahocorasick
 
+from contract import noise
+
 _RULES_PACKAGE = "scraper.extract"
 
 
@@ -329,12 +331,12 @@ def text_rules() -> TextRules:
     buttons = _alternation(_flatten(data["image_buttons"]))
     lines = _alternation(_flatten(data["boilerplate_lines"]) + _flatten(data["image_buttons"]))
     prefixes = _alternation(_flatten(data["boilerplate_prefixes"]))
-    bylines = _alternation(_flatten(data["byline_prefixes"]))
+    bylines = _alternation(noise.byline_prefixes())
     colon = r"\s*[:：]\s*"
     boilerplate_line = re.compile(rf"^\s*(?:{lines})\s*[:：|»›>…]*\s*$", re.IGNORECASE)
     boilerplate_prefix = re.compile(rf"^\s*(?:{prefixes})", re.IGNORECASE)
     volatile_line = re.compile(
-        r"^\s*(?:" + "|".join(data["volatile_lines"]["patterns"]) + r")\s*[.·|]?\s*$",
+        r"^\s*(?:" + "|".join(noise.volatile_line_patterns()) + r")\s*[.·|]?\s*$",
         re.IGNORECASE,
     )
     # Capitalised words only (names), so "By then the park was full." stays prose.
