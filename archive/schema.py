@@ -24,6 +24,12 @@ from collections.abc import Callable
 
 from archive import columns
 
+# The article's columns as the first schema had them, in versions and in extractions. Frozen
+# history: a field declared since gets its column from archive.columns.ensure, not here.
+_V1_ARTICLE_COLUMNS = """title TEXT, byline TEXT, published TEXT, modified TEXT, language TEXT,
+    site_name TEXT, canonical_url TEXT, section TEXT, tags TEXT, description TEXT,
+    top_image TEXT, images TEXT, source_url TEXT, comment_count INTEGER, text TEXT,"""
+
 # Publisher history: one row per version a reader could have seen.
 _V1_TABLES = """
 CREATE TABLE IF NOT EXISTS sources (
@@ -101,21 +107,7 @@ CREATE TABLE IF NOT EXISTS versions (
     captured_at TEXT NOT NULL,
     state TEXT NOT NULL CHECK (state IN ('live', 'gone', 'back')),
     url TEXT NOT NULL,
-    title TEXT,
-    byline TEXT,
-    published TEXT,
-    modified TEXT,
-    language TEXT,
-    site_name TEXT,
-    canonical_url TEXT,
-    section TEXT,
-    tags TEXT,
-    description TEXT,
-    top_image TEXT,
-    images TEXT,
-    source_url TEXT,
-    comment_count INTEGER,
-    text TEXT,
+    {article_columns}
     content_hash TEXT,
     changed_fields TEXT,
     summary TEXT,
@@ -138,21 +130,7 @@ CREATE TABLE IF NOT EXISTS extractions (
     extractor_version TEXT NOT NULL,
     previous_extractor_version TEXT,
     extracted_at TEXT NOT NULL,
-    title TEXT,
-    byline TEXT,
-    published TEXT,
-    modified TEXT,
-    language TEXT,
-    site_name TEXT,
-    canonical_url TEXT,
-    section TEXT,
-    tags TEXT,
-    description TEXT,
-    top_image TEXT,
-    images TEXT,
-    source_url TEXT,
-    comment_count INTEGER,
-    text TEXT,
+    {article_columns}
     content_hash TEXT NOT NULL,
     changed_fields TEXT,
     summary TEXT,
@@ -168,7 +146,7 @@ CREATE TABLE IF NOT EXISTS hosts (
     hold_until TEXT NOT NULL,
     hold_reason TEXT
 );
-"""
+""".replace("{article_columns}", _V1_ARTICLE_COLUMNS)
 
 # Due revisits in due order straight from an index, never-fetched articles first: one
 # partial index per group, so picking the next 64 reads 64 index entries, not a sort of

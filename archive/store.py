@@ -348,8 +348,7 @@ class Archive:
         change, shown beside the publisher's history, not in it.
         """
         with self._writer.write():
-            row = self._versions.insert_extraction(version_id, article)
-        return Extraction(version_id, row.changed, row.changed_fields, row.summary)
+            return self._versions.insert_extraction(version_id, article)
 
     # -- helpers -----------------------------------------------------------------------------------
 

@@ -60,14 +60,7 @@ class Extraction:
     changed: bool  # today's extractor reads something else from the same bytes
     changed_fields: tuple[str, ...]
     summary: str
-
-
-@dataclass(frozen=True)
-class ExtractionRow:
-    content_hash: str
-    changed: bool
-    changed_fields: tuple[str, ...]
-    summary: str
+    content_hash: str = ""  # of this reading
 
 
 class Versions:
@@ -215,7 +208,7 @@ class Versions:
              f"gone ({why})", fetch_id, latest["extractor_version"]),
         )  # fmt: skip
 
-    def insert_extraction(self, version_id: int, article: Article) -> ExtractionRow:
+    def insert_extraction(self, version_id: int, article: Article) -> Extraction:
         cursor = self._conn.execute("SELECT * FROM versions WHERE id = ?", (version_id,))
         cursor.row_factory = sqlite3.Row
         original = cursor.fetchone()
@@ -242,7 +235,9 @@ class Versions:
             },
             _EXTRACTION_CONFLICT,
         )  # fmt: skip
-        return ExtractionRow(new_hash, new_hash != original["content_hash"], changed, summary)
+        return Extraction(
+            version_id, new_hash != original["content_hash"], changed, summary, new_hash
+        )
 
     def stored(self, *, skip_extractor: str | None = None) -> Iterator[StoredVersion]:
         """Publisher versions that have a raw body, oldest first, with that body.

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from types import TracebackType
 from typing import Any, NoReturn, TypeVar
 
 from archive import db
@@ -111,9 +111,20 @@ class Writer:
         finally:
             self._handle.close()
 
-    def write(self) -> _Batch:
-        """``with writer.write():`` joins the open batch (or starts one) inside a savepoint."""
-        return _Batch(self)
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        """``with writer.write():`` joins the open batch (or starts one) inside a savepoint,
+        so a write that fails undoes only itself."""
+        self._begin_if_needed()
+        self.conn.execute("SAVEPOINT record")
+        try:
+            yield
+        except BaseException:
+            if self.conn.in_transaction:  # SQLite rolls back the whole batch on some errors
+                self.conn.execute("ROLLBACK TO record")
+                self.conn.execute("RELEASE record")
+            raise
+        self.conn.execute("RELEASE record")
 
     def journaled(
         self,
@@ -286,28 +297,3 @@ def _size(count: int) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{count} B"
-
-
-class _Batch:
-    """Joins the open batch (or starts one) inside a savepoint; a failure undoes only itself."""
-
-    def __init__(self, writer: Writer) -> None:
-        self._writer = writer
-
-    def __enter__(self) -> None:
-        self._writer._begin_if_needed()
-        self._writer.conn.execute("SAVEPOINT record")
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        conn = self._writer.conn
-        if exc_type is not None:
-            if conn.in_transaction:  # SQLite rolls back the whole batch on some errors
-                conn.execute("ROLLBACK TO record")
-                conn.execute("RELEASE record")
-            return
-        conn.execute("RELEASE record")
