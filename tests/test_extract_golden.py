@@ -8,7 +8,8 @@ ja captions, credits, source lines and comment counters). ``layout-*`` pages are
 publisher layouts that fooled the extractor once (paragraphs classed "paywall", a
 Blogger post written as lines of divs between photos, a subscribers-only teaser,
 a lead written as a div beside the body, a whole page laid out as a table of link
-cells whose few prose cells are its text). ``builder-*`` pages are laid out by a page
+cells whose few prose cells are its text, paragraphs written as unclosed divs, the
+first paragraphs inside an unclosed caption). ``builder-*`` pages are laid out by a page
 builder (Elementor, Divi, WPBakery, Gutenberg blocks), ``hidden-*`` pages keep their
 text where a simple cleaner drops it (``<noscript>``, also one that an unclosed
 tag inside makes hold the rest of the page); ``choice-*`` pages hold a block

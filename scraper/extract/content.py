@@ -346,6 +346,29 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
     return node
 
 
+_OPEN_PARAGRAPH_CHARS = 80
+
+
+def _open_paragraphs(node: Node) -> Node:
+    """The element holding the article's earlier paragraphs too, when each paragraph was
+    written as an unclosed ``<div>`` (``<div>First...<br><br><div>Second...``): every
+    later paragraph is then inside the one before, and only the last ones are scored.
+    While the parent holds prose of its own, as text beside its elements, it is that
+    earlier paragraph: the pick moves up to it."""
+    parent = node.parent
+    while parent is not None and parent.tag not in ("body", "html") and _own_prose(parent):
+        node = parent
+        parent = node.parent
+    return node
+
+
+def _own_prose(node: Node) -> bool:
+    """Whether the element's own text (its text children, not its elements') reads as a
+    paragraph: long enough, with a sentence's end."""
+    own = "".join(part for part in node.contents() if isinstance(part, str)).strip()
+    return len(own) >= _OPEN_PARAGRAPH_CHARS and _SENTENCE_END.search(own) is not None
+
+
 def _is_chunked(node: Node, rivals: list[Node]) -> bool:
     """Whether a rival is another chunk of the same kind (same tag and class)."""
     kind = node.attr("class")
@@ -709,7 +732,7 @@ def find_content(
         return [body]
     ranked = _best(candidates)
     top = ranked[0]
-    node = _promote(top, ranked, candidates)
+    node = _open_paragraphs(_promote(top, ranked, candidates))
     return _siblings(
         node, candidates[node.key].score if node.key in candidates else top.score, candidates
     )
