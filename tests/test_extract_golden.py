@@ -10,9 +10,9 @@ Blogger post written as lines of divs between photos, a subscribers-only teaser,
 a lead written as a div beside the body, a whole page laid out as a table of link
 cells whose few prose cells are its text, paragraphs written as unclosed divs, the
 first paragraphs inside an unclosed caption). ``builder-*`` pages are laid out by a page
-builder (Elementor, Divi, WPBakery, Gutenberg blocks), ``hidden-*`` pages keep their
-text where a simple cleaner drops it (``<noscript>``, also one that an unclosed
-tag inside makes hold the rest of the page); ``choice-*`` pages hold a block
+builder (Elementor, Divi, WPBakery, Gutenberg blocks, Blogger's widgets), ``hidden-*``
+pages keep their text where a simple cleaner drops it (``<noscript>``, also one that
+an unclosed tag inside makes hold the rest of the page); ``choice-*`` pages hold a block
 that must never be taken for the article (a comment thread longer than the article, a
 footer with an address, an author bio, a shop's cart notice). All were written for
 these tests.
