@@ -3,11 +3,12 @@ other shared page sets (dragnet, cleaneval, cleanportaleval).
 
 Fails when the text F1 (4-token shingles, as in bench/extract.py) or a metadata match
 share drops below the floor reached when this gate was set, or when more pages than
-the ceiling come out empty although their expected text is not. Skipped when the pages
-are absent. The floors sit a little under the measured values (readability-pages F1
-0.970, title 99.2%, byline 88.2%, published 100%, language 100%; dragnet 0.912,
-cleaneval 0.899, cleanportaleval 0.938, union 0.912, 11 of 2,317 pages empty) so that
-a deliberate, reviewed trade-off can move them, and an accident cannot.
+the ceiling come out empty although their expected text is not, over all sets or in
+any one set. Skipped when the pages are absent. The floors sit a little under the
+measured values (readability-pages F1 0.970, title 99.2%, byline 88.2%, published 100%,
+language 100%; dragnet 0.914, cleaneval 0.900, cleanportaleval 0.943, union 0.914; 8
+of 2,317 pages empty: dragnet 5 of 1,379, cleaneval 3 of 737) so that a deliberate,
+reviewed trade-off can move them, and an accident cannot.
 """
 
 from __future__ import annotations
@@ -39,12 +40,12 @@ F1_FLOOR = 0.965
 FIELD_FLOORS = {"title": 0.95, "byline": 0.85, "publishedTime": 0.90, "lang": 0.95}
 SET_FLOORS = {
     "readability-pages": 0.965,
-    "dragnet": 0.905,
-    "cleaneval": 0.890,
-    "cleanportaleval": 0.930,
-    "union": 0.905,
+    "dragnet": 0.908,
+    "cleaneval": 0.895,
+    "cleanportaleval": 0.935,
+    "union": 0.908,
 }
-EMPTY_CEILING = 0.005  # share of all pages: output empty, expected text not
+EMPTY_CEILING = 0.005  # share of the pages (all, and each set's): output empty, expected text not
 
 
 @pytest.mark.shared
@@ -87,16 +88,19 @@ def test_every_shared_set_stays_above_its_floor_and_almost_never_empty() -> None
     from extract import load_pages  # the benchmark's reader: decoding, wrappers, defects
 
     scores: dict[str, list[PageScore]] = {name: [] for name in SET_FLOORS}
-    empty = 0
+    empty = dict.fromkeys(SET_FLOORS, 0)
     for name in names:
         for page in load_pages(DATA / name, name):
             text = extract_html(page.html, BASE_URL).text
             score = page_score(text, page.expected_text)
             scores[name].append(score)
             scores["union"].append(score)
-            empty += score.precision is None and bool(page.expected_text.strip())
+            if score.precision is None and page.expected_text.strip():
+                empty[name] += 1
+                empty["union"] += 1
     for name, floor in SET_FLOORS.items():
         f1 = corpus_score(scores[name]).f1
         assert f1 >= floor, f"{name}: F1 {f1:.3f} < {floor}"
-    pages = len(scores["union"])
-    assert empty <= EMPTY_CEILING * pages, f"{empty} of {pages} pages empty"
+    for name, count in empty.items():
+        pages = len(scores[name])
+        assert count <= EMPTY_CEILING * pages, f"{name}: {count} of {pages} pages empty"
