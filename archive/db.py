@@ -344,3 +344,57 @@ def _take_lock(path: Path, lock_path: Path) -> tuple[IO[str], bool]:
     lock_file.flush()
     os.fsync(lock_file.fileno())
     return lock_file, clean
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    """The process that holds an archive's writer lock, as the lock file tells."""
+
+    pid: int
+    since: float  # when it took the lock (the lock file's mtime, seconds since the epoch)
+
+
+def lock_holder(path: Path) -> LockHolder | None:
+    """Who writes to the archive at ``path`` now, without taking or disturbing the lock.
+
+    A writer writes its pid into the lock file when it takes the lock and ``clean ...``
+    when it stops cleanly; a pid left by a crash is not a holder unless that process is
+    alive and (where ``/proc/locks`` tells) holds a lock on that very file.
+    """
+    lock_path = lock_path_for(path)
+    try:
+        text = lock_path.read_text(encoding="utf-8").split()
+        st = lock_path.stat()
+    except OSError:
+        return None
+    if len(text) != 1 or not text[0].isdigit():
+        return None  # "clean ...": the last writer stopped
+    pid = int(text[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        pass  # alive, another user's
+    held = _flock_inodes()
+    if held is not None and (st.st_ino, pid) not in held:
+        return None
+    return LockHolder(pid=pid, since=st.st_mtime)
+
+
+def _flock_inodes() -> set[tuple[int, int]] | None:
+    """(inode, pid) of every FLOCK lock on this machine, or None without /proc/locks."""
+    try:
+        lines = Path("/proc/locks").read_text(encoding="ascii", errors="replace").splitlines()
+    except OSError:
+        return None
+    found: set[tuple[int, int]] = set()
+    for line in lines:
+        parts = line.split()
+        if len(parts) < 6 or parts[1] != "FLOCK":  # "1: FLOCK ADVISORY WRITE pid maj:min:inode"
+            continue
+        try:
+            found.add((int(parts[5].rsplit(":", 1)[1]), int(parts[4])))
+        except (ValueError, IndexError):
+            continue
+    return found

@@ -52,6 +52,7 @@ class Recorded:
     outcome: Outcome
     version: int | None  # the version written by this fetch, if any
     fetch_id: int
+    state: str | None = None  # that version's state: "live", "gone" or "back"
 
 
 class Archive:
@@ -295,7 +296,7 @@ class Archive:
             if version is not None and latest is not None:
                 self._versions.insert_gone(row, latest, version, now, fetch, fetch_id)
             self._queue.checked(row, now, changed=was_live, gone=True, version=version)
-            return Recorded(Outcome.GONE, version, fetch_id)
+            return Recorded(Outcome.GONE, version, fetch_id, None if version is None else "gone")
 
         assert article is not None  # every other case was handled above
         view = hashing.reader_view(article)
@@ -326,7 +327,7 @@ class Archive:
             row, now, changed=latest is not None, gone=False, version=version, fetch=fetch,
             article=article,
         )  # fmt: skip
-        return Recorded(outcome, version, fetch_id)
+        return Recorded(outcome, version, fetch_id, state)
 
     # -- re-extraction (scraper reparse) ---------------------------------------------------------
 

@@ -94,6 +94,7 @@ def run(config_path: Path, once: bool, verbose: bool, log_format: str) -> None:
 
     from archive.db import ArchiveError, ArchiveFault
     from scraper.daemon import run_daemon  # after the config check: errors come first
+    from scraper.metrics import MetricsError
     from scraper.secrets import SecretError, SecretStore
 
     try:
@@ -112,7 +113,7 @@ def run(config_path: Path, once: bool, verbose: bool, log_format: str) -> None:
         summary = asyncio.run(run_daemon(config, SystemClock(), once=once, secrets=secrets))
     except ArchiveFault as exc:  # lost or stalled while running
         _stop(f"error: {exc}", EXIT_FAILURE, log_format)
-    except ArchiveError as exc:  # raised while opening: nothing was fetched
+    except (ArchiveError, MetricsError) as exc:  # raised while opening: nothing was fetched
         _stop(f"error: {exc}", EXIT_USAGE, log_format)
     if once:
         done = (
@@ -123,6 +124,32 @@ def run(config_path: Path, once: bool, verbose: bool, log_format: str) -> None:
             logging.getLogger("scraper").info(done)
         else:
             click.echo(done, err=True)
+
+
+@main.command()
+@config_option("The configuration file (for the archive path and the sources).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")
+def status(config_path: Path, as_json: bool) -> None:
+    """Say whether the daemon runs and which sources are failing or quiet (no network).
+
+    Exits 1 when any source is failing or has gone quiet.
+    """
+    config = _load(config_path)
+    from archive.db import ArchiveError
+    from scraper.status import exit_code, gather, to_json
+
+    try:
+        report = gather(config, SystemClock())
+    except ArchiveError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    if as_json:
+        click.echo(json.dumps(to_json(report), ensure_ascii=False, indent=2))
+    else:
+        from scraper.status_table import render
+
+        render(report, sys.stdout)
+    sys.exit(exit_code(report))
 
 
 @main.command()

@@ -113,6 +113,22 @@ class ExtractSettings:
 
 
 @dataclass(frozen=True)
+class HealthSettings:
+    """When ``scraper status`` and the metrics call a source quiet (archive.health's rules)."""
+
+    quiet_factor: float = 3.0  # silence longer than this many usual gaps
+    min_quiet: float = 3600.0  # and never sooner than this
+    same_run: float = 60.0  # new articles closer than this are one run's batch, not a gap
+
+
+@dataclass(frozen=True)
+class MetricsSettings:
+    """Prometheus metrics and /healthz on a local port; off unless ``listen`` is set."""
+
+    listen: tuple[str, int] | None = None  # (host, port)
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     archive: ArchiveSettings
@@ -121,6 +137,8 @@ class Config:
     sources: tuple[Source, ...]
     extract: ExtractSettings = ExtractSettings()
     render: RenderSettings = RenderSettings()
+    metrics: MetricsSettings = MetricsSettings()
+    health: HealthSettings = HealthSettings()
 
 
 def parse_duration(text: str) -> float:
@@ -193,7 +211,8 @@ class _Reader:
         return None
 
     def config(self, data: Mapping[str, Any]) -> Config:
-        known_top = {"archive", "fetch", "revisit", "extract", "render", "sources"}
+        known_top = {"archive", "fetch", "revisit", "extract", "health", "metrics", "render",
+                     "sources"}  # fmt: skip
         for name in data:
             if name not in known_top:
                 raise self.fail(
@@ -215,7 +234,9 @@ class _Reader:
             seen.add(source.name)
         extract = self.extract(self._section(data, "extract"))
         render = self.render(self._section(data, "render"))
-        return Config(self.path, archive, fetch, revisit, sources, extract, render)
+        metrics = self.metrics(self._section(data, "metrics"))
+        health = self.health(self._section(data, "health"))
+        return Config(self.path, archive, fetch, revisit, sources, extract, render, metrics, health)
 
     def _section(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
         value = data.get(name, {})
@@ -389,6 +410,25 @@ class _Reader:
             ),
             max_rss=self.get(t, "render", "max_rss", d.max_rss, _size, 'a size like "1GiB"'),
         )
+
+    def health(self, t: Mapping[str, Any]) -> HealthSettings:
+        self._check_keys(t, "health", {"quiet_factor", "min_quiet", "same_run"})
+        d = HealthSettings()
+        dur = 'a duration like "1h" or "60s"'
+        return HealthSettings(
+            quiet_factor=self.get(
+                t, "health", "quiet_factor", d.quiet_factor, _factor, "a number of at least 1"
+            ),
+            min_quiet=self.get(t, "health", "min_quiet", d.min_quiet, _duration, dur),
+            same_run=self.get(t, "health", "same_run", d.same_run, _duration, dur),
+        )
+
+    def metrics(self, t: Mapping[str, Any]) -> MetricsSettings:
+        self._check_keys(t, "metrics", {"listen"})
+        listen = self.get(
+            t, "metrics", "listen", None, _host_port, 'a "HOST:PORT" like "127.0.0.1:9464"'
+        )
+        return MetricsSettings(listen=listen)
 
     def source(self, index: int, t: Mapping[str, Any]) -> Source:
         prefix = f"sources[{index}]"
@@ -581,6 +621,22 @@ def _http_url(value: Any) -> str:
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise ValueError(value)
     return value.strip()
+
+
+def _factor(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 1:
+        raise ValueError(value)
+    return float(value)
+
+
+def _host_port(value: Any) -> tuple[str, int]:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    parts = urlsplit("//" + value.strip())
+    port = parts.port  # raises ValueError for a port out of range
+    if not parts.hostname or port is None or port == 0 or parts.path or parts.username:
+        raise ValueError(value)
+    return parts.hostname, port
 
 
 def _cron(value: Any) -> str:

@@ -22,8 +22,10 @@ from archive.reschedule import Rescheduled
 from archive.revisit import RevisitPolicy
 from archive.store import Archive, Recorded, SourceInfo
 from contract.clock import Clock, iso
+from contract.model import Article, Fetch
 from scraper.config import Config, Source, format_duration
 from scraper.fetch import Fetcher
+from scraper.metrics import Metrics, MetricsServer, serve
 from scraper.pipeline import PageFetcher, Stages, archive_article, run_source
 from scraper.reparse import Selectors, reextractor
 from scraper.schedule import Schedule, Scheduler, trigger_for
@@ -34,6 +36,7 @@ PAUSE_SAY_EVERY_S = 60.0  # while writes are held (disk full), one line a minute
 PAUSE_RETRY_S = (0.5, 5.0)  # first and longest wait between tries to commit the held writes
 SHUTDOWN_GRACE_S = 10.0  # well inside the 15 s a service manager waits before SIGKILL
 DISPATCH_EVERY_S = 30.0
+HEALTHY_COMMIT_AGE_S = 120.0  # /healthz fails when no commit succeeded for this long
 LOG = logging.getLogger("scraper")
 
 
@@ -144,7 +147,13 @@ class Daemon:
         self.renderer = _rendering_fetcher(config, self.fetcher)
         # Pages, feeds and sitemaps are read in worker processes, each under the budget.
         self.workers = workers or Workers(config.extract.workers, config.extract.budget)
-        self.stages = Stages(self.renderer or self.fetcher, archive, LOG, self.workers)
+        # Off unless [metrics] listen is set; counts only what was committed.
+        self.metrics = Metrics(config, clock) if config.metrics.listen else None
+        self.stages = Stages(
+            self.renderer or self.fetcher, archive, LOG, self.workers, observe=self._committed
+        )
+        self._scheduler: Scheduler | None = None
+        self._last_commit = clock.monotonic()
         self._by_name = {s.name: s for s in config.sources}
         # Article sources run on their own schedule; the revisit dispatcher leaves them alone.
         self._scheduled_urls = {s.url for s in config.sources}
@@ -197,6 +206,28 @@ class Daemon:
             return  # held, and committed when space returns
         except ArchiveGone as exc:
             self._fail(exc)
+            return
+        self._last_commit = self.clock.monotonic()
+
+    def _committed(self, fetch: Fetch, article: Article | None, recorded: Recorded) -> None:
+        """Called for each fetch once its batch is committed."""
+        self._last_commit = self.clock.monotonic()
+        if self.metrics is not None:
+            self.metrics.recorded(fetch, article, recorded)
+
+    def health(self) -> str | None:
+        """None while the scheduler runs and commits are recent, else why not (/healthz)."""
+        if self.fault is not None:
+            return f"stopping: {self.fault}"
+        if self._scheduler is None or not self._scheduler.running:
+            return "the scheduler is not running"
+        if self.archive.stalled is not None:
+            return f"archive paused, {self.archive.held_writes} writes held: {self.archive.stalled}"
+        age = self.clock.monotonic() - self._last_commit
+        limit = max(HEALTHY_COMMIT_AGE_S, 2 * self.config.fetch.deadline)
+        if age > limit:
+            return f"no commit for {age:.0f}s (more than {limit:.0f}s)"
+        return None
 
     def _fail(self, exc: ArchiveGone) -> None:
         if self.fault is None:
@@ -339,7 +370,9 @@ class Daemon:
             trigger_for(Schedule(every=dispatch_period(self.config.revisit.min_interval))),
             run_now=False,
         )
+        server = self._serve_metrics()
         scheduler.start()
+        self._scheduler = scheduler
         LOG.info(
             "watching %d sources, archive %s", len(self.config.sources), self.config.archive.path
         )
@@ -349,8 +382,19 @@ class Daemon:
             scheduler.pause()
             await self.drain()
             scheduler.stop()
+            if server is not None:
+                server.close()
         if self.fault is not None:
             raise self.fault
+
+    def _serve_metrics(self) -> MetricsServer | None:
+        """Start /metrics and /healthz when configured; raises MetricsError."""
+        if self.metrics is None or self.config.metrics.listen is None:
+            return None
+        host, port = self.config.metrics.listen
+        server = serve(self.metrics, host, port, self.health)
+        LOG.info("metrics on http://%s/metrics, health on /healthz", server.address)
+        return server
 
     async def drain(self) -> None:
         """Drop every queued fetch at once; let requests in flight finish within the grace.

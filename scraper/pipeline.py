@@ -53,6 +53,8 @@ class Stages:
     log: logging.Logger
     workers: Workers | None = None  # None: read pages inline (tools, benchmarks)
     kinds: Kinds = KINDS  # the source kinds a source's ``kind`` names
+    # Told of every fetch once its batch is committed (the daemon's metrics count there).
+    observe: Callable[[Fetch, Article | None, Recorded], None] | None = None
 
     async def work(self, function: Callable[..., T], *args: Any) -> T:
         """``function(*args)`` in a worker under the budget, or inline without workers."""
@@ -92,6 +94,8 @@ def record(
 
     def announce(recorded: Recorded) -> None:
         log_fetch(stages.log, fetch, recorded.outcome)
+        if stages.observe is not None:
+            stages.observe(fetch, article, recorded)
         if on_committed is not None:
             on_committed(recorded)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from apscheduler.events import EVENT_JOB_SUBMITTED, JobSubmissionEvent
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_RUNNING
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -139,6 +140,11 @@ class Scheduler:
         """Shut down; APScheduler cancels jobs still running, so drain them first."""
         if self._scheduler.running:
             self._scheduler.shutdown(wait=False)
+
+    @property
+    def running(self) -> bool:
+        """Starting jobs on their triggers (not paused, not stopped)."""
+        return bool(self._scheduler.state == STATE_RUNNING)
 
     def next_run(self, job_id: str) -> datetime | None:
         job = self._scheduler.get_job(job_id)

@@ -16,6 +16,7 @@ class Route:
     content_type: str = "text/html; charset=utf-8"
     status: int = 200
     delay_s: float = 0.0
+    hold: threading.Event | None = None  # the answer waits until the test sets it
 
 
 @dataclass
@@ -36,10 +37,11 @@ class NewsSite:
         content_type: str = "text/html; charset=utf-8",
         status: int = 200,
         delay_s: float = 0.0,
+        hold: threading.Event | None = None,
     ) -> None:
         data = body.encode("utf-8") if isinstance(body, str) else body
         with self.lock:
-            self.routes[path] = Route(data, content_type, status, delay_s)
+            self.routes[path] = Route(data, content_type, status, delay_s, hold)
 
     def url(self, path: str) -> str:
         return self.base_url + path
@@ -62,6 +64,8 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
                 return
             if route.delay_s:
                 time.sleep(route.delay_s)
+            if route.hold is not None:
+                route.hold.wait(timeout=120)
             self.send_response(route.status)
             self.send_header("Content-Type", route.content_type)
             self.send_header("Content-Length", str(len(route.body)))
