@@ -85,10 +85,29 @@ every = "1s"
 jitter = "0s"
 
 [[sources]]
+name = "edited"
+url = "{site.url("/edited")}"
+kind = "article"
+every = "1s"
+jitter = "0s"
+
+[[sources]]
 name = "never ran"
 url = "{slow.url("/slow.xml")}"
 every = "1h"
 """
+
+
+def edit_remove_restore(site: NewsSite, stop: threading.Event) -> None:
+    """The publisher edits the article after its first fetch, removes it, then puts it back."""
+    site.set("/edited", article_page("Ferry fares", STORY))
+    edited = article_page("Ferry fares", [*STORY, "Fares rise in May."])
+    steps: list[tuple[str, int]] = [(edited, 200), ("gone", 410), (edited, 200)]
+    for body, status in steps:
+        seen = site.hits.get("/edited", 0)
+        while site.hits.get("/edited", 0) == seen and not stop.is_set():
+            time.sleep(0.02)
+        site.set("/edited", body, status=status)
 
 
 def feed_new_article_each_run(site: NewsSite, stop: threading.Event) -> None:
@@ -201,10 +220,12 @@ def test_each_health_state_in_status_and_metrics(
     stop = threading.Event()
     feeder = threading.Thread(target=feed_new_article_each_run, args=(site, stop), daemon=True)
     feeder.start()
+    editor = threading.Thread(target=edit_remove_restore, args=(site, stop), daemon=True)
+    editor.start()
     try:
         with running_daemon(config) as daemon:
             wanted = {"healthy": "healthy", "failing": "failing", "quiet": "quiet",
-                      "never ran": "never_ran"}  # fmt: skip
+                      "edited": "healthy", "never ran": "never_ran"}  # fmt: skip
 
             def states() -> tuple[int, dict[str, Any]] | None:
                 answered = status_json(config)
@@ -212,7 +233,9 @@ def test_each_health_state_in_status_and_metrics(
                     return None
                 code, report = answered
                 found = {s["name"]: s["state"] for s in report["sources"]}
-                return (code, report) if found == wanted else None
+                edits = rows(db, "SELECT count(*) FROM versions WHERE url = ?", site.url("/edited"))
+                done = edits == [(4,)]  # new, changed, gone, back
+                return (code, report) if found == wanted and done else None
 
             wait_for("the archive's tables", lambda: rows(db, "SELECT name FROM sources"), 20)
             code, report = wait_for("every source in its state", states, 40)
@@ -283,6 +306,8 @@ def test_each_health_state_in_status_and_metrics(
     assert number(samples, "newsarchive_archive_size_bytes", file="database") > 0
     assert abs(number(samples, "newsarchive_last_commit_timestamp_seconds") - time.time()) < 30
     assert (health_status, health_body) == (200, "ok\n")
+    for kind in ("new", "changed", "gone", "back"):
+        assert value(samples, "newsarchive_versions_total", source="edited", kind=kind) == 1, kind
 
 
 def test_healthz_fails_while_writes_are_held(
@@ -307,6 +332,11 @@ def test_healthz_fails_while_writes_are_held(
         _, body = wait_for("/healthz to answer 503", unhealthy, 20)
         samples = scrape(port)
     assert "min_free" in body and "writes held" in body
+    # Killed: its pid is still in the lock file, but no process holds the lock.
+    answered = status_json(config)
+    assert answered is not None and answered[1]["daemon"] == {
+        "running": False, "pid": None, "started_at": None, "uptime_s": None,
+    }  # fmt: skip
     # Nothing was committed, so nothing was counted.
     assert not any(n == "newsarchive_versions_total" for n, _ in samples)
     assert not any(n == "newsarchive_fetches_total" for n, _ in samples)
