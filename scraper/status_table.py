@@ -32,8 +32,8 @@ def render(status: Status, out: IO[str]) -> None:
         f" last write {_ago(status.last_write_at, now)}"
     )
     table = Table(title="Sources", title_justify="left")
-    for column in ("source", "state", "last run", "last success", "failures", "new 24h/7d",
-                   "last new", "empty/no title/no date", "last error"):  # fmt: skip
+    for column in ("source", "state", "last run", "last success", "fails", "new 24h/7d",
+                   "last new", "no text/title/date"):  # fmt: skip
         table.add_column(column, overflow="fold")
     for entry in status.sources:
         s = entry.health
@@ -46,9 +46,12 @@ def render(status: Status, out: IO[str]) -> None:
             f"{s.articles_24h}/{s.articles_7d}",
             _last_new(entry, now),
             _quality(entry),
-            s.last_error or "",
         )
     console.print(table)
+    for entry in status.sources:  # the errors in full, below the table
+        s = entry.health
+        if s.state is State.FAILING and s.last_error:
+            console.print(f"[bold red]{s.name}[/]: {s.last_error}", overflow="fold")
     q = status.revisits
     oldest = (
         f"; oldest {q.oldest_overdue_url} due {_ago(q.oldest_overdue_since, now)}"
@@ -74,14 +77,14 @@ def _last_new(entry: SourceStatus, now: datetime) -> str:
     seen = _ago(s.last_new_at, now)
     if s.usual_gap_s is None or s.quiet_after_s is None:
         return f"{seen} (learning)"
-    return f"{seen} (usually every {_span(s.usual_gap_s)}, quiet after {_span(s.quiet_after_s)})"
+    return f"{seen} (gap {_span(s.usual_gap_s)}, quiet >{_span(s.quiet_after_s)})"
 
 
 def _quality(entry: SourceStatus) -> str:
     q = entry.quality
     if not q.articles:
         return "-"
-    return f"{q.empty_text:.0%}/{q.no_title:.0%}/{q.no_date:.0%} of {q.articles}"
+    return f"{q.empty_text:.0%}/{q.no_title:.0%}/{q.no_date:.0%} ({q.articles})"
 
 
 def _time(text: str) -> datetime:

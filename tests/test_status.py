@@ -337,6 +337,9 @@ def test_healthz_fails_while_writes_are_held(
     assert answered is not None and answered[1]["daemon"] == {
         "running": False, "pid": None, "started_at": None, "uptime_s": None,
     }  # fmt: skip
+    table = scraper("status", "--config", str(config))
+    assert table.returncode == 0 and "no daemon holds the archive" in table.stdout
+    assert all(name in table.stdout for name in ("healthy", "failing", "quiet", "never ran"))
     # Nothing was committed, so nothing was counted.
     assert not any(n == "newsarchive_versions_total" for n, _ in samples)
     assert not any(n == "newsarchive_fetches_total" for n, _ in samples)
