@@ -337,7 +337,10 @@ def test_healthz_fails_while_writes_are_held(
     assert answered is not None and answered[1]["daemon"] == {
         "running": False, "pid": None, "started_at": None, "uptime_s": None,
     }  # fmt: skip
-    table = scraper("status", "--config", str(config))
+    table = subprocess.run(
+        [sys.executable, "-m", "scraper", "status", "--config", str(config)],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "200"},
+    )  # fmt: skip
     assert table.returncode == 0 and "no daemon holds the archive" in table.stdout
     assert all(name in table.stdout for name in ("healthy", "failing", "quiet", "never ran"))
     # Nothing was committed, so nothing was counted.
