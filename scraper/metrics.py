@@ -26,8 +26,9 @@ from archive.store import Recorded
 from contract.clock import Clock
 from contract.model import Article, Fetch
 from scraper.config import Config
-from scraper.status import gather
+from scraper.status import Status, gather
 
+READ_EVERY_S = 5.0  # the archive-read gauges are at most this old
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LAG_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0)
 
@@ -115,10 +116,21 @@ class _ArchiveCollector(Collector):
     def __init__(self, config: Config, clock: Clock) -> None:
         self._config = config
         self._clock = clock
+        # Read at most every READ_EVERY_S: two Prometheus servers scraping every 5 s do not
+        # read the archive twice as often (scrapes run in threads, hence the lock).
+        self._lock = threading.Lock()
+        self._read: tuple[float, Status] | None = None
+
+    def _status(self) -> Status:
+        with self._lock:
+            now = self._clock.monotonic()
+            if self._read is None or now - self._read[0] >= READ_EVERY_S:
+                self._read = (now, gather(self._config, self._clock))
+            return self._read[1]
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         try:
-            status = gather(self._config, self._clock)
+            status = self._status()
         except (ArchiveError, OSError):
             yield GaugeMetricFamily(
                 "newsarchive_archive_readable", "Whether the archive could be read.", value=0
