@@ -51,7 +51,7 @@ from scraper.language import detect_language
 from scraper.markup import looks_like_html
 
 # Bump whenever the output for some page may change: it is stored with every version.
-EXTRACTOR_VERSION = "2026.12.03.9"
+EXTRACTOR_VERSION = "2026.12.03.10"
 
 # Below this much text the strict pass threw the article away with the noise: retry gently.
 _RETRY_BELOW_CHARS = 250
