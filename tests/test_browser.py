@@ -22,7 +22,7 @@ import struct
 import subprocess
 import zlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -351,18 +351,31 @@ FAILURES_BAR = (0xC0, 0x39, 0x2B)  # archive.sources_page.FAILURES_COLOUR
 
 
 @pytest.fixture(scope="module")
-def served_health(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def served_health(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[str, health_archive.HealthArchive]]:
     folder = tmp_path_factory.mktemp("health")
     archive = health_archive.build(folder / "newsroom.db", datetime.now(UTC))
     port = free_port()
     command = archive_serve_command(archive.path, "--host", "127.0.0.1", "--port", str(port))
     with running(command, port, folder / "serve.log") as server:
-        yield server.base
+        yield server.base, archive
+
+
+def failures_per_day(archive: health_archive.HealthArchive, source: str) -> list[int]:
+    """The failed runs the builder wrote, a count per UTC day over the page's 30 days."""
+    today = archive.now.astimezone(UTC).date()
+    days = [today - timedelta(days=health_archive.DAYS - 1 - i) for i in range(health_archive.DAYS)]
+    failed = [at.astimezone(UTC).date() for at in archive.failed_runs[source]]
+    return [failed.count(day) for day in days]
 
 
 @pytest.mark.slow
-def test_the_sources_page_shows_each_state_and_its_charts(page: Any, served_health: str) -> None:
-    page.goto(served_health + "/")
+def test_the_sources_page_shows_each_state_and_its_charts(
+    page: Any, served_health: tuple[str, health_archive.HealthArchive]
+) -> None:
+    base, archive = served_health
+    page.goto(base + "/")
     page.get_by_role("link", name="Source health").first.click()
     page.wait_for_url("**/-/sources")
     rows = page.locator("tr.source-row")
@@ -386,7 +399,9 @@ def test_the_sources_page_shows_each_state_and_its_charts(page: Any, served_heal
     wire_failures = failing.locator(".chart-failures rect").evaluate_all(
         "bars => bars.map(b => Number(b.dataset.count))"
     )
-    assert sum(wire_failures) == 12 and wire_failures[-1] > 0 and wire_failures[0] == 0
+    # Each failed run in the bar of its day, whatever the time of day the test runs at.
+    assert sum(wire_failures) == 12 and wire_failures[0] == 0
+    assert wire_failures == failures_per_day(archive, "city-wire")
     width = page.evaluate("document.querySelector('table.sources').scrollWidth")
     assert width <= LAPTOP["width"], f"/-/sources is {width} px wide"
     assert_reads_cleanly(visible_text(page), "/-/sources")
@@ -399,11 +414,14 @@ def test_the_sources_page_shows_each_state_and_its_charts(page: Any, served_heal
 
 
 @pytest.mark.slow
-def test_the_sources_charts_need_no_javascript(browser: Any, served_health: str) -> None:
+def test_the_sources_charts_need_no_javascript(
+    browser: Any, served_health: tuple[str, health_archive.HealthArchive]
+) -> None:
+    base, _ = served_health
     context = browser.new_context(viewport=LAPTOP, java_script_enabled=False)
     try:
         page = context.new_page()
-        page.goto(served_health + "/-/sources")
+        page.goto(base + "/-/sources")
         bars = page.locator("tr[data-source='harbour-daily'] .chart-articles rect")
         assert bars.count() == 30
         assert bars.last.bounding_box() is not None
