@@ -179,6 +179,63 @@ def compare(
     )
 
 
+@dataclass(frozen=True)
+class VersionChange:
+    """What one version changed, in a few lines: for an alert on an edit, a removal or a return."""
+
+    article_id: int
+    url: str
+    version: int
+    state: str  # live, gone or back
+    title: str | None  # the version's, or for a removal the last one a reader saw
+    captured_at: str
+    summary: str  # the version's own summary, e.g. "text: +5 -3 words"
+    passage: str  # the first changed words with a little context, [-old-]{+new+}; "" if none
+
+
+def version_change(
+    conn: sqlite3.Connection, url: str, version: int, *, max_chars: int = 400
+) -> VersionChange:
+    """The change version ``version`` of the article stored under ``url`` made.
+
+    The passage compares the version's text with the last readable version before it
+    (a return is compared with what was there before the removal), through
+    :func:`archive.diff.excerpt`, cut at a word within ``max_chars``.
+    """
+    article = find_article(conn, url)
+    cursor = conn.execute(
+        "SELECT version, state, title, captured_at, summary, text FROM versions"
+        " WHERE article_id = ? AND version <= ? ORDER BY version DESC LIMIT 50",
+        (article["id"], version),
+    )
+    rows = cursor.fetchall()
+    if not rows or rows[0][0] != version:
+        raise NotInArchive(f"{url}: no version {version}")
+    number, state, title, captured_at, summary, text = rows[0]
+    earlier = [r for r in rows[1:] if r[1] != "gone"]
+    if title is None:  # a removal has no title of its own: the last one a reader saw
+        title = next((r[2] for r in rows[1:] if r[2]), None)
+    passage = ""
+    if state != "gone" and earlier:
+        passage = _cut(diff.render_terminal(diff.excerpt(diff.diff_words(earlier[0][5], text))),
+                       max_chars)  # fmt: skip
+    return VersionChange(
+        article["id"], article["url"], number, state, title, captured_at, summary or "", passage
+    )
+
+
+def _cut(text: str, max_chars: int) -> str:
+    """``text`` on one line, cut at a word boundary within ``max_chars`` (then ``…``)."""
+    flat = " ".join(text.split())
+    if len(flat) <= max_chars:
+        return flat
+    cut = flat[:max_chars].rsplit(" ", 1)[0]
+    for start, end in (("[-", "-]"), ("{+", "+}")):  # a marked run cut short is still closed
+        if cut.rfind(start) > cut.rfind(end):
+            cut += end
+    return f"{cut} {diff.ELLIPSIS}"
+
+
 def format_history(entry: ArticleHistory) -> str:
     """The history as terminal lines: one per version, parser changes after them."""
     lines = [f"{entry.url}  ({entry.state}, first seen {entry.first_seen})"]

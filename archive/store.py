@@ -54,6 +54,16 @@ class Recorded:
     fetch_id: int
     state: str | None = None  # that version's state: "live", "gone" or "back"
 
+    @property
+    def kind(self) -> str | None:
+        """new, changed, gone or back for a fetch that wrote a version; None for the others
+        (what the metrics count and the alerts tell)."""
+        if self.version is None:
+            return None
+        if self.state in ("gone", "back"):
+            return self.state
+        return "new" if self.version == 1 else "changed"
+
 
 class Archive:
     """The archive file opened for writing, locked to this process."""

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from scraper.html import SelectorError, check_selector
 from scraper.kinds import AUTO, KINDS, Kinds
+from scraper.notify.events import EVENT_KINDS
 from scraper.schedule import Schedule, ScheduleError, validate_cron
 
 RENDER_MODES = ("never", "auto", "always")
@@ -129,6 +130,30 @@ class MetricsSettings:
 
 
 @dataclass(frozen=True)
+class NotifyTarget:
+    """One ``[[notify.targets]]`` entry: an Apprise URL and the alerts it wants."""
+
+    url: str  # may hold a password or token: logs name the target by ``label``
+    label: str  # the URL with its secrets masked (Apprise's privacy form)
+    on: tuple[str, ...] = EVENT_KINDS
+    sources: tuple[str, ...] | None = None  # None: every source
+
+    def wants(self, kind: str, source: str) -> bool:
+        return kind in self.on and (self.sources is None or source in self.sources)
+
+
+@dataclass(frozen=True)
+class NotifySettings:
+    """Alerts (``[notify]``); off while ``targets`` is empty."""
+
+    targets: tuple[NotifyTarget, ...] = ()
+    archive_url: str | None = None  # where ``archive serve`` is reached: history links
+    dispatch_interval: float = 60.0  # one message per target and source per this many seconds
+    retries: int = 5  # tries after the first, for a message that failed to send
+    retry_backoff: float = 30.0  # the wait before the first retry; doubled for each next one
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     archive: ArchiveSettings
@@ -139,6 +164,7 @@ class Config:
     render: RenderSettings = RenderSettings()
     metrics: MetricsSettings = MetricsSettings()
     health: HealthSettings = HealthSettings()
+    notify: NotifySettings = NotifySettings()
 
 
 def parse_duration(text: str) -> float:
@@ -189,7 +215,8 @@ class _Reader:
     def _line_of(self, key: str) -> int | None:
         """Best effort: the line where the last part of a dotted key is assigned."""
         leaf = re.sub(r"\[\d+\]$", "", key.split(".")[-1])
-        section = key.split(".")[0].split("[")[0]
+        # "sources[1].every" is in [[sources]], "notify.targets[0].url" in [[notify.targets]]
+        section = key.split("[")[0] if "[" in key else key.split(".")[0]
         index_match = re.search(r"\[(\d+)\]", key)
         wanted_index = int(index_match.group(1)) if index_match else None
         seen_index = -1
@@ -212,7 +239,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         known_top = {"archive", "fetch", "revisit", "extract", "health", "metrics", "render",
-                     "sources"}  # fmt: skip
+                     "sources", "notify"}  # fmt: skip
         for name in data:
             if name not in known_top:
                 raise self.fail(
@@ -236,7 +263,10 @@ class _Reader:
         render = self.render(self._section(data, "render"))
         metrics = self.metrics(self._section(data, "metrics"))
         health = self.health(self._section(data, "health"))
-        return Config(self.path, archive, fetch, revisit, sources, extract, render, metrics, health)
+        notify = self.notify(data.get("notify", {}), sources)
+        return Config(
+            self.path, archive, fetch, revisit, sources, extract, render, metrics, health, notify
+        )
 
     def _section(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
         value = data.get(name, {})
@@ -429,6 +459,78 @@ class _Reader:
             t, "metrics", "listen", None, _host_port, 'a "HOST:PORT" like "127.0.0.1:9464"'
         )
         return MetricsSettings(listen=listen)
+
+    # -- [notify] and [[notify.targets]]: alerts (scraper/notify/) --------------------------
+
+    def notify(self, value: Any, sources: tuple[Source, ...]) -> NotifySettings:
+        if isinstance(value, list):
+            raise self.fail(
+                "notify",
+                "expected a [notify] table with [[notify.targets]] entries (TOML cannot have"
+                " both [notify] and [[notify]]; write [[notify.targets]])",
+            )
+        if not isinstance(value, Mapping):
+            raise self.fail("notify", "expected a table")
+        t: Mapping[str, Any] = value
+        known = {"archive_url", "dispatch_interval", "retries", "retry_backoff", "targets"}
+        self._check_keys(t, "notify", known)
+        raw = t.get("targets", [])
+        if not isinstance(raw, list) or not all(isinstance(e, Mapping) for e in raw):
+            raise self.fail("notify.targets", "expected [[notify.targets]] tables")
+        names = tuple(s.name for s in sources)
+        d = NotifySettings()
+        dur = 'a duration like "60s" or "5m"'
+        archive_url = self.get(
+            t, "notify", "archive_url", None, _http_url,
+            'the http:// or https:// address where `archive serve` is reached',
+        )  # fmt: skip
+        return NotifySettings(
+            targets=tuple(self.notify_target(i, e, names) for i, e in enumerate(raw)),
+            archive_url=archive_url.rstrip("/") if archive_url else None,
+            dispatch_interval=self.get(
+                t, "notify", "dispatch_interval", d.dispatch_interval, _positive_duration, dur
+            ),
+            retries=self.get(
+                t, "notify", "retries", d.retries, _small_int, "a whole number from 0 to 10"
+            ),
+            retry_backoff=self.get(
+                t, "notify", "retry_backoff", d.retry_backoff, _positive_duration, dur
+            ),
+        )
+
+    def notify_target(
+        self, index: int, t: Mapping[str, Any], source_names: tuple[str, ...]
+    ) -> NotifyTarget:
+        prefix = f"notify.targets[{index}]"
+        self._check_keys(t, prefix, {"url", "on", "sources"})
+        example = 'an Apprise URL like "json://host/path", "mailto://user:pass@example.com"'
+        url = t.get("url")
+        if url is None:
+            raise self.fail(f"{prefix}.url", f"missing; every target needs {example}")
+        if not isinstance(url, str) or not url.strip():
+            raise self.fail(f"{prefix}.url", f"expected {example}")
+        # Apprise is imported here, by a config that has targets, not by every command.
+        from scraper.notify.apprise_sender import describe_url
+
+        try:
+            label = describe_url(url.strip())
+        except ValueError as exc:  # the URL itself is not repeated: it may hold a secret
+            raise self.fail(
+                f"{prefix}.url", f"Apprise cannot send to this URL ({exc}); expected {example}"
+            ) from None
+        on = self.get(
+            t, prefix, "on", EVENT_KINDS, _events, f"a list of events from {', '.join(EVENT_KINDS)}"
+        )
+        wanted = self.get(t, prefix, "sources", None, _strings, "a list of source names")
+        for name in wanted or ():
+            if name not in source_names:
+                raise self.fail(
+                    f"{prefix}.sources",
+                    f"{name!r} is not a configured source; the sources are"
+                    f" {', '.join(repr(n) for n in source_names[:10])}"
+                    + (", ..." if len(source_names) > 10 else ""),
+                )
+        return NotifyTarget(url=url.strip(), label=label, on=on, sources=wanted)
 
     def source(self, index: int, t: Mapping[str, Any]) -> Source:
         prefix = f"sources[{index}]"
@@ -637,6 +739,13 @@ def _host_port(value: Any) -> tuple[str, int]:
     if not parts.hostname or port is None or port == 0 or parts.path or parts.username:
         raise ValueError(value)
     return parts.hostname, port
+
+
+def _events(value: Any) -> tuple[str, ...]:
+    names = _strings(value)
+    if not names or any(n not in EVENT_KINDS for n in names):
+        raise ValueError(value)
+    return tuple(k for k in EVENT_KINDS if k in names)
 
 
 def _cron(value: Any) -> str:

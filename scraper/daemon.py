@@ -16,6 +16,7 @@ import signal
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from archive.db import ArchiveFault, ArchiveGone, ArchiveStalled
 from archive.reschedule import Rescheduled
@@ -31,6 +32,9 @@ from scraper.reparse import Selectors, reextractor
 from scraper.schedule import Schedule, Scheduler, trigger_for
 from scraper.secrets import SecretStore
 from scraper.workers import Workers
+
+if TYPE_CHECKING:
+    from scraper.notify.notifier import Notifier
 
 PAUSE_SAY_EVERY_S = 60.0  # while writes are held (disk full), one line a minute says so
 PAUSE_RETRY_S = (0.5, 5.0)  # first and longest wait between tries to commit the held writes
@@ -149,6 +153,8 @@ class Daemon:
         self.workers = workers or Workers(config.extract.workers, config.extract.budget)
         # Off unless [metrics] listen is set; counts only what was committed.
         self.metrics = Metrics(config, clock) if config.metrics.listen else None
+        # Off unless [[notify.targets]] are set; raises alerts only for what was committed.
+        self.notifier = _notifier(config, clock)
         self.stages = Stages(
             self.renderer or self.fetcher, archive, LOG, self.workers, observe=self._committed
         )
@@ -214,6 +220,8 @@ class Daemon:
         self._last_commit = self.clock.monotonic()
         if self.metrics is not None:
             self.metrics.recorded(fetch, article, recorded)
+        if self.notifier is not None:
+            self.notifier.committed(fetch, article, recorded)
 
     def health(self) -> str | None:
         """None while the scheduler runs and commits are recent, else why not (/healthz)."""
@@ -342,6 +350,8 @@ class Daemon:
             self._commit_quietly()
 
     async def run_once(self) -> RunSummary:
+        if self.notifier is not None:
+            await self.notifier.start()
         now = self.clock.now()  # every source is due at the start of the pass
         await asyncio.gather(*(self.source_job(s, now) for s in self.config.sources))
         await self.dispatch_due()  # known articles whose revisit is due, to catch edits
@@ -352,6 +362,8 @@ class Daemon:
             except ArchiveStalled:
                 continue
             break
+        if self.notifier is not None:
+            await self.notifier.close()  # what the pass raised, sent once
         return RunSummary(len(self.config.sources), self.articles_done, self.failed_sources)
 
     async def run_forever(self, stop: asyncio.Event) -> None:
@@ -371,6 +383,7 @@ class Daemon:
             run_now=False,
         )
         server = self._serve_metrics()
+        alerts = await self._start_alerts()
         scheduler.start()
         self._scheduler = scheduler
         LOG.info(
@@ -384,6 +397,7 @@ class Daemon:
             scheduler.stop()
             if server is not None:
                 server.close()
+            await self._stop_alerts(alerts)
         if self.fault is not None:
             raise self.fault
 
@@ -395,6 +409,23 @@ class Daemon:
         server = serve(self.metrics, host, port, self.health)
         LOG.info("metrics on http://%s/metrics, health on /healthz", server.address)
         return server
+
+    async def _start_alerts(self) -> asyncio.Task[None] | None:
+        """Judge the sources once, then send alerts in a task of their own."""
+        if self.notifier is None:
+            return None
+        await self.notifier.start()
+        LOG.info("alerts to %s", ", ".join(t.label for t in self.config.notify.targets))
+        return asyncio.create_task(self.notifier.run(), name="alerts")
+
+    async def _stop_alerts(self, task: asyncio.Task[None] | None) -> None:
+        """After the last commit: what is still waiting is sent once (a few seconds at most)."""
+        if task is None or self.notifier is None:
+            return
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await self.notifier.close()
 
     async def drain(self) -> None:
         """Drop every queued fetch at once; let requests in flight finish within the grace.
@@ -436,6 +467,15 @@ def _rendering_fetcher(config: Config, plain: Fetcher) -> PageFetcher | None:
     from scraper.render.fetcher import rendering_fetcher
 
     return rendering_fetcher(config, plain)
+
+
+def _notifier(config: Config, clock: Clock) -> Notifier | None:
+    """The alerts, imported only when [[notify.targets]] are set (Apprise loads its plugins)."""
+    if not config.notify.targets:
+        return None
+    from scraper.notify.notifier import Notifier
+
+    return Notifier(config, clock)
 
 
 async def run_daemon(

@@ -88,7 +88,7 @@ class Metrics:
             lag = (parse_time(fetch.started_at) - parse_time(fetch.due_at)).total_seconds()
             self.lag.observe(max(lag, 0.0))
         self.last_commit.set(self._clock.now().timestamp())
-        kind = version_kind(recorded)
+        kind = recorded.kind
         if kind is None:
             return
         self.versions.labels(source, kind).inc()
@@ -99,15 +99,6 @@ class Metrics:
                 self.quality.labels(source, "no_title").inc()
             if not (article.published or "").strip():
                 self.quality.labels(source, "no_date").inc()
-
-
-def version_kind(recorded: Recorded) -> str | None:
-    """new, changed, gone or back for a fetch that wrote a version; None for the others."""
-    if recorded.version is None:
-        return None
-    if recorded.state in ("gone", "back"):
-        return recorded.state
-    return "new" if recorded.version == 1 else "changed"
 
 
 class _ArchiveCollector(Collector):
