@@ -23,6 +23,8 @@ README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding=
 LINES = README.splitlines()
 _EXPECTED = re.compile(r"unknown key; expected one of (.+)$")
 _SOURCE = '[[sources]]\nurl = "http://127.0.0.1:9/"\nevery = "1h"\n'
+# Arrays of tables inside a table: their keys are probed under their own header.
+_NESTED = {"notify": "targets"}
 
 
 def commands() -> Iterator[tuple[str, click.Command]]:
@@ -94,6 +96,10 @@ def config_keys(tmp_path: Path) -> set[tuple[str, str]]:
             toml = f"[{table}]\n{unknown}{_SOURCE}"
             header = f"[{table}]"
         keys.update((header, key) for key in known_keys(tmp_path, toml))
+        if table in _NESTED:
+            nested = f"[[{table}.{_NESTED[table]}]]"
+            toml = f"{_SOURCE}[{table}]\n{nested}\n{unknown}"
+            keys.update((nested, key) for key in known_keys(tmp_path, toml))
     return keys
 
 
@@ -103,7 +109,7 @@ def documented_keys() -> set[tuple[str, str]]:
     end = next(i for i in range(start + 1, len(LINES)) if LINES[i].startswith("## "))
     keys: set[tuple[str, str]] = set()
     for line in LINES[start:end]:
-        row = re.match(r"\| `(\[\[?\w+\]\]?) ([^|]*)\|", line)
+        row = re.match(r"\| `(\[\[?[\w.]+\]\]?) ([^|]*)\|", line)
         if row is None:
             continue
         header, cell = row.group(1), "`" + row.group(2)
