@@ -217,14 +217,14 @@ def version_change(
         title = next((r[2] for r in rows[1:] if r[2]), None)
     passage = ""
     if state != "gone" and earlier:
-        passage = _cut(diff.render_terminal(diff.excerpt(diff.diff_words(earlier[0][5], text))),
+        passage = cut_line(diff.render_terminal(diff.excerpt(diff.diff_words(earlier[0][5], text))),
                        max_chars)  # fmt: skip
     return VersionChange(
         article["id"], article["url"], number, state, title, captured_at, summary or "", passage
     )
 
 
-def _cut(text: str, max_chars: int) -> str:
+def cut_line(text: str, max_chars: int) -> str:
     """``text`` on one line, cut at a word boundary within ``max_chars`` (then ``…``)."""
     flat = " ".join(text.split())
     if len(flat) <= max_chars:

@@ -36,9 +36,11 @@ from datasette_server import free_port
 from newsserver import NewsSite, article_page, serve_site
 from test_first_hour import rows, wait_for
 
+from archive.health import SourceHealth, State
+from archive.history import cut_line
 from scraper.config import ConfigError, NotifyTarget, load_config
 from scraper.notify.batch import Batcher
-from scraper.notify.compose import compose
+from scraper.notify.compose import compose, source_events
 from scraper.notify.events import CHANGED, GONE, SOURCE_FAILING, Event
 
 INTERVAL_S = 3.0  # [notify] dispatch_interval of the daemon test
@@ -357,6 +359,36 @@ def test_a_message_names_the_source_and_the_kinds_when_batched() -> None:
     assert message.title == "city: 2 alerts (1 changed, 1 gone)"
     single = compose(None, "city", events[:1], None)
     assert single.title == f"Changed: {events[0].url}"
+
+
+def health_of(name: str, state: State, failures: int = 0) -> SourceHealth:
+    return SourceHealth(
+        name=name, url=f"http://site/{name}", kind="feed", schedule=None, state=state,
+        last_run_at=None, last_outcome=None, last_success_at=None,
+        consecutive_failures=failures, last_error="HTTP 503" if failures else None,
+        last_error_at=None, last_new_at=None, usual_gap_s=None, quiet_after_s=None,
+        articles_24h=0, articles_7d=0,
+    )  # fmt: skip
+
+
+def test_a_source_alerts_when_it_turns_failing_not_at_start_nor_at_every_run() -> None:
+    states, events = source_events({}, [health_of("a", State.FAILING, 3)], 0.0)
+    assert events == []  # failing already when the daemon started: status says so
+    states, events = source_events(
+        {**states, "b": State.HEALTHY}, [health_of("b", State.FAILING, 1)], 5.0
+    )
+    assert [(e.kind, e.source, e.detail) for e in events] == [
+        (SOURCE_FAILING, "b", "1 run failed; last error: HTTP 503")
+    ]
+    _, again = source_events(states, [health_of("b", State.FAILING, 2)], 6.0)
+    assert again == []
+
+
+def test_a_long_passage_is_cut_at_a_word_with_its_marks_closed() -> None:
+    passage = "Spending rises by [-four percent-]{+six percent while road repairs are cut+} now"
+    cut = cut_line(passage, 50)
+    assert cut == "Spending rises by [-four percent-]{+six percent+} …"
+    assert cut_line("short [-a-]{+b+}", 50) == "short [-a-]{+b+}"
 
 
 # -- the config: one line naming the file, the key and why ---------------------------------

@@ -115,6 +115,8 @@ class Notifier:
             await asyncio.wait_for(self._last_round(), CLOSE_WITHIN_S)
         except TimeoutError:
             LOG.warning("alerts: stopping with messages unsent after %.0fs", CLOSE_WITHIN_S)
+        except Exception:  # the daemon still stops cleanly, its archive committed
+            LOG.exception("alerts: unexpected error while stopping; messages unsent")
         finally:
             self._thread.shutdown(wait=False, cancel_futures=True)
 
