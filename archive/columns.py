@@ -20,7 +20,7 @@ from contract.fields import ArticleField, Kind
 from contract.model import ARTICLE_FIELDS, Article
 
 # The tables that hold one row per reading of an article, with every content column.
-TABLES = ("versions", "extractions")
+TABLES = ("versions", "extractions", "latest_versions")
 # What extractions' descriptions add to the declared one.
 EXTRACTION_NOTE = " (as this extractor reads it)"
 

@@ -9,6 +9,10 @@
 - ``/-/sources``: each source's health (``archive.health``: healthy, failing, quiet, never
   ran), its last error and SVG charts of its last 30 days (``archive.sources_page``);
   linked from the index page (``templates/index.html``) and the menu.
+- ``counted`` facets (``CountedFacet``): the facets of articles, latest_articles and
+  recent_changes, read from the counts the archive keeps (``archive.facet_counts``) on a
+  page without filters, computed by Datasette's own facet of the same kind on a filtered
+  page of at most ``COMPUTED_FACET_ROWS`` rows, and listed as timed out beyond that.
 - Table cells (``archive.cells``): version numbers link to the article page, times are
   ``<time>`` shown in local time, JSON lists read as lists, recent_changes' summary
   carries the changed passage; ``templates/table.html`` folds the column descriptions.
@@ -29,11 +33,13 @@ from urllib.parse import urlencode, urlsplit
 
 from datasette import hookimpl
 from datasette.database import Database
-from datasette.utils import escape_fts
+from datasette.facets import ArrayFacet, ColumnFacet, DateFacet, Facet
+from datasette.utils import escape_fts, escape_sqlite, path_with_added_args, path_with_removed_args
 from datasette.utils.asgi import NotFound, Response
 from jinja2 import BaseLoader, ChoiceLoader, Environment, FileSystemLoader
 from markupsafe import Markup, escape
 
+from archive import facet_counts
 from archive.cells import (
     MATCH_END,
     MATCH_START,
@@ -74,6 +80,101 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 def _hook(function: _Function) -> _Function:
     """Datasette's ``hookimpl``, typed: it marks the function and returns it unchanged."""
     return cast(_Function, hookimpl(function))
+
+
+# A filtered page's facets are computed over its rows only up to this many (a search for a
+# common word can match most of a million articles; each facet would read them all).
+COMPUTED_FACET_ROWS = 50_000
+# The filter a facet value's link adds, per kind of facet.
+_FILTER_SUFFIX = {"column": "", "array": "__arraycontains", "date": "__date"}
+
+
+def _single(base: Any) -> Any:
+    """Datasette's facet class ``base`` made to run one given config of a counted facet."""
+
+    class Single(base):  # type: ignore[misc]
+        def __init__(self, parent: Any, config: dict[str, Any]) -> None:
+            super().__init__(
+                parent.ds, parent.request, parent.database, sql=parent.sql, table=parent.table,
+                params=parent.params, metadata=parent.metadata, row_count=parent.row_count,
+            )  # fmt: skip
+            self._config = config
+
+        def get_configs(self) -> list[dict[str, Any]]:
+            return [self._config]
+
+    return Single
+
+
+_COMPUTED = {
+    "column": _single(ColumnFacet), "array": _single(ArrayFacet), "date": _single(DateFacet),
+}  # fmt: skip
+
+
+class CountedFacet(Facet):  # type: ignore[misc]
+    """``{"counted": COLUMN}`` in a table's facets: archive.facet_counts' counts when the page
+    has no filter, else Datasette's facet of the column's kind (or timed out, past
+    ``COMPUTED_FACET_ROWS`` rows)."""
+
+    type = "counted"
+
+    def _unfiltered(self) -> bool:
+        return not self.params and str(self.sql).rstrip().endswith(
+            " from " + escape_sqlite(str(self.table))
+        )
+
+    async def facet_results(self) -> tuple[list[dict[str, Any]], list[str]]:
+        results: list[dict[str, Any]] = []
+        timed_out: list[str] = []
+        unfiltered = self._unfiltered()
+        for chosen in self.get_configs():
+            column = chosen["config"].get("column") or chosen["config"]["simple"]
+            item = facet_counts.find(str(self.table), column)
+            kind = item.kind if item is not None else "column"
+            if item is not None and unfiltered:
+                results.append(await self._counted(item, chosen["source"]))
+            elif self.row_count is not None and self.row_count > COMPUTED_FACET_ROWS:
+                timed_out.append(column)
+            else:
+                config = {"source": chosen["source"], "config": {"simple": column}}
+                found, late = await _COMPUTED[kind](self, config).facet_results()
+                for facet in found:
+                    facet["type"] = kind
+                results += found
+                timed_out += late
+        return results, timed_out
+
+    async def _counted(self, item: facet_counts.Counted, source: str) -> dict[str, Any]:
+        size = self.get_facet_size()
+        rows = (
+            await self.ds.execute(
+                self.database, facet_counts.READ_SQL, [item.page, item.facet, size + 1]
+            )
+        ).rows
+        key = item.facet + _FILTER_SUFFIX[item.kind]
+        values = [
+            {
+                "value": row["value"], "label": row["value"], "count": row["count"],
+                "toggle_url": self.ds.absolute_url(
+                    self.request,
+                    self.ds.urls.path(path_with_added_args(self.request, {key: row["value"]})),
+                ),
+                "selected": False,
+            }
+            for row in rows[:size]
+        ]  # fmt: skip
+        return {
+            "name": item.facet, "type": item.kind, "hideable": source != "metadata",
+            "toggle_url": self.ds.urls.path(
+                path_with_removed_args(self.request, {"_facet": item.facet})
+            ),
+            "results": values, "truncated": len(rows) > size,
+        }  # fmt: skip
+
+
+@_hook
+def register_facet_classes() -> list[type]:
+    return [CountedFacet]
 
 
 @dataclass(frozen=True)
@@ -460,7 +561,7 @@ async def changes_feed(datasette: Any, request: Any) -> Response:
     rows = list(
         await database.execute(
             "SELECT article_id, version, change, title, url, summary, captured_at"
-            f" FROM recent_changes{condition} LIMIT ?",
+            f" FROM recent_changes{condition} ORDER BY captured_at DESC LIMIT ?",
             [*params, FEED_ENTRIES],
         )
     )

@@ -22,7 +22,7 @@ import importlib
 import sqlite3
 from collections.abc import Callable
 
-from archive import columns
+from archive import columns, facet_counts, latest
 
 # The article's columns as the first schema had them, in versions and in extractions. Frozen
 # history: a field declared since gets its column from archive.columns.ensure, not here.
@@ -180,14 +180,36 @@ ALTER TABLE fetches ADD COLUMN via TEXT NOT NULL DEFAULT 'plain';
 ALTER TABLE fetches ADD COLUMN original_hash TEXT REFERENCES bodies (hash);
 """
 
-# Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1.
-MIGRATIONS: tuple[str, ...] = (
-    _V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT, _V5_RENDER,
+# Reading at a million articles: the order of the articles page, and the changes (versions
+# after the first) in recent_changes' order, counted from a small index of their own.
+_V6_READ_INDEXES = """
+CREATE INDEX IF NOT EXISTS articles_first_seen ON articles (first_seen);
+CREATE INDEX IF NOT EXISTS versions_changes ON versions (captured_at) WHERE version > 1;
+"""
+
+
+def _v6_latest(conn: sqlite3.Connection) -> None:
+    """Each article's latest readable version kept in a table (archive.latest), and the
+    pages' facet counts (archive.facet_counts), filled from the versions stored so far."""
+    for statement in _statements(_V6_READ_INDEXES):
+        conn.execute(statement)
+    latest.migrate(conn)
+    facet_counts.migrate(conn)
+
+
+# Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1: a DDL script, or a
+# function of the connection for one that fills what it creates.
+Migration = str | Callable[[sqlite3.Connection], None]
+MIGRATIONS: tuple[Migration, ...] = (
+    _V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT, _V5_RENDER, _v6_latest,
 )  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
-# Modules of the Datasette layer that add FTS tables, views and triggers.
-_INSTALLERS = ("archive.search", "archive.views", "archive.health")
+# Modules that add tables kept by triggers, FTS tables, views and indexes, in this order
+# (the search index and the facet counts read latest_versions).
+_INSTALLERS = (
+    "archive.latest", "archive.facet_counts", "archive.search", "archive.views", "archive.health",
+)  # fmt: skip
 
 
 class SchemaTooNew(Exception):
@@ -208,7 +230,12 @@ def migrate(conn: sqlite3.Connection) -> int:
             f"{SCHEMA_VERSION}; upgrade newsarchive before writing to it"
         )
     for target in range(current, SCHEMA_VERSION):
-        for statement in _statements(MIGRATIONS[target]):
+        migration = MIGRATIONS[target]
+        if callable(migration):
+            migration(conn)
+            conn.execute(f"PRAGMA user_version = {target + 1}")
+            continue
+        for statement in _statements(migration):
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {target + 1}")
     return SCHEMA_VERSION

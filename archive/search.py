@@ -4,7 +4,8 @@ Two FTS5 indexes, both *external content* (they store no second copy of the text
 
 - ``versions_fts``: every version's title and text; its rowid is ``versions.id``.
 - ``articles_fts``: each article's latest readable version (the newest one that is not
-  a "gone" marker); its rowid is ``articles.id``, so Datasette's search box works on
+  a "gone" marker, kept in ``latest_versions`` by ``archive.latest``); its rowid is
+  ``articles.id``, so Datasette's search box works on
   ``articles`` and on the ``latest_articles`` view.
 
 The tokenizer is ``unicode61 remove_diacritics 2``: "nguoi" finds "người" and "muller"
@@ -72,13 +73,13 @@ VERSIONS_CONTENT = SqlObject(
     f"CREATE VIEW versions_search AS SELECT v.id AS id, {_content_columns('v')} FROM versions v",
 )
 
-# The newest version of each article that a reader could read (a "gone" marker has no text).
+# The newest version of each article that a reader could read (a "gone" marker has no text),
+# as archive.latest keeps it.
 ARTICLES_CONTENT = SqlObject(
     "view",
     "articles_search",
-    "CREATE VIEW articles_search AS SELECT v.article_id AS article_id, "
-    f"{_content_columns('v')} FROM versions v WHERE v.id = (SELECT l.id FROM versions l "
-    "WHERE l.article_id = v.article_id AND l.state != 'gone' ORDER BY l.version DESC LIMIT 1)",
+    "CREATE VIEW articles_search AS SELECT l.article_id AS article_id, "
+    f"{_content_columns('l')} FROM latest_versions l",
 )
 
 
@@ -111,56 +112,61 @@ def _add_versions_row(key: str) -> str:
     )
 
 
-def _remove_article_rows(*keys: str) -> str:
-    # IN, not one statement per key: removing the same row twice would corrupt the index.
-    return (
-        f"INSERT INTO articles_fts (articles_fts, rowid, {_COLS}) "
-        f"SELECT 'delete', article_id, {_COLS} FROM articles_search "
-        f"WHERE article_id IN ({', '.join(keys)});"
-    )
-
-
-def _add_article_rows(*keys: str) -> str:
-    return (
-        f"INSERT INTO articles_fts (rowid, {_COLS}) "
-        f"SELECT article_id, {_COLS} FROM articles_search WHERE article_id IN ({', '.join(keys)});"
-    )
-
-
-def _trigger(name: str, timing: str, body: str) -> SqlObject:
+def _versions_trigger(name: str, timing: str, body: str) -> SqlObject:
     return SqlObject(
         "trigger", name, f"CREATE TRIGGER {name} {timing} ON versions BEGIN {body} END"
     )
 
 
+def _article_row(row: str) -> str:
+    return (
+        f"{row}.article_id, {row}.title, {row}.text, {folded_sql(row + '.title')},"
+        f" {folded_sql(row + '.text')}"
+    )
+
+
+def _remove_article(row: str) -> str:
+    return (
+        f"INSERT INTO articles_fts (articles_fts, rowid, {_COLS}) "
+        f"VALUES ('delete', {_article_row(row)});"
+    )
+
+
+def _add_article(row: str) -> str:
+    return f"INSERT INTO articles_fts (rowid, {_COLS}) VALUES ({_article_row(row)});"
+
+
+def _latest_trigger(name: str, event: str, body: str) -> SqlObject:
+    return SqlObject(
+        "trigger", name, f"CREATE TRIGGER {name} AFTER {event} ON latest_versions BEGIN {body} END"
+    )
+
+
+# versions_fts follows versions; articles_fts follows latest_versions (archive.latest), which
+# triggers on versions keep. The FTS5 'delete' is given the old values themselves.
 TRIGGERS = (
-    _trigger(
-        "versions_search_before_insert", "BEFORE INSERT", _remove_article_rows("new.article_id")
-    ),
-    _trigger(
-        "versions_search_after_insert",
-        "AFTER INSERT",
-        _add_versions_row("new.id") + " " + _add_article_rows("new.article_id"),
-    ),
-    _trigger(
+    _versions_trigger("versions_search_after_insert", "AFTER INSERT", _add_versions_row("new.id")),
+    _versions_trigger(
         "versions_search_before_update",
         "BEFORE UPDATE OF title, text, state, version, article_id",
-        _remove_versions_row("old.id")
-        + " "
-        + _remove_article_rows("old.article_id", "new.article_id"),
+        _remove_versions_row("old.id"),
     ),
-    _trigger(
+    _versions_trigger(
         "versions_search_after_update",
         "AFTER UPDATE OF title, text, state, version, article_id",
-        _add_versions_row("new.id") + " " + _add_article_rows("old.article_id", "new.article_id"),
+        _add_versions_row("new.id"),
     ),
-    _trigger(
-        "versions_search_before_delete",
-        "BEFORE DELETE",
-        _remove_versions_row("old.id") + " " + _remove_article_rows("old.article_id"),
+    _versions_trigger(
+        "versions_search_before_delete", "BEFORE DELETE", _remove_versions_row("old.id")
     ),
-    _trigger("versions_search_after_delete", "AFTER DELETE", _add_article_rows("old.article_id")),
-)  # fmt: skip
+    _latest_trigger("articles_search_after_insert", "INSERT", _add_article("new")),
+    _latest_trigger(
+        "articles_search_after_update", "UPDATE", _remove_article("old") + " " + _add_article("new")
+    ),
+    _latest_trigger("articles_search_after_delete", "DELETE", _remove_article("old")),
+)
+# Triggers an older program installed that these replace.
+RETIRED = ("versions_search_before_insert", "versions_search_after_delete")
 
 
 def install(conn: sqlite3.Connection) -> None:
@@ -175,5 +181,7 @@ def install(conn: sqlite3.Connection) -> None:
             conn.execute(f'DROP TABLE "{index.name}"')
         if ddl.install(conn, index):
             conn.execute(f"INSERT INTO {index.name} ({index.name}) VALUES ('rebuild')")
+    for name in RETIRED:
+        ddl.drop(conn, SqlObject("trigger", name, ""))
     for trigger in TRIGGERS:
         ddl.install(conn, trigger)

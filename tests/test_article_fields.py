@@ -42,6 +42,7 @@ BOOKKEEPING = {
         "previous_extractor_version", "extracted_at", "content_hash", "changed_fields",
         "summary", "words_added", "words_removed",
     },
+    "latest_versions": {"article_id", "source", "version_id", "version", "captured_at"},
 }  # fmt: skip
 
 
