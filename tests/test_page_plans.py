@@ -1,0 +1,106 @@
+"""The SQL of the pages a reader opens first never scans the history where it need not.
+
+Each page is requested from a real ``archive serve`` with Datasette's SQL trace on
+(``trace_debug``, ``?_trace=1``), so the statements explained are exactly those Datasette
+ran for the table, its count and its facets; the plan needs no size, so the archive is
+the small known one. A scan of a table that grows with history is allowed only where it
+is the cheapest answer: an ordered scan that stops at the page's rows (LIMIT, no sort),
+or a count over the narrowest covering index.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterator
+from typing import Any
+
+import datasette_archive as known
+import pytest
+from datasette_server import Server, archive_serve_command, free_port, running
+
+from archive import datasette_plugin
+
+DB = "news"
+# Tables (and the aliases the views give them) that grow with history.
+_HISTORY = {
+    "articles", "a", "versions", "v", "fetches", "latest_versions", "l",
+    "latest_articles", "recent_changes",
+}  # fmt: skip
+PAGES = (
+    "latest_articles", "latest_articles?source=znews", "latest_articles?_search=Haushalt",
+    "recent_changes", "failing_hosts", "failing_sources",
+    "articles",
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory: pytest.TempPathFactory) -> known.KnownArchive:
+    return known.build(tmp_path_factory.mktemp("plans") / f"{DB}.db")
+
+
+@pytest.fixture(scope="module")
+def server(archive: known.KnownArchive) -> Iterator[Server]:
+    port = free_port()
+    command = archive_serve_command(
+        archive.path, "--port", str(port), "--setting", "trace_debug", "1"
+    )
+    with running(command, port, archive.path.with_name("datasette.log")) as started:
+        yield started
+
+
+def _traced(server: Server, page: str) -> list[tuple[str, Any]]:
+    joiner = "&" if "?" in page else "?"
+    path = page.replace("?", ".json?", 1) if "?" in page else page + ".json"
+    traces = server.json(f"/{DB}/{path}{joiner}_trace=1")["_trace"]["traces"]
+    found = []
+    for trace in traces:
+        sql = trace.get("sql") or ""
+        ours = trace.get("database") == DB and re.match(r"\s*(select|with)\b", sql, re.I)
+        if ours and "sqlite_master" not in sql and "pragma" not in sql.lower():
+            found.append((sql, trace.get("params") or []))
+    return found
+
+
+def _bad_steps(sql: str, plan: list[str]) -> list[str]:
+    lowered = sql.lower()
+    bad = []
+    for step in plan:
+        scan = re.match(r"SCAN (\w+)( USING (COVERING )?INDEX)?", step)
+        if scan is None or scan.group(1) not in _HISTORY:
+            continue
+        stops_at_page = " limit " in lowered and not any("TEMP B-TREE" in s for s in plan)
+        counts = lowered.lstrip().startswith("select count(*) from") and scan.group(3)
+        if not (stops_at_page or counts):
+            bad.append(step)
+    return bad
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_reads_the_history_through_its_indexes(
+    server: Server, archive: known.KnownArchive, page: str
+) -> None:
+    statements = _traced(server, page)
+    assert any(sql.lower().startswith("select count(*)") for sql, _ in statements), statements
+    conn = sqlite3.connect(archive.path)
+    conn.create_function("escape_fts", 1, lambda text: text)
+    bad = {}
+    for sql, params in statements:
+        plan = [str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
+        if _bad_steps(sql, plan):
+            bad[sql] = plan
+    conn.close()
+    assert not bad, "\n".join(f"{s}\n    {p}" for s, p in bad.items())
+
+
+def test_the_search_page_reads_articles_through_the_index(archive: known.KnownArchive) -> None:
+    conn = sqlite3.connect(archive.path)
+    plan = [
+        str(row[3])
+        for row in conn.execute(
+            f"EXPLAIN QUERY PLAN {datasette_plugin._SEARCH_SQL}",
+            {"start": "[", "end": "]", "query": "Haushalt", "limit": 50},
+        )
+    ]
+    conn.close()
+    assert not [s for s in plan if re.match(r"SCAN (articles|a|latest_versions)\b", s)], plan
