@@ -22,6 +22,7 @@ from typing import Any, NoReturn, TypeVar
 
 from archive import db
 from contract.clock import Clock
+from contract.units import human_bytes
 
 T = TypeVar("T")
 
@@ -216,8 +217,8 @@ class Writer:
             free = self.free_space()
             if free < self._min_free:
                 raise _BelowFloor(
-                    f"only {_size(free)} free beside {self._handle.path}, below"
-                    f" [archive] min_free {_size(self._min_free)}"
+                    f"only {human_bytes(free)} free beside {self._handle.path}, below"
+                    f" [archive] min_free {human_bytes(self._min_free)}"
                 )
             self.conn.execute("BEGIN IMMEDIATE")
             self._batch_started = self._clock.monotonic()
@@ -241,7 +242,7 @@ class Writer:
             kind = _storage_error(exc) if isinstance(exc, sqlite3.OperationalError) else None
             self._stall = (
                 f"writing {self._handle.path} failed ({kind or 'error'}: {exc});"
-                f" {_size(self.free_space())} free"
+                f" {human_bytes(self.free_space())} free"
             )
         raise db.ArchiveStalled(self._stall) from None
 
@@ -288,12 +289,3 @@ class _BelowFloor(Exception):
 def _storage_error(exc: sqlite3.OperationalError) -> str | None:
     code = getattr(exc, "sqlite_errorcode", None)
     return None if code is None else _STORAGE_ERRORS.get(code & 0xFF)
-
-
-def _size(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} B"

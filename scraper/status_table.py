@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from archive.health import State
+from contract.units import human_bytes
 from scraper.status import SourceStatus, Status
 
 _STYLE = {State.HEALTHY: "green", State.FAILING: "bold red", State.QUIET: "yellow",
@@ -27,8 +28,8 @@ def render(status: Status, out: IO[str]) -> None:
     else:
         console.print("[bold red]no daemon holds the archive[/bold red]")
     console.print(
-        f"archive {status.archive}: {_bytes(status.size.total_bytes)}"
-        f" ({_bytes(status.size.wal_bytes)} in the WAL);"
+        f"archive {status.archive}: {human_bytes(status.size.total_bytes)}"
+        f" ({human_bytes(status.size.wal_bytes)} in the WAL);"
         f" last write {_ago(status.last_write_at, now)}"
     )
     table = Table(title="Sources", title_justify="left")
@@ -103,12 +104,3 @@ def _span(seconds: float) -> str:
         if seconds >= size:
             return f"{seconds / size:.1f}{unit}"
     return f"{seconds:.0f}s"
-
-
-def _bytes(count: int) -> str:
-    value = float(count)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{count} B"
