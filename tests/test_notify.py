@@ -306,6 +306,37 @@ def running(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
                 daemon.wait()
 
 
+def test_run_once_sends_its_alerts_before_it_exits(tmp_path: Path, site: NewsSite) -> None:
+    hook = Inbox()
+    with webhook(hook) as port:
+        config = tmp_path / "config.toml"
+        config.write_text(
+            f"""
+[notify]
+dispatch_interval = "1h"  # --once does not wait for it: what is raised goes at the end
+
+[[notify.targets]]
+url = "json://127.0.0.1:{port}/hook"
+
+[[sources]]
+name = "city"
+url = "{site.url("/story")}"
+kind = "article"
+every = "1h"
+""",
+            encoding="utf-8",
+        )
+        command = [sys.executable, "-m", "scraper", "run", "--once", "--config", str(config)]
+        first = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert first.returncode == 0, first.stderr
+        assert hook.messages == []  # a new article is no alert
+        site.set("/story", story_page(EDITED, 5, 120))
+        second = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert second.returncode == 0, second.stderr
+    assert hook.titles() == ["Changed: Council approves budget"], second.stderr
+    assert "[-four-]{+six+}" in hook.messages[0].body
+
+
 # -- the decisions, on an injected clock ---------------------------------------------------
 
 TARGETS = (
