@@ -9,7 +9,7 @@ never-fetched first, within each source's hourly budget, claiming them for a lea
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +25,16 @@ class DueArticle:
     url: str
     source: str | None
     due_at: str | None = None  # the article's next check time, as the archive had it
+
+
+def _found_by(sources: Collection[str] | None) -> tuple[str, tuple[str, ...]]:
+    """A WHERE clause (and its parameters) keeping the articles ``sources`` found."""
+    if sources is None:
+        return "", ()
+    names = tuple(sources)
+    if not names:
+        return " AND source IS NULL", ()
+    return f" AND (source IS NULL OR source IN ({', '.join('?' for _ in names)}))", names
 
 
 class RevisitQueue:
@@ -64,21 +74,25 @@ class RevisitQueue:
                     fresh.append(url)
         return fresh
 
-    def due(self, limit: int) -> list[DueArticle]:
+    def due(self, limit: int, sources: Collection[str] | None = None) -> list[DueArticle]:
         """Articles whose check is due, never-fetched first, within each source's hourly budget.
 
         The returned articles are claimed (their next check moves a lease ahead), so a
         second call does not hand them out again; :meth:`record` sets the real next check.
+        ``sources``: only the articles these sources found (and those no source did); the
+        articles of a source no longer configured stay as they are, unvisited.
         """
         if limit <= 0:
             return []
         now = self._clock.now()
         hour_ago = iso(now - timedelta(hours=1))
+        only, names = _found_by(sources)
         # Each group in due order from its own partial index (schema v2): no sort of all due rows.
         never = self._conn.execute(
             "SELECT id, url, source, next_check_at FROM articles INDEXED BY articles_due_new"
-            " WHERE last_checked IS NULL AND next_check_at <= ? ORDER BY next_check_at LIMIT ?",
-            (iso(now), limit),
+            f" WHERE last_checked IS NULL AND next_check_at <= ?{only}"
+            " ORDER BY next_check_at LIMIT ?",
+            (iso(now), *names, limit),
         ).fetchall()
         chosen = [(i, DueArticle(url, source, due)) for i, url, source, due in never]
         spent: dict[str | None, int] = {}
@@ -86,9 +100,9 @@ class RevisitQueue:
             rows = self._conn.execute(
                 "SELECT id, url, source, next_check_at FROM articles"
                 " INDEXED BY articles_due_checked"
-                " WHERE last_checked IS NOT NULL AND next_check_at <= ?"
+                f" WHERE last_checked IS NOT NULL AND next_check_at <= ?{only}"
                 " ORDER BY next_check_at LIMIT ?",
-                (iso(now), limit * 4),
+                (iso(now), *names, limit * 4),
             ).fetchall()
             for article_id, url, source, due in rows:
                 if source not in spent:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -228,13 +228,14 @@ class Archive:
         """
         return self._queue.add_discovered(urls, source)
 
-    def due_articles(self, limit: int) -> list[DueArticle]:
+    def due_articles(self, limit: int, sources: Collection[str] | None = None) -> list[DueArticle]:
         """Articles whose check is due, never-fetched first, within each source's hourly budget.
 
         The returned articles are claimed (their next check moves a lease ahead), so a
         second call does not hand them out again; :meth:`record` sets the real next check.
+        ``sources``: only the articles these sources (or no source) found.
         """
-        return self._queue.due(limit)
+        return self._queue.due(limit, sources)
 
     # -- the hot path ------------------------------------------------------------------------------
 
