@@ -153,6 +153,28 @@ def status(config_path: Path, as_json: bool) -> None:
 
 
 @main.command()
+@config_option("The configuration file: checked, and its archive's daemon signalled.")
+def reload(config_path: Path) -> None:
+    """Make the running daemon re-read its configuration (sends it SIGHUP).
+
+    The file is checked first: a bad one is one error line and nothing is sent. Exits 1
+    when no daemon holds the archive.
+    """
+    config = _load(config_path)
+    from scraper.reload import NotSignalled, signal_reload
+
+    try:
+        pid = signal_reload(config.archive.path)
+    except NotSignalled as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_FAILURE)
+    click.echo(
+        f"sent SIGHUP to the daemon (pid {pid}) holding {config.archive.path}; "
+        "it re-reads its configuration and logs what changed"
+    )
+
+
+@main.command()
 @config_option("The configuration file (for the archive path).")
 @click.option("--full", is_flag=True, help="PRAGMA integrity_check instead of quick_check.")
 def check(config_path: Path, full: bool) -> None:

@@ -1,7 +1,8 @@
 """The long-running daemon: schedule every source, revisit due articles, stop cleanly.
 
 ``run_daemon`` runs until SIGTERM or SIGINT; then it lets in-flight fetches finish
-for a grace period, abandons the rest, commits and closes the archive.
+for a grace period, abandons the rest, commits and closes the archive. SIGHUP re-reads
+the configuration (:mod:`scraper.reload` says what of it applies at once).
 ``run_once`` fetches every source once (and every article it discovered).
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import itertools
 import logging
@@ -24,13 +26,15 @@ from archive.revisit import RevisitPolicy
 from archive.store import Archive, Recorded, SourceInfo
 from contract.clock import Clock, iso
 from contract.model import Article, Fetch
-from scraper.config import Config, Source, format_duration
+from scraper.config import Config, ConfigError, Source, format_duration, load_config
 from scraper.fetch import Fetcher
 from scraper.metrics import Metrics, MetricsServer, serve
 from scraper.pipeline import PageFetcher, Stages, archive_article, run_source
+from scraper.reload import Reload, plan_reload, restart_note, summary
+from scraper.render.locate import RenderUnavailable
 from scraper.reparse import Selectors, reextractor
 from scraper.schedule import Schedule, Scheduler, trigger_for
-from scraper.secrets import SecretStore
+from scraper.secrets import SecretError, SecretStore
 from scraper.workers import Workers
 
 if TYPE_CHECKING:
@@ -51,7 +55,12 @@ class RunSummary:
     failed_sources: int
 
 
-def open_archive(config: Config, clock: Clock) -> Archive:
+def open_archive(config: Config, clock: Clock, selectors: Selectors | None = None) -> Archive:
+    """The archive, with the sources of ``config`` recorded.
+
+    ``selectors``: the per-site selectors the previous page of a URL is read again with
+    (those of ``config`` by default; the daemon passes its :class:`LiveSelectors`).
+    """
     policy = RevisitPolicy(
         min_interval=config.revisit.min_interval,
         max_interval=config.revisit.max_interval,
@@ -63,7 +72,7 @@ def open_archive(config: Config, clock: Clock) -> Archive:
         config.archive.path,
         clock,
         revisit=policy,
-        reextract=reextractor(site_selectors(config)),
+        reextract=reextractor(selectors or site_selectors(config)),
         delta_bodies=True,  # a re-fetch differing by a counter costs ~1.6 KB instead of ~30 KB
         min_free=config.archive.min_free,
     )
@@ -113,6 +122,19 @@ def site_selectors(config: Config) -> Selectors:
     return selectors
 
 
+class LiveSelectors:
+    """The per-site selectors of the running configuration, swapped by a reload."""
+
+    def __init__(self, config: Config) -> None:
+        self._of = site_selectors(config)
+
+    def use(self, config: Config) -> None:
+        self._of = site_selectors(config)
+
+    def __call__(self, source: str | None) -> tuple[Sequence[str], Sequence[str]]:
+        return self._of(source)
+
+
 def describe(source: Source) -> str:
     if source.schedule.cron is not None:
         return f"cron {source.schedule.cron}"
@@ -135,8 +157,10 @@ class Daemon:
         archive: Archive,
         secrets: SecretStore | None = None,
         workers: Workers | None = None,
+        selectors: LiveSelectors | None = None,
     ) -> None:
         self.config = config
+        self.selectors = selectors or LiveSelectors(config)
         self.clock = clock
         self.archive = archive
         self.fetcher = Fetcher(
@@ -169,6 +193,8 @@ class Daemon:
         self.fault: ArchiveGone | None = None  # set when the archive vanished: stop, exit 1
         self._stop: asyncio.Event | None = None
         self._gate = asyncio.Lock()
+        self._reloading = asyncio.Lock()  # one reload at a time, in the order asked
+        self._reloads: set[asyncio.Task[Reload | None]] = set()
 
     def _save_hold(self, host: str, until: datetime, reason: str) -> None:
         # Called from inside a fetch: a full disk holds the write, the fetch goes on.
@@ -280,6 +306,13 @@ class Daemon:
     def _counted(self, recorded: Recorded) -> None:
         self.articles_done += 1
 
+    async def named_source_job(self, name: str, due: datetime) -> None:
+        """Run the source called ``name`` as the running configuration has it now."""
+        source = self._by_name.get(name)
+        if source is None:
+            return  # removed by a reload after this run was submitted
+        await self.source_job(source, due)
+
     async def source_job(self, source: Source, due: datetime | None = None) -> None:
         """Run a source that was due at ``due`` (now by default)."""
         await self.room()
@@ -333,7 +366,9 @@ class Daemon:
         while not self.fetcher.stopping:
             await self.room()
             try:
-                due = self.archive.due_articles(limit=self.config.fetch.concurrency * 4)
+                due = self.archive.due_articles(
+                    limit=self.config.fetch.concurrency * 4, sources=self._by_name.keys()
+                )
             except ArchiveStalled:
                 continue
             fresh = [d for d in due if d.url not in done]
@@ -370,12 +405,7 @@ class Daemon:
         self._stop = stop
         scheduler = Scheduler(self.clock.now)
         for source in self.config.sources:
-            scheduler.add(
-                f"source:{source.name}",
-                self.tracked(functools.partial(self.source_job, source)),
-                trigger_for(source.schedule),
-                run_now=True,
-            )
+            self._schedule(scheduler, source)
         scheduler.add(
             "revisits",
             self.tracked(self.dispatch_due),
@@ -400,6 +430,82 @@ class Daemon:
             await self._stop_alerts(alerts)
         if self.fault is not None:
             raise self.fault
+
+    def _schedule(self, scheduler: Scheduler, source: Source) -> None:
+        """A job for the source's name: each run reads the source as configured then."""
+        scheduler.add(
+            _job_id(source),
+            self.tracked(functools.partial(self.named_source_job, source.name)),
+            trigger_for(source.schedule),
+            run_now=True,
+        )
+
+    def request_reload(self) -> None:
+        """Re-read the configuration file soon (the SIGHUP handler)."""
+        task = asyncio.get_running_loop().create_task(self.reload())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def reload(self) -> Reload | None:
+        """Read the configuration file again and apply what can change while running.
+
+        A file that cannot be used is one error line, and the running configuration stays.
+        Runs in progress are never interrupted: they finish with the settings they began with.
+        """
+        async with self._reloading:
+            if self._stop is None or self._stop.is_set() or self.fetcher.stopping:
+                return None
+            path = self.config.path
+            try:
+                read = await asyncio.to_thread(load_config, path, self.stages.kinds)
+                plan = plan_reload(self.config, read)
+                secrets = self.fetcher.secrets().reread(self.config.fetch)
+                for source in plan.config.sources:
+                    secrets.headers_for(source)  # a missing variable refuses the file
+                renderer = self.renderer or _rendering_fetcher(plan.config, self.fetcher)
+            except ConfigError as exc:
+                LOG.error("reload failed, the running configuration is kept: %s", exc)
+                return None
+            except (SecretError, RenderUnavailable) as exc:
+                LOG.error("reload failed, the running configuration is kept: %s: %s", path, exc)
+                return None
+            self._apply(plan, secrets, renderer)
+            LOG.info("%s", summary(plan))
+            restart = restart_note(plan)
+            if restart is not None:
+                LOG.warning("%s", restart)
+            return plan
+
+    def _apply(self, plan: Reload, secrets: SecretStore, renderer: PageFetcher | None) -> None:
+        """Swap the running sources for the plan's; synchronous, so no await sees half of it."""
+        config = plan.config
+        self.config = config
+        self._by_name = {s.name: s for s in config.sources}
+        self._scheduled_urls = {s.url for s in config.sources}
+        self.fetcher.reconfigure(trusted_origins(config.sources), secrets)
+        if renderer is not None and self.renderer is None:  # the first source that renders
+            self.renderer = renderer
+            self.stages = dataclasses.replace(self.stages, fetcher=renderer)
+        self.selectors.use(config)
+        if self.metrics is not None:
+            self.metrics.use_config(config)
+        with contextlib.suppress(ArchiveStalled):  # held like any write while the disk is full
+            self.archive.sync_sources(
+                SourceInfo(s.name, s.url, s.kind, describe(s))
+                for s in (*plan.added, *(c.new for c in plan.changed))
+            )
+        self._commit_quietly()
+        scheduler = self._scheduler
+        if scheduler is None:
+            return
+        for source in plan.removed:
+            scheduler.remove(_job_id(source))  # a run in progress finishes
+        for change in plan.changed:
+            if change.rescheduled or change.run_now:
+                trigger = trigger_for(change.new.schedule)
+                scheduler.reschedule(_job_id(change.new), trigger, run_now=change.run_now)
+        for source in plan.added:
+            self._schedule(scheduler, source)
 
     def _serve_metrics(self) -> MetricsServer | None:
         """Start /metrics and /healthz when configured; raises MetricsError."""
@@ -460,6 +566,10 @@ class Daemon:
             self.workers.close()
 
 
+def _job_id(source: Source) -> str:
+    return f"source:{source.name}"
+
+
 def _rendering_fetcher(config: Config, plain: Fetcher) -> PageFetcher | None:
     """The rendering fetcher, imported only when some source renders (Playwright is optional)."""
     if all(s.render == "never" for s in config.sources):
@@ -484,12 +594,13 @@ async def run_daemon(
     """Open the archive, run the sources, and always commit and close the archive."""
     # The workers first: forked before the archive is open, they hold none of its descriptors.
     workers = Workers(config.extract.workers, config.extract.budget)
+    selectors = LiveSelectors(config)
     try:
-        archive = open_archive(config, clock)
+        archive = open_archive(config, clock, selectors)
     except BaseException:
         workers.close()
         raise
-    daemon = Daemon(config, clock, archive, secrets, workers)
+    daemon = Daemon(config, clock, archive, secrets, workers, selectors)
     try:
         if once:
             return await daemon.run_once()
@@ -497,10 +608,11 @@ async def run_daemon(
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signal.SIGHUP, daemon.request_reload)
         try:
             await daemon.run_forever(stop)
         finally:
-            for signum in (signal.SIGTERM, signal.SIGINT):
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
                 with contextlib.suppress(Exception):
                     loop.remove_signal_handler(signum)
         LOG.info("stopped")

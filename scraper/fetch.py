@@ -164,6 +164,13 @@ class Fetcher:
     def requests_in_flight(self) -> int:
         return self._requests
 
+    def reconfigure(self, trusted_origins: Iterable[str], secrets: SecretStore) -> None:
+        """The sources changed (a reload): trust their origins, send their secret headers.
+
+        A fetch already on the wire goes on; its later hops are judged by the new origins."""
+        self.policy.trust_origins(trusted_origins)
+        self._secrets = secrets
+
     def secrets(self) -> SecretStore:
         if self._secrets is None:
             self._secrets = SecretStore.from_settings(self.settings)

@@ -73,11 +73,17 @@ class Metrics:
             "newsarchive_last_commit_timestamp_seconds",
             "When the last batch with fetches in it was committed (Unix time).", registry=r,
         )  # fmt: skip
+        self._archive = _ArchiveCollector(config, clock)
+        self.use_config(config)
+        r.register(self._archive)
+        self._clock = clock
+
+    def use_config(self, config: Config) -> None:
+        """Judge and show the sources of ``config`` (at the start, and after a reload)."""
         for source in config.sources:  # a source that never ran shows as zeros, not absent
             for problem in ("empty_text", "no_title", "no_date"):
                 self.quality.labels(source.name, problem)
-        r.register(_ArchiveCollector(config, clock))
-        self._clock = clock
+        self._archive.use_config(config)
 
     def recorded(self, fetch: Fetch, article: Article | None, recorded: Recorded) -> None:
         """Count one committed fetch (called after its batch committed)."""
@@ -111,6 +117,11 @@ class _ArchiveCollector(Collector):
         # read the archive twice as often (scrapes run in threads, hence the lock).
         self._lock = threading.Lock()
         self._read: tuple[float, Status] | None = None
+
+    def use_config(self, config: Config) -> None:
+        with self._lock:
+            self._config = config
+            self._read = None  # the next scrape reads the archive for these sources
 
     def _status(self) -> Status:
         with self._lock:

@@ -117,6 +117,12 @@ class AddressPolicy:
             ipaddress.ip_network(n, strict=False) for n in allow_networks
         )
 
+    def trust_origins(self, urls: Iterable[str]) -> None:
+        """From now on trust these URLs' origins instead (the sources after a reload)."""
+        self.trusted_origins = frozenset(
+            found for found in (endpoint(url) for url in urls) if found is not None
+        )
+
     def trusts(self, host: str, port: int | None = None) -> bool:
         """Whether ``host`` (on ``port``; None: on every port) may be reached whatever it
         resolves to. A source's origin is trusted on its own port only."""

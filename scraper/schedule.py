@@ -128,6 +128,20 @@ class Scheduler:
             **extra,
         )
 
+    def remove(self, job_id: str) -> None:
+        """Run the job no more; a run in progress goes on to its end (never cancelled)."""
+        if self._scheduler.get_job(job_id) is not None:
+            self._scheduler.remove_job(job_id)
+        self._due.pop(job_id, None)
+
+    def reschedule(
+        self, job_id: str, trigger: CronTrigger | IntervalTrigger, *, run_now: bool
+    ) -> None:
+        """Run the job on ``trigger`` from now on: next at its next fire time, or now."""
+        now = self._now()
+        next_run = now if run_now else trigger.get_next_fire_time(None, now)
+        self._scheduler.modify_job(job_id, trigger=trigger, next_run_time=next_run)
+
     def start(self) -> None:
         self._scheduler.start()
 

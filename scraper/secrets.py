@@ -55,6 +55,10 @@ class SecretStore:
         file_headers = read_secrets_file(settings.secrets_file) if settings.secrets_file else {}
         return cls(file_headers, environ)
 
+    def reread(self, settings: FetchSettings) -> SecretStore:
+        """The same environment with the secrets file read again (a reload)."""
+        return SecretStore.from_settings(settings, self._environ)
+
     def headers_for(self, source: Source) -> tuple[tuple[str, str], ...]:
         """The secret headers of ``source``; raises SecretError naming a missing variable."""
         headers = list(self._file_headers.get(source.name, ()))
