@@ -489,6 +489,8 @@ class Daemon:
         self.selectors.use(config)
         if self.metrics is not None:
             self.metrics.use_config(config)
+        if self.notifier is not None:  # [notify] itself needs a restart; its sources do not
+            self.notifier.use_sources(config)
         with contextlib.suppress(ArchiveStalled):  # held like any write while the disk is full
             self.archive.sync_sources(
                 SourceInfo(s.name, s.url, s.kind, describe(s))

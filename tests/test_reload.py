@@ -256,6 +256,42 @@ def test_scraper_reload_signals_the_daemon_holding_the_archive(
     assert gone.returncode == 1 and "no daemon holds" in gone.stderr
 
 
+def test_an_added_source_alerts_on_its_edits(tmp_path: Path, site: NewsSite) -> None:
+    """[notify] is read at the start, but the sources it watches follow a reload."""
+    from test_notify import EDITED, STORY, Inbox, story_page, webhook
+
+    hook = Inbox()
+    site.set("/city/budget", story_page(STORY, 1, 10))
+    city = f"""
+[[sources]]
+name = "city"
+url = "{site.url("/city/budget")}"
+kind = "article"
+every = "1s"
+jitter = "0s"
+"""
+    with webhook(hook) as port:
+        notify = f"""
+[notify]
+dispatch_interval = "1s"
+
+[[notify.targets]]
+url = "json://127.0.0.1:{port}/hook"
+"""
+        alpha = source(site, "alpha")
+        with running(tmp_path, config_text(alpha) + notify) as daemon:
+            wait_for("alpha archived", lambda: archived(daemon, site, "alpha"), 20)
+            rewrite(daemon.config, config_text(alpha, city) + notify)
+            daemon.process.send_signal(signal.SIGHUP)
+            wait_for("the reload logged", lambda: reloaded(daemon), 10)
+            city_versions = "SELECT 1 FROM versions v JOIN articles a ON a.id = v.article_id"
+            city_versions += " WHERE a.source = 'city'"
+            wait_for("city archived", lambda: rows(daemon.db, city_versions), 15)
+            site.set("/city/budget", story_page(EDITED, 2, 20))
+            wait_for("the edit alerted", hook.titles, 15)
+    assert hook.titles() == ["Changed: Council approves budget"]
+
+
 def line_of(text: str, needle: str) -> int:
     return next(n for n, line in enumerate(text.splitlines(), start=1) if needle in line)
 

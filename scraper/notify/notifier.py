@@ -76,6 +76,14 @@ class Notifier:
 
     # -- on the event loop -------------------------------------------------------------------
 
+    def use_sources(self, config: Config) -> None:
+        """The sources and [health] after a reload: an added source is watched (its first
+        judgement is its baseline, as at the start), a removed one no more."""
+        self._source_urls = {s.name: s.url for s in config.sources}
+        self._rules = rules(config.health)
+        self._ran.intersection_update(self._source_urls)
+        self._states = {n: st for n, st in self._states.items() if n in self._source_urls}
+
     def committed(self, fetch: Fetch, article: Article | None, recorded: Recorded) -> None:
         """One committed fetch (called after its batch committed, never before)."""
         source = fetch.source
