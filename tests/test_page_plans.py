@@ -97,10 +97,14 @@ def test_the_search_page_reads_articles_through_the_index(archive: known.KnownAr
     conn = sqlite3.connect(archive.path)
     plan = [
         str(row[3])
-        for row in conn.execute(
-            f"EXPLAIN QUERY PLAN {datasette_plugin._SEARCH_SQL}",
-            {"start": "[", "end": "]", "query": "Haushalt", "limit": 50},
+        for sql, params in (
+            (datasette_plugin._SEARCH_BEST_SQL, {"query": "Haushalt", "window": 2000, "limit": 50}),
+            (
+                datasette_plugin._SEARCH_SQL,
+                {"start": "[", "end": "]", "query": "Haushalt", "id": 1},
+            ),
         )
+        for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)
     ]
     conn.close()
     assert not [s for s in plan if re.match(r"SCAN (articles|a|latest_versions)\b", s)], plan
