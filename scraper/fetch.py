@@ -77,6 +77,25 @@ class Validators:
     last_modified: str | None
 
 
+@dataclass(frozen=True)
+class Plan:
+    """How one fetch is followed: what it sends, what it accepts, how far it goes."""
+
+    limit: int  # decoded bytes read at most
+    validators: Validators | None = None
+    source: Source | None = None
+    expect: Expect = "any"
+    use_robots: bool = False
+    truncate: bool = False  # keep the first ``limit`` bytes instead of failing
+    max_redirects: int = MAX_REDIRECTS
+    brief: bool = False  # the error is the short cause alone: robots.txt's failure is
+    # reported on the page that needed it
+
+
+# robots.txt of an origin: same limits and checks as a page, 512 KiB read at most.
+ROBOTS_PLAN = Plan(limit=MAX_ROBOTS_BYTES, truncate=True, max_redirects=5, brief=True)
+
+
 class Fetcher:
     """Fetches URLs for the daemon; one instance shares the client, slots and robots cache."""
 
@@ -204,18 +223,14 @@ class Fetcher:
         started = self.clock.now()
         began = self.clock.monotonic()
         use_robots = self.settings.robots and (source is None or source.robots)
-        result = await self._guarded(
-            url,
-            lambda run: self._follow(
-                run,
-                validators=validators,
-                source=source,
-                expect=expect,
-                use_robots=use_robots,
-                limit=self.settings.max_bytes,
-                truncate=False,
-            ),
+        plan = Plan(
+            validators=validators,
+            source=source,
+            expect=expect,
+            use_robots=use_robots,
+            limit=self.settings.max_bytes,
         )
+        result = await self._guarded(url, plan)
         elapsed_ms = int((self.clock.monotonic() - began) * 1000)
         secret_names = self._secret_names(source)
         return replace(
@@ -233,19 +248,14 @@ class Fetcher:
         except SecretError:
             return SecretStore().names_for(source)
 
-    async def _guarded(self, url: str, work: Callable[[Run], Any], *, brief: bool = False) -> Fetch:
-        """Run ``work`` under the total deadline and turn every fault into a Fetch.
-
-        ``brief``: the error is the short cause alone (for robots.txt, whose failure
-        is reported on the page that needed it).
-        """
+    async def _guarded(self, url: str, plan: Plan) -> Fetch:
+        """Follow ``url`` by ``plan`` under the total deadline; every fault becomes a Fetch."""
         started_at = iso(self.clock.now())
         run: Run | None = None
         try:
             async with asyncio.timeout(None) as timeout:
                 run = Run(url=url, timeout=timeout, deadline=self.settings.deadline)
-                result: Fetch = await work(run)
-                return result
+                return await self._follow(run, plan)
         except TimeoutError:
             assert run is not None
             deadline = f"deadline of {self.settings.deadline:g}s exceeded"
@@ -254,11 +264,11 @@ class Fetcher:
                 started_at,
                 Outcome.FAILED,
                 error=deadline
-                if brief
+                if plan.brief
                 else f"{deadline} after {run.received} bytes fetching {run.url}",
             )
         except Failure as failure:
-            error = failure.cause if brief else failure.error
+            error = failure.cause if plan.brief else failure.error
             return Fetch(url, started_at, failure.outcome, status=failure.status, error=error)
         except AddressRefused as exc:
             return Fetch(url, started_at, Outcome.REJECTED, error=str(exc))
@@ -274,25 +284,15 @@ class Fetcher:
                 error=f"unexpected {type(exc).__name__} fetching {url}: {exc}",
             )
 
-    async def _follow(
-        self,
-        run: Run,
-        *,
-        validators: Validators | None,
-        source: Source | None,
-        expect: Expect,
-        use_robots: bool,
-        limit: int,
-        truncate: bool,
-        max_redirects: int = MAX_REDIRECTS,
-    ) -> Fetch:
+    async def _follow(self, run: Run, plan: Plan) -> Fetch:
         """Follow redirects by hand; each hop checked for scheme, address and robots.txt."""
         start_url = run.url
+        source, validators = plan.source, plan.validators
         secrets = self.secrets().headers_for(source) if source is not None else ()
         source_origin = origin(source.url) if source is not None else None
 
         async def hop(hop_url: str) -> Exchange:
-            if use_robots:
+            if plan.use_robots:
                 await self._check_robots(hop_url)
             headers = self._request_headers(validators)
             if secrets and origin(hop_url) == source_origin:
@@ -300,14 +300,14 @@ class Fetcher:
             return await with_retries(
                 run,
                 hop_url,
-                lambda: self._exchange(run, hop_url, headers, limit, truncate),
+                lambda: self._exchange(run, hop_url, headers, plan),
                 max_retries=self.settings.max_retries,
                 backoff=lambda attempt: self._backoff(attempt, run),
                 hold=lambda exchange: self._apply_retry_after(hop_url, exchange),
             )
 
-        exchange = await follow(run, hop, max_redirects)
-        return self._finish(start_url, exchange, validators, expect)
+        exchange = await follow(run, hop, plan.max_redirects)
+        return self._finish(start_url, exchange, validators, plan.expect)
 
     def _request_headers(self, validators: Validators | None) -> list[tuple[str, str]]:
         headers = [
@@ -368,21 +368,21 @@ class Fetcher:
         await asyncio.sleep(min(delay, run.remaining()))
 
     async def _exchange(
-        self, run: Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
+        self, run: Run, url: str, headers: list[tuple[str, str]], plan: Plan
     ) -> Exchange:
         """One request in the host's slot; the body is read only for a 2xx answer.
 
         A transport error, on the way or while the body arrives, is a TransportFault.
         """
         try:
-            return await self._send(run, url, headers, limit, truncate)
+            return await self._send(run, url, headers, plan)
         except httpx.UnsupportedProtocol as exc:
             raise TransportFault(f"{url}: {exc}", _cause(exc), refused=True) from None
         except httpx.TransportError as exc:
             raise TransportFault(_describe(exc, url, run), _cause(exc)) from None
 
     async def _send(
-        self, run: Run, url: str, headers: list[tuple[str, str]], limit: int, truncate: bool
+        self, run: Run, url: str, headers: list[tuple[str, str]], plan: Plan
     ) -> Exchange:
         host = urlsplit(url).hostname or ""
         async with self.slots.slot(host, max_wait=run.remaining()):
@@ -401,8 +401,8 @@ class Fetcher:
                             response.headers.get("content-encoding", ""),
                             str(response.url),
                             response.status_code,
-                            limit,
-                            truncate,
+                            plan.limit,
+                            plan.truncate,
                             run,
                         )
                     return Exchange(
@@ -515,20 +515,7 @@ class Fetcher:
 
     async def _fetch_robots(self, url: str) -> RobotsAnswer:
         """robots.txt of an origin: same limits and checks as a page, 512 KiB read at most."""
-        result = await self._guarded(
-            url,
-            lambda run: self._follow(
-                run,
-                validators=None,
-                source=None,
-                expect="any",
-                use_robots=False,
-                limit=MAX_ROBOTS_BYTES,
-                truncate=True,
-                max_redirects=5,
-            ),
-            brief=True,
-        )
+        result = await self._guarded(url, ROBOTS_PLAN)
         refused = result.outcome_hint == Outcome.REJECTED
         if result.status is not None and not refused:
             return RobotsAnswer(result.status, result.body)
