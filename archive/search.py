@@ -98,17 +98,17 @@ ARTICLES_FTS = _fts("articles_fts", "articles_search", "article_id")
 _COLS = ", ".join(COLUMNS)
 
 
-def _remove_versions_row(key: str) -> str:
-    return (
-        f"INSERT INTO versions_fts (versions_fts, rowid, {_COLS}) "
-        f"SELECT 'delete', id, {_COLS} FROM versions_search WHERE id = {key};"
-    )
+def _fts_command(table: str, *, delete: bool) -> tuple[str, str]:
+    """The column list's head and the values' head: FTS5 removes a row by a 'delete' command
+    written into the column named after the table, given the old values themselves."""
+    return (f"{table}, ", "'delete', ") if delete else ("", "")
 
 
-def _add_versions_row(key: str) -> str:
+def _versions_row(key: str, *, delete: bool = False) -> str:
+    column, command = _fts_command("versions_fts", delete=delete)
     return (
-        f"INSERT INTO versions_fts (rowid, {_COLS}) "
-        f"SELECT id, {_COLS} FROM versions_search WHERE id = {key};"
+        f"INSERT INTO versions_fts ({column}rowid, {_COLS}) "
+        f"SELECT {command}id, {_COLS} FROM versions_search WHERE id = {key};"
     )
 
 
@@ -125,15 +125,11 @@ def _article_row(row: str) -> str:
     )
 
 
-def _remove_article(row: str) -> str:
+def _article(row: str, *, delete: bool = False) -> str:
+    column, command = _fts_command("articles_fts", delete=delete)
     return (
-        f"INSERT INTO articles_fts (articles_fts, rowid, {_COLS}) "
-        f"VALUES ('delete', {_article_row(row)});"
+        f"INSERT INTO articles_fts ({column}rowid, {_COLS}) VALUES ({command}{_article_row(row)});"
     )
-
-
-def _add_article(row: str) -> str:
-    return f"INSERT INTO articles_fts (rowid, {_COLS}) VALUES ({_article_row(row)});"
 
 
 def _latest_trigger(name: str, event: str, body: str) -> SqlObject:
@@ -145,25 +141,27 @@ def _latest_trigger(name: str, event: str, body: str) -> SqlObject:
 # versions_fts follows versions; articles_fts follows latest_versions (archive.latest), which
 # triggers on versions keep. The FTS5 'delete' is given the old values themselves.
 TRIGGERS = (
-    _versions_trigger("versions_search_after_insert", "AFTER INSERT", _add_versions_row("new.id")),
+    _versions_trigger("versions_search_after_insert", "AFTER INSERT", _versions_row("new.id")),
     _versions_trigger(
         "versions_search_before_update",
         "BEFORE UPDATE OF title, text, state, version, article_id",
-        _remove_versions_row("old.id"),
+        _versions_row("old.id", delete=True),
     ),
     _versions_trigger(
         "versions_search_after_update",
         "AFTER UPDATE OF title, text, state, version, article_id",
-        _add_versions_row("new.id"),
+        _versions_row("new.id"),
     ),
     _versions_trigger(
-        "versions_search_before_delete", "BEFORE DELETE", _remove_versions_row("old.id")
+        "versions_search_before_delete", "BEFORE DELETE", _versions_row("old.id", delete=True)
     ),
-    _latest_trigger("articles_search_after_insert", "INSERT", _add_article("new")),
+    _latest_trigger("articles_search_after_insert", "INSERT", _article("new")),
     _latest_trigger(
-        "articles_search_after_update", "UPDATE", _remove_article("old") + " " + _add_article("new")
+        "articles_search_after_update",
+        "UPDATE",
+        _article("old", delete=True) + " " + _article("new"),
     ),
-    _latest_trigger("articles_search_after_delete", "DELETE", _remove_article("old")),
+    _latest_trigger("articles_search_after_delete", "DELETE", _article("old", delete=True)),
 )
 # Triggers an older program installed that these replace.
 RETIRED = ("versions_search_before_insert", "versions_search_after_delete")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import tomllib
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from scraper.html import SelectorError, check_selector
@@ -21,6 +21,7 @@ from scraper.notify.events import EVENT_KINDS
 from scraper.schedule import Schedule, ScheduleError, validate_cron
 
 RENDER_MODES = ("never", "auto", "always")
+S = TypeVar("S")  # a settings dataclass
 RESOURCE_TYPES = ("image", "font", "media", "stylesheet", "script", "xhr", "fetch", "other")
 # Third-party trackers a rendered page may not call (host suffixes); [render] block replaces it.
 DEFAULT_RENDER_BLOCK = (
@@ -51,7 +52,7 @@ class ConfigError(Exception):
 
 @dataclass(frozen=True)
 class ArchiveSettings:
-    path: Path
+    path: Path = Path("archive.db")  # relative: beside config.toml
     min_free: int = 500 * 1024**2  # bytes free beside the archive before a batch, else pause
 
 
@@ -75,9 +76,9 @@ class FetchSettings:
 
 @dataclass(frozen=True)
 class RevisitSettings:
-    min_interval: float
-    max_interval: float
-    budget_per_hour: int  # revisits per source per hour
+    min_interval: float = 900.0
+    max_interval: float = 7 * 86400.0
+    budget_per_hour: int = 120  # revisits per source per hour
 
 
 @dataclass(frozen=True)
@@ -301,157 +302,57 @@ class _Reader:
                 f"{prefix}.{name}", f"{table[name]!r} is not valid{detail}; expected {expected}"
             ) from None
 
-    def archive(self, table: Mapping[str, Any]) -> ArchiveSettings:
-        self._check_keys(table, "archive", {"path", "min_free"})
-        raw = self.get(table, "archive", "path", "archive.db", _string, "a file path string")
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
-            path = self.path.parent / path
-        min_free = self.get(
-            table, "archive", "min_free", ArchiveSettings.min_free, _size_or_zero,
-            'a size like "500MiB" (0 turns the check off)',
-        )  # fmt: skip
-        return ArchiveSettings(path=path, min_free=min_free)
+    def table(
+        self, t: Mapping[str, Any], section: str, make: Callable[..., S], keys: Iterable[Key]
+    ) -> S:
+        """A settings table read key by key; a key left out keeps the dataclass's default."""
+        keys = tuple(keys)
+        self._check_keys(t, section, {key.name for key in keys})
+        defaults = make()
+        return make(
+            **{
+                key.name: self.get(
+                    t, section, key.name, getattr(defaults, key.name), key.convert, key.expected
+                )
+                for key in keys
+            }
+        )
+
+    def _beside_config(self, value: Any) -> Path:
+        """A path as written, relative ones taken from the config file's folder."""
+        path = Path(_string(value)).expanduser()
+        return path if path.is_absolute() else self.path.parent / path
+
+    def _program(self, value: Any) -> str:
+        """A program: a bare name is looked up on PATH, a path is taken beside the config."""
+        name = _nonempty(value)
+        return str(self._beside_config(name)) if "/" in name else name
+
+    def archive(self, t: Mapping[str, Any]) -> ArchiveSettings:
+        path = Key("path", self._beside_config, "a file path string")
+        settings = self.table(t, "archive", ArchiveSettings, (path, *ARCHIVE_KEYS))
+        # The default too is beside config.toml, not in the daemon's working folder.
+        return replace(settings, path=self._beside_config(str(settings.path)))
 
     def fetch(self, t: Mapping[str, Any]) -> FetchSettings:
-        known = {
-            "user_agent",
-            "connect_timeout",
-            "read_timeout",
-            "deadline",
-            "max_bytes",
-            "concurrency",
-            "host_gap",
-            "max_retries",
-            "robots",
-            "allow_networks",
-            "allow_hosts",
-            "secrets_file",
-        }
-        self._check_keys(t, "fetch", known)
-        dur = 'a duration like "10s", "2m" or "1h"'
-        secrets = self.get(t, "fetch", "secrets_file", None, _string, "a file path string")
-        secrets_path = None
-        if secrets is not None:
-            secrets_path = Path(secrets).expanduser()
-            if not secrets_path.is_absolute():
-                secrets_path = self.path.parent / secrets_path
-        d = FetchSettings()
-        return FetchSettings(
-            user_agent=self.get(
-                t, "fetch", "user_agent", d.user_agent, _nonempty, "a non-empty string"
-            ),
-            connect_timeout=self.get(
-                t, "fetch", "connect_timeout", d.connect_timeout, _positive_duration, dur
-            ),
-            read_timeout=self.get(
-                t, "fetch", "read_timeout", d.read_timeout, _positive_duration, dur
-            ),
-            deadline=self.get(t, "fetch", "deadline", d.deadline, _positive_duration, dur),
-            max_bytes=self.get(
-                t, "fetch", "max_bytes", d.max_bytes, _size, 'a size like 10485760 or "10MiB"'
-            ),
-            concurrency=self.get(
-                t,
-                "fetch",
-                "concurrency",
-                d.concurrency,
-                _positive_int,
-                "a whole number of at least 1",
-            ),
-            host_gap=self.get(t, "fetch", "host_gap", d.host_gap, _duration, dur),
-            max_retries=self.get(
-                t, "fetch", "max_retries", d.max_retries, _small_int, "a whole number from 0 to 10"
-            ),
-            robots=self.get(t, "fetch", "robots", d.robots, _bool, "true or false"),
-            allow_networks=self.get(
-                t,
-                "fetch",
-                "allow_networks",
-                d.allow_networks,
-                _networks,
-                'a list of networks like ["10.0.0.0/8"]',
-            ),
-            allow_hosts=self.get(
-                t, "fetch", "allow_hosts", d.allow_hosts, _strings, "a list of host names"
-            ),
-            secrets_file=secrets_path,
-        )
+        secrets = Key("secrets_file", self._beside_config, "a file path string")
+        return self.table(t, "fetch", FetchSettings, (*FETCH_KEYS, secrets))
 
     def revisit(self, t: Mapping[str, Any]) -> RevisitSettings:
-        self._check_keys(t, "revisit", {"min_interval", "max_interval", "budget_per_hour"})
-        dur = 'a duration like "15m" or "7d"'
-        settings = RevisitSettings(
-            min_interval=self.get(t, "revisit", "min_interval", 900.0, _positive_duration, dur),
-            max_interval=self.get(
-                t, "revisit", "max_interval", 7 * 86400.0, _positive_duration, dur
-            ),
-            budget_per_hour=self.get(
-                t, "revisit", "budget_per_hour", 120, _positive_int, "a whole number of at least 1"
-            ),
-        )
+        settings = self.table(t, "revisit", RevisitSettings, REVISIT_KEYS)
         if settings.max_interval < settings.min_interval:
             raise self.fail("revisit.max_interval", "must not be shorter than revisit.min_interval")
         return settings
 
     def extract(self, t: Mapping[str, Any]) -> ExtractSettings:
-        self._check_keys(t, "extract", {"workers", "budget"})
-        d = ExtractSettings()
-        return ExtractSettings(
-            workers=self.get(
-                t, "extract", "workers", d.workers, _worker_count, "a whole number from 1 to 64"
-            ),
-            budget=self.get(
-                t, "extract", "budget", d.budget, _positive_duration, 'a duration like "20s"'
-            ),
-        )
+        return self.table(t, "extract", ExtractSettings, EXTRACT_KEYS)
 
     def render(self, t: Mapping[str, Any]) -> RenderSettings:
-        known = {"chromium", "pages", "block", "block_types", "restart_after", "max_rss"}
-        self._check_keys(t, "render", known)
-        d = RenderSettings()
-        chromium = self.get(t, "render", "chromium", None, _nonempty, "a file path string")
-        if chromium is not None:
-            path = Path(chromium).expanduser()
-            if "/" in chromium and not path.is_absolute():
-                path = self.path.parent / path
-            chromium = str(path) if "/" in chromium else chromium
-        return RenderSettings(
-            chromium=chromium,
-            pages=self.get(
-                t, "render", "pages", d.pages, _worker_count, "a whole number from 1 to 64"
-            ),
-            block=self.get(t, "render", "block", d.block, _strings_or_empty, "a list of hosts"),
-            block_types=self.get(
-                t,
-                "render",
-                "block_types",
-                d.block_types,
-                _resource_types,
-                f"a list of resource types from {', '.join(RESOURCE_TYPES)}",
-            ),
-            restart_after=self.get(
-                t,
-                "render",
-                "restart_after",
-                d.restart_after,
-                _positive_int,
-                "a whole number of at least 1",
-            ),
-            max_rss=self.get(t, "render", "max_rss", d.max_rss, _size, 'a size like "1GiB"'),
-        )
+        chromium = Key("chromium", self._program, "a file path string")
+        return self.table(t, "render", RenderSettings, (chromium, *RENDER_KEYS))
 
     def health(self, t: Mapping[str, Any]) -> HealthSettings:
-        self._check_keys(t, "health", {"quiet_factor", "min_quiet", "same_run"})
-        d = HealthSettings()
-        dur = 'a duration like "1h" or "60s"'
-        return HealthSettings(
-            quiet_factor=self.get(
-                t, "health", "quiet_factor", d.quiet_factor, _factor, "a number of at least 1"
-            ),
-            min_quiet=self.get(t, "health", "min_quiet", d.min_quiet, _duration, dur),
-            same_run=self.get(t, "health", "same_run", d.same_run, _duration, dur),
-        )
+        return self.table(t, "health", HealthSettings, HEALTH_KEYS)
 
     def metrics(self, t: Mapping[str, Any]) -> MetricsSettings:
         self._check_keys(t, "metrics", {"listen"})
@@ -762,3 +663,55 @@ def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
         return str(value)
 
     return convert
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key of a settings table: how its TOML value is read, and what a user should write."""
+
+    name: str
+    convert: Callable[[Any], Any]
+    expected: str
+
+
+_DURATION_HINT = 'a duration like "10s", "2m" or "1h"'
+_AT_LEAST_ONE = "a whole number of at least 1"
+_WORKERS = "a whole number from 1 to 64"
+
+ARCHIVE_KEYS = (Key("min_free", _size_or_zero, 'a size like "500MiB" (0 turns the check off)'),)
+FETCH_KEYS = (
+    Key("user_agent", _nonempty, "a non-empty string"),
+    Key("connect_timeout", _positive_duration, _DURATION_HINT),
+    Key("read_timeout", _positive_duration, _DURATION_HINT),
+    Key("deadline", _positive_duration, _DURATION_HINT),
+    Key("max_bytes", _size, 'a size like 10485760 or "10MiB"'),
+    Key("concurrency", _positive_int, _AT_LEAST_ONE),
+    Key("host_gap", _duration, _DURATION_HINT),
+    Key("max_retries", _small_int, "a whole number from 0 to 10"),
+    Key("robots", _bool, "true or false"),
+    Key("allow_networks", _networks, 'a list of networks like ["10.0.0.0/8"]'),
+    Key("allow_hosts", _strings, "a list of host names"),
+)
+REVISIT_KEYS = (
+    Key("min_interval", _positive_duration, 'a duration like "15m" or "7d"'),
+    Key("max_interval", _positive_duration, 'a duration like "15m" or "7d"'),
+    Key("budget_per_hour", _positive_int, _AT_LEAST_ONE),
+)
+EXTRACT_KEYS = (
+    Key("workers", _worker_count, _WORKERS),
+    Key("budget", _positive_duration, 'a duration like "20s"'),
+)
+RENDER_KEYS = (
+    Key("pages", _worker_count, _WORKERS),
+    Key("block", _strings_or_empty, "a list of hosts"),
+    Key(
+        "block_types", _resource_types, f"a list of resource types from {', '.join(RESOURCE_TYPES)}"
+    ),
+    Key("restart_after", _positive_int, _AT_LEAST_ONE),
+    Key("max_rss", _size, 'a size like "1GiB"'),
+)
+HEALTH_KEYS = (
+    Key("quiet_factor", _factor, "a number of at least 1"),
+    Key("min_quiet", _duration, 'a duration like "1h" or "60s"'),
+    Key("same_run", _duration, 'a duration like "1h" or "60s"'),
+)
