@@ -35,7 +35,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import urlsplit
 
 import httpx
@@ -94,6 +94,14 @@ class Plan:
 
 # robots.txt of an origin: same limits and checks as a page, 512 KiB read at most.
 ROBOTS_PLAN = Plan(limit=MAX_ROBOTS_BYTES, truncate=True, max_redirects=5, brief=True)
+
+
+class FetchOptions(TypedDict, total=False):
+    """What a caller may say about one fetch (every fetcher takes the same)."""
+
+    validators: Validators | None  # the last version's ETag and Last-Modified
+    source: Source | None  # whose robots.txt choice, secrets and origin apply
+    expect: Expect  # what kind of body is usable; "article" when not said
 
 
 class Fetcher:
@@ -195,14 +203,7 @@ class Fetcher:
             self._secrets = SecretStore.from_settings(self.settings)
         return self._secrets
 
-    async def fetch(
-        self,
-        url: str,
-        *,
-        validators: Validators | None = None,
-        source: Source | None = None,
-        expect: Expect = "article",
-    ) -> Fetch:
+    async def fetch(self, url: str, **options: Unpack[FetchOptions]) -> Fetch:
         """Fetch ``url``; never raises for anything the network or the server does.
 
         After :meth:`stop` it raises :class:`asyncio.CancelledError` instead of fetching.
@@ -213,7 +214,12 @@ class Fetcher:
         assert task is not None
         self._queued.add(task)
         try:
-            return await self._fetch(url, validators, source, expect)
+            return await self._fetch(
+                url,
+                options.get("validators"),
+                options.get("source"),
+                options.get("expect", "article"),
+            )
         finally:
             self._queued.discard(task)
 

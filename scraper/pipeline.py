@@ -10,16 +10,15 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar, Unpack
 
 from archive.store import Archive, Recorded
 from contract.model import Article, Fetch, Outcome
 from scraper.config import Source
-from scraper.contentcoding import Expect
 from scraper.decode import DecodeError, decode_html
 from scraper.discover import article_links, normalise_url
 from scraper.extract import extract_document
-from scraper.fetch import Validators
+from scraper.fetch import FetchOptions, Validators
 from scraper.html import page_links
 from scraper.kinds import AUTO, KINDS, Kinds, Listing, ListingKind, SourceRun
 from scraper.render import RENDERED_TAG
@@ -32,14 +31,7 @@ T = TypeVar("T")
 class PageFetcher(Protocol):
     """The plain fetcher, or the rendering one (scraper.render.fetcher) wrapping it."""
 
-    async def fetch(
-        self,
-        url: str,
-        *,
-        validators: Validators | None = None,
-        source: Source | None = None,
-        expect: Expect = "article",
-    ) -> Fetch: ...
+    async def fetch(self, url: str, **options: Unpack[FetchOptions]) -> Fetch: ...
 
     async def aclose(self) -> None: ...
 

@@ -22,12 +22,12 @@ import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import replace
+from typing import Unpack
 from urllib.parse import urlsplit
 
 from contract.model import Fetch, Outcome
 from scraper.config import Config, RenderSettings, Source
-from scraper.contentcoding import Expect
-from scraper.fetch import Fetcher, SubrequestFailed, Validators
+from scraper.fetch import Fetcher, FetchOptions, SubrequestFailed
 from scraper.markup import declares_html
 from scraper.netguard import ALLOWED_SCHEMES, AddressRefused
 from scraper.redirects import origin
@@ -56,15 +56,9 @@ class RenderingFetcher:
     async def aclose(self) -> None:
         await self.engine.aclose()
 
-    async def fetch(
-        self,
-        url: str,
-        *,
-        validators: Validators | None = None,
-        source: Source | None = None,
-        expect: Expect = "article",
-    ) -> Fetch:
-        page = await self.plain.fetch(url, validators=validators, source=source, expect=expect)
+    async def fetch(self, url: str, **options: Unpack[FetchOptions]) -> Fetch:
+        page = await self.plain.fetch(url, **options)
+        source = options.get("source")
         mode = source.render if source is not None else "never"
         if mode == "never" or page.outcome_hint is not None or not page.body:
             return page
