@@ -22,7 +22,7 @@ import importlib
 import sqlite3
 from collections.abc import Callable
 
-from archive import columns, facet_counts, latest
+from archive import columns, facet_counts, fetch_stats, latest
 
 # The article's columns as the first schema had them, in versions and in extractions. Frozen
 # history: a field declared since gets its column from archive.columns.ensure, not here.
@@ -197,18 +197,38 @@ def _v6_latest(conn: sqlite3.Connection) -> None:
     facet_counts.migrate(conn)
 
 
+# recent_changes filtered by its change column (edited, disappeared, came back), newest
+# first: the view's own CASE expression, indexed, so the filter is an index range.
+_V7_CHANGE_INDEX = (
+    "CREATE INDEX IF NOT EXISTS versions_change ON versions"
+    f" ({facet_counts.CHANGE_SQL.replace('{row}.', '')}, captured_at)"
+    f" WHERE {facet_counts.IS_CHANGE.replace('{row}.', '')}"
+)
+
+
+def _v7_fetch_stats(conn: sqlite3.Connection) -> None:
+    """Fetches and failures per host and per source (archive.fetch_stats), what the failure
+    pages read, filled from the fetches stored so far; and the index of recent_changes'
+    change filter."""
+    fetch_stats.migrate(conn)
+    conn.execute(_V7_CHANGE_INDEX)
+
+
 # Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1: a DDL script, or a
 # function of the connection for one that fills what it creates.
 Migration = str | Callable[[sqlite3.Connection], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT, _V5_RENDER, _v6_latest,
+    _v7_fetch_stats,
 )  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Modules that add tables kept by triggers, FTS tables, views and indexes, in this order
-# (the search index and the facet counts read latest_versions).
+# (the search index and the facet counts read latest_versions; the failure views read
+# fetch_stats' tables).
 _INSTALLERS = (
-    "archive.latest", "archive.facet_counts", "archive.search", "archive.views", "archive.health",
+    "archive.latest", "archive.facet_counts", "archive.fetch_stats", "archive.search",
+    "archive.views", "archive.health",
 )  # fmt: skip
 
 

@@ -12,7 +12,9 @@ subqueries: SQLite then flattens a ``count(*)`` or a facet's ``GROUP BY`` over t
 one over the table's own index, and runs the subqueries only for the rows a page shows.
 The pages sort them (``sort_desc`` in the metadata), which an index serves.
 - ``article_history``: all versions of every URL (filter it by ``url``).
-- ``failing_sources`` and ``failing_hosts``: where fetches failed in the last seven days.
+- ``failing_sources`` and ``failing_hosts``: where fetches failed in the last seven UTC
+  days (today included), read from the tallies ``archive.fetch_stats`` keeps per source
+  and host, never from the fetches themselves.
 
 Views are computed when read, so they cost nothing to keep in sync.
 """
@@ -24,12 +26,10 @@ import sqlite3
 from archive import ddl
 from archive.ddl import SqlObject
 from archive.facet_counts import CHANGE_SQL, IS_CHANGE
+from archive.fetch_stats import FAILED
 
-# SQL for "seven days ago" in the archive's own time format (ISO-8601 UTC with a Z).
-SINCE_7_DAYS = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-7 days')"
-FAILED = "('failed', 'rejected')"
-# The host of a URL: text between '://' and the next '/', '?' or '#'.
-_AFTER_SCHEME = "substr(url, instr(url, '://') + 3)"
+# The first of the last seven UTC days (today the seventh), as archive.fetch_stats' days.
+SINCE_7_DAYS = "strftime('%Y-%m-%d', 'now', '-6 days')"
 
 
 def _article(column: str, key: str) -> str:
@@ -79,18 +79,13 @@ FAILING_SOURCES = SqlObject(
     "view",
     "failing_sources",
     f"""CREATE VIEW failing_sources AS
-WITH recent AS (
-  SELECT source, count(*) AS attempts,
-    sum(outcome IN {FAILED}) AS failures,
-    max(CASE WHEN outcome IN {FAILED} THEN started_at END) AS last_failure_at,
-    max(CASE WHEN outcome NOT IN {FAILED} THEN started_at END) AS last_success_at
-  FROM fetches WHERE started_at >= {SINCE_7_DAYS} AND source IS NOT NULL
-  GROUP BY source)
 SELECT s.name AS source, s.url, s.kind, s.last_outcome, s.last_error, s.last_fetched_at,
-  coalesce(r.failures, 0) AS failures_7d, coalesce(r.attempts, 0) AS attempts_7d,
-  r.last_failure_at, r.last_success_at
-FROM sources s LEFT JOIN recent r ON r.source = s.name
-WHERE s.last_outcome IN {FAILED} OR r.failures > 0
+  coalesce(sum(d.failures), 0) AS failures_7d, coalesce(sum(d.attempts), 0) AS attempts_7d,
+  f.consecutive_failures, f.last_failure_at, f.last_success_at
+FROM sources s LEFT JOIN source_stats f ON f.source = s.name
+LEFT JOIN source_days d ON d.source = s.name AND d.day >= {SINCE_7_DAYS}
+WHERE s.last_outcome IN {FAILED} OR f.last_failure_at >= {SINCE_7_DAYS}
+GROUP BY s.name
 ORDER BY s.last_outcome IN {FAILED} DESC, failures_7d DESC, s.name""",
 )
 
@@ -98,29 +93,15 @@ FAILING_HOSTS = SqlObject(
     "view",
     "failing_hosts",
     f"""CREATE VIEW failing_hosts AS
-WITH recent AS (
-  SELECT lower(CASE
-      WHEN instr(rest, '/') > 0 THEN substr(rest, 1, instr(rest, '/') - 1)
-      WHEN instr(rest, '?') > 0 THEN substr(rest, 1, instr(rest, '?') - 1)
-      ELSE rest END) AS host,
-    outcome, status, error, started_at
-  FROM (SELECT {_AFTER_SCHEME} AS rest, outcome, status, error, started_at FROM fetches
-        WHERE started_at >= {SINCE_7_DAYS})),
-totals AS (
-  SELECT host, count(*) AS attempts, sum(outcome IN {FAILED}) AS failures,
-    max(CASE WHEN outcome NOT IN {FAILED} THEN started_at END) AS last_success_at
-  FROM recent GROUP BY host),
--- SQLite takes the bare columns of a max() aggregate from the row holding the maximum.
-last_failure AS (
-  SELECT host, max(started_at) AS last_failure_at, status AS last_status, error AS last_error
-  FROM recent WHERE outcome IN {FAILED} GROUP BY host)
-SELECT t.host, t.failures AS failures_7d, t.attempts AS attempts_7d,
-  round(100.0 * t.failures / t.attempts, 1) AS failure_percent,
-  f.last_failure_at, f.last_status, f.last_error, t.last_success_at,
+SELECT s.host, sum(d.failures) AS failures_7d, sum(d.attempts) AS attempts_7d,
+  round(100.0 * sum(d.failures) / sum(d.attempts), 1) AS failure_percent,
+  s.consecutive_failures, s.last_failure_at, s.last_status, s.last_error, s.last_success_at,
   h.hold_until, h.hold_reason
-FROM totals t JOIN last_failure f ON f.host = t.host
-LEFT JOIN hosts h ON h.host = t.host
-ORDER BY t.failures DESC, t.host""",
+FROM host_stats s JOIN host_days d ON d.host = s.host AND d.day >= {SINCE_7_DAYS}
+LEFT JOIN hosts h ON h.host = s.host
+WHERE s.last_failure_at >= {SINCE_7_DAYS}
+GROUP BY s.host
+ORDER BY failures_7d DESC, s.host""",
 )
 
 VIEWS = (LATEST_ARTICLES, RECENT_CHANGES, ARTICLE_HISTORY, FAILING_SOURCES, FAILING_HOSTS)

@@ -6,9 +6,10 @@ version, one in five edited once or twice more, one in fifty gone; ten fetches p
 article over the last 90 days (2 % failed), so 10^7 fetches at 10^6 articles. Texts are
 three paragraphs (about 900 characters) drawn from 2,000, a quarter of them with the
 common word ``harbour``. The rows are written in bulk, without the triggers, then
-``latest_versions``, ``facet_counts`` and both search indexes are computed by the same
-functions the schema migration uses, and the archive is opened by the real writer (which
-installs the triggers), so the file is the one the daemon would have written.
+``latest_versions``, ``facet_counts``, the fetch tallies per host and source and both
+search indexes are computed by the same functions the schema migration uses, and the
+archive is opened by the real writer (which installs the triggers), so the file is the
+one the daemon would have written.
 
 Then it starts ``archive serve`` on it and times each page a reader opens from the index
 over real HTTP: the median of 3 requests after one warm-up. :func:`time_pages` is the part
@@ -34,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from archive import facet_counts, latest
+from archive import facet_counts, fetch_stats, latest
 from archive.store import Archive
 from contract.clock import SystemClock, iso
 
@@ -101,6 +102,7 @@ def pages(database: str, source: str) -> dict[str, str]:
         "search page (/-/search)": f"/-/search?db={database}&q={COMMON_WORD}",
         "latest_articles search": f"/{database}/latest_articles?_search={COMMON_WORD}",
         "recent_changes": f"/{database}/recent_changes",
+        "recent_changes, came back": f"/{database}/recent_changes?change=came+back",
         "failing_hosts": f"/{database}/failing_hosts",
         "failing_sources": f"/{database}/failing_sources",
         "articles": f"/{database}/articles",
@@ -285,6 +287,7 @@ def build(path: Path, articles: int, seed: int = 18) -> None:
     flush()
     latest.fill(conn)
     facet_counts.fill(conn)
+    fetch_stats.fill(conn)
     for index in ("versions_fts", "articles_fts"):
         conn.execute(f"INSERT INTO {index} ({index}) VALUES ('rebuild')")
     conn.execute("COMMIT")
