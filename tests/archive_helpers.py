@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from contract.clock import iso
 from contract.model import Article, Fetch, Image, Outcome
@@ -71,3 +74,12 @@ def story(
         extractor_version=extractor_version,
         tags=tags,
     )
+
+
+def read_queries(path: Path, queries: Mapping[str, str]) -> dict[str, list[tuple[object, ...]]]:
+    """Every named query's rows from the archive at ``path`` (to compare two archives)."""
+    conn = sqlite3.connect(path)
+    try:
+        return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
+    finally:
+        conn.close()

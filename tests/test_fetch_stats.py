@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from archive_helpers import FakeClock, page, story
+from archive_helpers import FakeClock, page, read_queries, story
 
 from archive import fetch_stats, schema
 from archive.store import Archive, SourceInfo
@@ -68,14 +68,6 @@ def _history(path: Path) -> None:
         archive.commit()
 
 
-def _read(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    conn = sqlite3.connect(path)
-    try:
-        return {name: conn.execute(sql).fetchall() for name, sql in READS.items()}
-    finally:
-        conn.close()
-
-
 def test_the_failure_views_read_the_tallies_kept_with_each_fetch(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     _history(path)
@@ -106,7 +98,7 @@ def test_the_failure_views_read_the_tallies_kept_with_each_fetch(tmp_path: Path)
 def test_the_trigger_keeps_what_the_migration_computes(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     _history(path)
-    kept = _read(path)
+    kept = read_queries(path, READS)
     assert len(kept["host_stats"]) == 3
     assert [(row[0], row[6], row[8]) for row in kept["failing_sources"]] == [
         ("down", 3, 3), ("flaky", 3, 2)
@@ -115,13 +107,13 @@ def test_the_trigger_keeps_what_the_migration_computes(tmp_path: Path) -> None:
     with conn:
         fetch_stats.fill(conn)
     conn.close()
-    assert _read(path) == kept
+    assert read_queries(path, READS) == kept
 
 
 def test_an_archive_of_schema_6_is_migrated_to_the_same_rows(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     _history(path)
-    expected = _read(path)
+    expected = read_queries(path, READS)
     # Back to what a schema-6 program left: no tallies, no trigger, no change index.
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP TRIGGER fetch_stats_after_insert")
@@ -139,4 +131,4 @@ def test_an_archive_of_schema_6_is_migrated_to_the_same_rows(tmp_path: Path) -> 
     indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='index'")}
     conn.close()
     assert "versions_change" in indexes
-    assert _read(path) == expected
+    assert read_queries(path, READS) == expected

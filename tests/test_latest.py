@@ -12,7 +12,7 @@ import dataclasses
 import sqlite3
 from pathlib import Path
 
-from archive_helpers import FakeClock, page, story
+from archive_helpers import FakeClock, page, read_queries, story
 
 from archive import facet_counts, latest, schema
 from archive.store import Archive
@@ -54,18 +54,10 @@ def _history(path: Path) -> None:
         archive.commit()
 
 
-def _read(path: Path) -> dict[str, list[tuple[object, ...]]]:
-    conn = sqlite3.connect(path)
-    try:
-        return {name: conn.execute(sql).fetchall() for name, sql in READS.items()}
-    finally:
-        conn.close()
-
-
 def test_the_triggers_keep_what_the_migration_computes(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     _history(path)
-    kept = _read(path)
+    kept = read_queries(path, READS)
     assert len(kept["latest"]) == 6
     shown = {str(row[2]).rsplit("/", 1)[1]: row for row in kept["page"]}
     assert (shown["4"][-1], shown["4"][11]) == ("Back again.", "live"), "it came back"
@@ -75,7 +67,7 @@ def test_the_triggers_keep_what_the_migration_computes(tmp_path: Path) -> None:
         latest.fill(conn)
         facet_counts.fill(conn)
     conn.close()
-    assert _read(path) == kept
+    assert read_queries(path, READS) == kept
     counts = {(p, f, v): c for p, f, v, c in kept["counts"]}
     assert counts[("latest_articles", "tags", "a")] == 5  # article 4 now has only "c"
     assert counts[("latest_articles", "tags", "c")] == 1
@@ -86,7 +78,7 @@ def test_the_triggers_keep_what_the_migration_computes(tmp_path: Path) -> None:
 def test_an_archive_of_schema_5_is_migrated_to_the_same_rows(tmp_path: Path) -> None:
     path = tmp_path / "archive.db"
     _history(path)
-    expected = _read(path)
+    expected = read_queries(path, READS)
     # Back to what a schema-5 program left: no latest_versions, no counts, no new indexes.
     conn = sqlite3.connect(path, isolation_level=None)
     for (name,) in conn.execute(
@@ -108,4 +100,4 @@ def test_an_archive_of_schema_5_is_migrated_to_the_same_rows(tmp_path: Path) -> 
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.SCHEMA_VERSION
     conn.close()
-    assert _read(path) == expected
+    assert read_queries(path, READS) == expected
