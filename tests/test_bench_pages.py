@@ -16,6 +16,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
 from extract import load_pages, site_part
 from extract import main as main_bench
 from newspaper_pages import main
+from same_output import main as main_same
 
 _ARTICLE = (
     "<html><head><title>Bridge reopens | Gazette</title></head><body><article>"
@@ -138,3 +139,36 @@ def test_every_shared_set_is_scored_per_set_and_as_a_union(
 
     assert main_bench(["--data", str(tmp_path), "--set", "readability-pages"]) == 2
     assert "readability-pages" in capsys.readouterr().err
+
+
+def test_same_output_lists_the_pages_whose_output_changed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = "The café on the corner closed on Monday after forty years, its owner said"
+    _shared_page(tmp_path / "data" / "cleaneval" / "dev-1", _STORY.encode("cp1252"), text)
+    other = _STORY.replace("forty years", "fifty years")
+    _shared_page(tmp_path / "data" / "cleaneval" / "dev-2", other.encode("cp1252"), text)
+    before, after = tmp_path / "before.jsonl", tmp_path / "after.jsonl"
+    data = ["--data", str(tmp_path / "data"), "--set", "cleaneval"]
+    assert main_same(["dump", str(before), *data]) == 0
+    assert main_same(["dump", str(after), *data]) == 0
+    assert before.read_bytes() == after.read_bytes()  # the same code, the same bytes
+    records = [json.loads(line) for line in before.read_text(encoding="utf-8").splitlines()]
+    assert [r["page"] for r in records] == ["cleaneval/dev-1", "cleaneval/dev-2"]
+    assert records[1]["article"]["title"].startswith("Café closes")  # decoded as cp1252
+    assert "fifty years" in " ".join(records[1]["article"]["paragraphs"])
+    assert main_same(["compare", str(before), str(after)]) == 0
+    capsys.readouterr()
+
+    # One page's text changed: that page and that field are listed, and nothing else.
+    lines = before.read_text(encoding="utf-8").splitlines()
+    lines[1] = lines[1].replace("fifty years", "sixty years")
+    after.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main_same(["compare", str(before), str(after)]) == 1
+    out = capsys.readouterr().out
+    assert "cleaneval/dev-2: paragraphs\n" in out and "cleaneval/dev-1" not in out
+    assert "1 of 2 pages differ" in out
+
+    after.write_text(lines[0] + "\n", encoding="utf-8")  # a page missing is not "the same"
+    assert main_same(["compare", str(before), str(after)]) == 2
+    assert "1 pages only in" in capsys.readouterr().out
