@@ -155,6 +155,20 @@ class NotifySettings:
 
 
 @dataclass(frozen=True)
+class ClusterSettings:
+    """``[cluster]``: the roles as separate processes on PostgreSQL; off without ``database``."""
+
+    database: str | None = None  # a postgresql:// URL (it may hold a password: never logged)
+    heartbeat: float = 10.0  # seconds between a worker's heartbeats
+    stalled_after: float = 30.0  # a worker silent this long is dead: its jobs run again
+    worker_jobs: int = 8  # jobs one `scraper worker` runs at once (one per host at a time)
+
+    @property
+    def enabled(self) -> bool:
+        return self.database is not None
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path
     archive: ArchiveSettings
@@ -166,6 +180,7 @@ class Config:
     metrics: MetricsSettings = MetricsSettings()
     health: HealthSettings = HealthSettings()
     notify: NotifySettings = NotifySettings()
+    cluster: ClusterSettings = ClusterSettings()
 
 
 def parse_duration(text: str) -> float:
@@ -240,7 +255,7 @@ class _Reader:
 
     def config(self, data: Mapping[str, Any]) -> Config:
         known_top = {"archive", "fetch", "revisit", "extract", "health", "metrics", "render",
-                     "sources", "notify"}  # fmt: skip
+                     "sources", "notify", "cluster"}  # fmt: skip
         for name in data:
             if name not in known_top:
                 raise self.fail(
@@ -265,9 +280,11 @@ class _Reader:
         metrics = self.metrics(self._section(data, "metrics"))
         health = self.health(self._section(data, "health"))
         notify = self.notify(data.get("notify", {}), sources)
+        cluster = self.cluster(self._section(data, "cluster"))
         return Config(
-            self.path, archive, fetch, revisit, sources, extract, render, metrics, health, notify
-        )
+            self.path, archive, fetch, revisit, sources, extract, render, metrics, health, notify,
+            cluster,
+        )  # fmt: skip
 
     def _section(self, data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
         value = data.get(name, {})
@@ -290,6 +307,8 @@ class _Reader:
         default: Any,
         convert: Callable[[Any], Any],
         expected: str,
+        *,
+        secret: bool = False,
     ) -> Any:
         if name not in table:
             return default
@@ -298,8 +317,10 @@ class _Reader:
         except (ValueError, TypeError) as exc:
             # Cron and selector errors know what exactly is wrong; say it too.
             detail = f" ({exc})" if isinstance(exc, ScheduleError | SelectorError) else ""
+            # A value that may hold a password is not repeated in the error line.
+            shown = "the value" if secret else repr(table[name])
             raise self.fail(
-                f"{prefix}.{name}", f"{table[name]!r} is not valid{detail}; expected {expected}"
+                f"{prefix}.{name}", f"{shown} is not valid{detail}; expected {expected}"
             ) from None
 
     def table(
@@ -312,7 +333,13 @@ class _Reader:
         return make(
             **{
                 key.name: self.get(
-                    t, section, key.name, getattr(defaults, key.name), key.convert, key.expected
+                    t,
+                    section,
+                    key.name,
+                    getattr(defaults, key.name),
+                    key.convert,
+                    key.expected,
+                    secret=key.secret,
                 )
                 for key in keys
             }
@@ -353,6 +380,23 @@ class _Reader:
 
     def health(self, t: Mapping[str, Any]) -> HealthSettings:
         return self.table(t, "health", HealthSettings, HEALTH_KEYS)
+
+    def cluster(self, t: Mapping[str, Any]) -> ClusterSettings:
+        settings = self.table(t, "cluster", ClusterSettings, CLUSTER_KEYS)
+        if t and settings.database is None:
+            raise self.fail(
+                "cluster.database",
+                'missing; [cluster] needs database = "postgresql://user@host/dbname"'
+                " (leave [cluster] out to run in one process on SQLite)",
+            )
+        if settings.stalled_after < 2 * settings.heartbeat:
+            raise self.fail(
+                "cluster.stalled_after",
+                f"{format_duration(settings.stalled_after)} is shorter than twice"
+                f" cluster.heartbeat ({format_duration(settings.heartbeat)}): a live worker"
+                " would be taken for dead between two heartbeats",
+            )
+        return settings
 
     def metrics(self, t: Mapping[str, Any]) -> MetricsSettings:
         self._check_keys(t, "metrics", {"listen"})
@@ -656,6 +700,16 @@ def _cron(value: Any) -> str:
     return " ".join(value.split())
 
 
+def _postgres_url(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(value)
+    url = value.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("postgresql", "postgres") or not (parts.hostname or parts.query):
+        raise ValueError("not a postgresql:// URL")
+    return url
+
+
 def _choice(options: tuple[str, ...]) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
         if value not in options:
@@ -672,6 +726,7 @@ class Key:
     name: str
     convert: Callable[[Any], Any]
     expected: str
+    secret: bool = False  # the value may hold a password: errors do not repeat it
 
 
 _DURATION_HINT = 'a duration like "10s", "2m" or "1h"'
@@ -714,4 +769,15 @@ HEALTH_KEYS = (
     Key("quiet_factor", _factor, "a number of at least 1"),
     Key("min_quiet", _duration, 'a duration like "1h" or "60s"'),
     Key("same_run", _duration, 'a duration like "1h" or "60s"'),
+)
+CLUSTER_KEYS = (
+    Key(
+        "database",
+        _postgres_url,
+        'a PostgreSQL URL like "postgresql://newsarchive@db.example.net/newsarchive"',
+        secret=True,
+    ),
+    Key("heartbeat", _positive_duration, 'a duration like "10s"'),
+    Key("stalled_after", _positive_duration, 'a duration like "30s"'),
+    Key("worker_jobs", _positive_int, _AT_LEAST_ONE),
 )

@@ -134,3 +134,44 @@ def test_archive_min_free(tmp_path: Path) -> None:
     assert load_config(tmp_path / "c.toml").archive.min_free == 0
     (tmp_path / "c.toml").write_text(GOOD_SOURCE)
     assert load_config(tmp_path / "c.toml").archive.min_free == 500 * 1024**2
+
+
+def test_cluster_is_off_without_its_table(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(GOOD_SOURCE, encoding="utf-8")
+    assert not load_config(path).cluster.enabled
+
+
+def test_cluster_settings_are_read(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[cluster]\ndatabase = "postgresql://news@127.0.0.1:5432/news"\nheartbeat = "2s"\n'
+        'stalled_after = "5s"\nworker_jobs = 3\n' + GOOD_SOURCE,
+        encoding="utf-8",
+    )
+    cluster = load_config(path).cluster
+    assert cluster.enabled
+    assert (cluster.database, cluster.heartbeat, cluster.stalled_after, cluster.worker_jobs) == (
+        "postgresql://news@127.0.0.1:5432/news", 2.0, 5.0, 3
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("table", "fragments"),
+    [
+        ('heartbeat = "2s"\n', ("cluster.database", "missing", "leave [cluster] out")),
+        ('database = "mysql://secret@db/news"\n', ("cluster.database (line 2)", "PostgreSQL URL")),
+        (
+            'database = "postgresql://db/news"\nheartbeat = "10s"\nstalled_after = "15s"\n',
+            ("cluster.stalled_after (line 4)", "shorter than twice cluster.heartbeat (10s)"),
+        ),
+        ('database = "postgresql://db/news"\nworkers = 2\n', ("cluster.workers", "unknown key")),
+    ],
+)
+def test_cluster_mistakes_are_one_line(
+    tmp_path: Path, table: str, fragments: tuple[str, ...]
+) -> None:
+    code, output = run_with(tmp_path, "[cluster]\n" + table + GOOD_SOURCE)
+    assert code == 2
+    assert_one_line_error(output, "config.toml", *fragments)
+    assert "secret" not in output  # a database URL may hold a password: never repeated
