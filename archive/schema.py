@@ -22,7 +22,7 @@ import importlib
 import sqlite3
 from collections.abc import Callable
 
-from archive import columns, facet_counts, fetch_stats, latest
+from archive import columns, facet_counts, fetch_stats, latest, received
 
 # The article's columns as the first schema had them, in versions and in extractions. Frozen
 # history: a field declared since gets its column from archive.columns.ensure, not here.
@@ -214,12 +214,16 @@ def _v7_fetch_stats(conn: sqlite3.Connection) -> None:
     conn.execute(_V7_CHANGE_INDEX)
 
 
+# A cluster's results recorded by fetch id, so a result delivered twice is recorded once.
+_V8_RECEIVED = received.TABLE_SQL
+
+
 # Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1: a DDL script, or a
 # function of the connection for one that fills what it creates.
 Migration = str | Callable[[sqlite3.Connection], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT, _V5_RENDER, _v6_latest,
-    _v7_fetch_stats,
+    _v7_fetch_stats, _V8_RECEIVED,
 )  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 

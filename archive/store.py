@@ -22,7 +22,7 @@ from pathlib import Path
 from types import TracebackType
 from urllib.parse import urlsplit
 
-from archive import db, hashing, reschedule
+from archive import db, hashing, received, reschedule
 from archive.bodies import BodyStore
 from archive.compress import BodyCodec
 from archive.revisit import RevisitPolicy
@@ -339,6 +339,21 @@ class Archive:
             article=article,
         )  # fmt: skip
         return Recorded(outcome, version, fetch_id, state)
+
+    # -- a cluster's results, recorded once (archive.received) ------------------------------
+
+    def received(self, fetch_id: str) -> bool:
+        """Whether the result of the fetch ``fetch_id`` was recorded already (or is in the
+        open batch)."""
+        return received.was_received(self._conn, fetch_id)
+
+    def note_received(self, fetch_id: str) -> None:
+        """Note the result of ``fetch_id`` as recorded, in the batch that records it."""
+        self._writer.journaled(lambda: self._note_received(fetch_id))
+
+    def _note_received(self, fetch_id: str) -> bool:
+        with self._writer.write():
+            return received.note(self._conn, fetch_id, iso(self._clock.now()))
 
     # -- re-extraction (scraper reparse) ---------------------------------------------------------
 
