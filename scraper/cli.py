@@ -126,6 +126,93 @@ def run(config_path: Path, once: bool, verbose: bool, log_format: str) -> None:
             click.echo(done, err=True)
 
 
+def role_options(function: F) -> F:
+    """The options of the cluster's roles, as `scraper run` has them."""
+    function = click.option(
+        "--log-format",
+        type=click.Choice(["text", "json"]),
+        default="text",
+        show_default=True,
+        help="json: one object per line.",
+    )(function)
+    function = click.option("-v", "--verbose", is_flag=True, help="Log debugging detail.")(function)
+    return config_option("The configuration file, with its [cluster] database.")(function)
+
+
+def _run_role(config_path: Path, verbose: bool, log_format: str, role: str) -> None:
+    """Run one of the cluster's roles until SIGTERM or SIGINT."""
+    config = _load(config_path, log_format)
+    if not config.cluster.enabled:
+        _stop(
+            f"error: {config_path}: cluster.database: missing; `scraper {role}` runs a role of"
+            ' a cluster: add [cluster] database = "postgresql://..." (or run `scraper run`'
+            " for one process on SQLite)",
+            EXIT_USAGE,
+            log_format,
+        )
+    from scraper.logformat import LogFormat, setup_logging
+
+    setup_logging(verbose, LogFormat(log_format))
+    # Procrastinate logs every job with its arguments (bodies included): its warnings only.
+    logging.getLogger("procrastinate").setLevel(logging.DEBUG if verbose else logging.WARNING)
+    import asyncio
+    from collections.abc import Coroutine
+
+    from archive.db import ArchiveError, ArchiveFault
+    from scraper.cluster.queue import QueueError
+
+    clock = SystemClock()
+    job: Coroutine[Any, Any, None]
+    if role == "scheduler":
+        from scraper.cluster.scheduler import run_scheduler
+
+        job = run_scheduler(config, clock)
+    elif role == "archiver":
+        from scraper.cluster.archiver import run_archiver
+
+        job = run_archiver(config, clock)
+    else:
+        from scraper.cluster.worker import run_worker
+        from scraper.secrets import SecretError, SecretStore
+
+        try:
+            secrets = SecretStore.from_settings(config.fetch)
+            for source in config.sources:
+                secrets.headers_for(source)
+        except SecretError as exc:
+            _stop(f"error: {config_path}: {exc}", EXIT_USAGE, log_format)
+        job = run_worker(config, clock, secrets)
+    try:
+        asyncio.run(job)
+    except QueueError as exc:
+        _stop(f"error: {config_path}: {exc}", EXIT_USAGE, log_format)
+    except ArchiveFault as exc:
+        _stop(f"error: {exc}", EXIT_FAILURE, log_format)
+    except ArchiveError as exc:
+        _stop(f"error: {exc}", EXIT_USAGE, log_format)
+
+
+@main.command()
+@role_options
+def scheduler(config_path: Path, verbose: bool, log_format: str) -> None:
+    """Cluster: queue each source and the revisits when they come due (run one)."""
+    _run_role(config_path, verbose, log_format, "scheduler")
+
+
+@main.command()
+@role_options
+def worker(config_path: Path, verbose: bool, log_format: str) -> None:
+    """Cluster: fetch and extract queued URLs, one job per host at a time (run any number)."""
+    _run_role(config_path, verbose, log_format, "worker")
+
+
+@main.command()
+@role_options
+def archiver(config_path: Path, verbose: bool, log_format: str) -> None:
+    """Cluster: record the workers' results in the SQLite archive (run one, beside it)."""
+    _run_role(config_path, verbose, log_format, "archiver")
+
+
 @main.command()
 @config_option("The configuration file (for the archive path and the sources).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object for scripts.")

@@ -172,7 +172,7 @@ class Daemon:
             secrets=secrets,
         )
         # Sources with render = "auto" | "always" go through Chromium (scraper/render/).
-        self.renderer = _rendering_fetcher(config, self.fetcher)
+        self.renderer = rendering_fetcher_for(config, self.fetcher)
         # Pages, feeds and sitemaps are read in worker processes, each under the budget.
         self.workers = workers or Workers(config.extract.workers, config.extract.budget)
         # Off unless [metrics] listen is set; counts only what was committed.
@@ -462,7 +462,7 @@ class Daemon:
                 secrets = self.fetcher.secrets().reread(self.config.fetch)
                 for source in plan.config.sources:
                     secrets.headers_for(source)  # a missing variable refuses the file
-                renderer = self.renderer or _rendering_fetcher(plan.config, self.fetcher)
+                renderer = self.renderer or rendering_fetcher_for(plan.config, self.fetcher)
             except ConfigError as exc:
                 LOG.error("reload failed, the running configuration is kept: %s", exc)
                 return None
@@ -572,7 +572,7 @@ def _job_id(source: Source) -> str:
     return f"source:{source.name}"
 
 
-def _rendering_fetcher(config: Config, plain: Fetcher) -> PageFetcher | None:
+def rendering_fetcher_for(config: Config, plain: Fetcher) -> PageFetcher | None:
     """The rendering fetcher, imported only when some source renders (Playwright is optional)."""
     if all(s.render == "never" for s in config.sources):
         return None

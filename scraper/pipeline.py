@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar, Unpack
 
-from archive.store import Archive, Recorded
+from archive.store import Recorded
 from contract.model import Article, Fetch, Outcome
 from scraper.config import Source
 from scraper.decode import DecodeError, decode_html
@@ -36,12 +36,30 @@ class PageFetcher(Protocol):
     async def aclose(self) -> None: ...
 
 
+class Recorder(Protocol):
+    """What the stages need of the archive: the archive itself (``scraper run``), or a
+    cluster worker's record of what it did, which the archiver records later."""
+
+    def validators(self, url: str) -> tuple[str | None, str | None]: ...
+
+    def record(
+        self,
+        fetch: Fetch,
+        article: Article | None,
+        then: Callable[[Recorded], None] | None = None,
+    ) -> Recorded: ...
+
+    def add_discovered(self, urls: Iterable[str], source: str) -> list[str]: ...
+
+    def record_source_result(self, source: str, outcome: Outcome, error: str | None) -> None: ...
+
+
 @dataclass(frozen=True)
 class Stages:
     """What processing a URL needs, built once by the daemon."""
 
     fetcher: PageFetcher
-    archive: Archive
+    archive: Recorder
     log: logging.Logger
     workers: Workers | None = None  # None: read pages inline (tools, benchmarks)
     kinds: Kinds = KINDS  # the source kinds a source's ``kind`` names

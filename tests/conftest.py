@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+
 import pytest
+from pgserver import PostgresMissing, Server, postgres_server
 
 from scraper.compiled import PACKAGE_ROOT, stale_modules
 
@@ -17,3 +21,22 @@ def pytest_sessionstart(session: pytest.Session) -> None:
             "NEWSARCHIVE_PURE_PYTHON=1 for that install to keep the core pure Python)",
             returncode=4,
         )
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Server]:
+    """A PostgreSQL server of the test run's own (tests/pgserver.py). Without PostgreSQL the
+    test is skipped, except in CI (CI=true), where it fails: CI installs it."""
+    try:
+        with postgres_server() as server:
+            yield server
+    except PostgresMissing as exc:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the cluster tests: {exc}")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def postgres_url(postgres: Server) -> str:
+    """The URL of a fresh database on the test run's PostgreSQL server."""
+    return postgres.new_database()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -19,15 +20,27 @@ class Route:
     hold: threading.Event | None = None  # the answer waits until the test sets it
 
 
+@dataclass(frozen=True)
+class Served:
+    """One request as the server saw it: when it arrived and when its answer was done."""
+
+    path: str
+    started: float  # time.monotonic()
+    ended: float
+
+
 @dataclass
 class NewsSite:
-    """Routes by path; ``hits`` counts requests per path."""
+    """Routes by path; ``hits`` counts requests per path, ``served`` times each request."""
 
     base_url: str = ""
     routes: dict[str, Route] = field(default_factory=dict)
     hits: dict[str, int] = field(default_factory=dict)
     headers: dict[str, dict[str, str]] = field(default_factory=dict)  # last request's, per path
     lock: threading.Lock = field(default_factory=threading.Lock)
+    served: list[Served] = field(default_factory=list)
+    # (path, client port) of each request that starts waiting on its route's hold
+    held: queue.Queue[tuple[str, int]] = field(default_factory=queue.Queue)
 
     def set(
         self,
@@ -50,6 +63,15 @@ class NewsSite:
 def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            started = time.monotonic()
+            try:
+                self._answer()
+            finally:
+                path = self.path.split("?")[0]
+                with site.lock:
+                    site.served.append(Served(path, started, time.monotonic()))
+
+        def _answer(self) -> None:
             path = self.path.split("?")[0]
             with site.lock:
                 route = site.routes.get(path)
@@ -65,6 +87,7 @@ def _handler(site: NewsSite) -> type[BaseHTTPRequestHandler]:
             if route.delay_s:
                 time.sleep(route.delay_s)
             if route.hold is not None:
+                site.held.put((path, self.client_address[1]))
                 route.hold.wait(timeout=120)
             self.send_response(route.status)
             self.send_header("Content-Type", route.content_type)
