@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from datasette_server import free_port
+
 _SEARCH = "/usr/lib/postgresql/*/bin"
 USER = "newsarchive"  # the database superuser initdb creates
 _names = itertools.count()
@@ -65,12 +67,6 @@ def _run_as() -> list[str]:
     raise PostgresMissing("running as root with neither a postgres nor a nobody user")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass(frozen=True)
 class Server:
     port: int
@@ -106,7 +102,7 @@ def postgres_server() -> Iterator[Server]:
              "-E", "UTF8", "--no-sync", "--no-instructions"],
             check=True, capture_output=True, cwd=folder,
         )  # fmt: skip
-        port = _free_port()
+        port = free_port()
         with open(log, "wb") as out:
             server = subprocess.Popen(
                 [*prefix, str(bin_dir / "postgres"), "-D", str(data), "-k", str(folder),
