@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from pathlib import Path
 from urllib.parse import urljoin
 
 from hypothesis import given, settings
@@ -11,7 +13,13 @@ from hypothesis import strategies as st
 from scraper.extract import extract_document, extract_html, extract_text
 from scraper.extract.blocks import normalise_space
 from scraper.extract.clean import clean_paragraphs, without_cell_end
-from scraper.extract.ruleset import HintWords, text_rules
+from scraper.extract.ruleset import (
+    ASCII_LOOKALIKES,
+    HintWords,
+    LineTest,
+    furniture_rules,
+    text_rules,
+)
 from scraper.urls import absolute_url
 
 # Real noise and real prose, mixed with arbitrary text, so the rules actually fire.
@@ -139,6 +147,105 @@ def test_one_furniture_pattern_agrees_with_its_four_parts(text: str) -> None:
     parts = (rules.boilerplate_line, rules.boilerplate_prefix, rules.byline_line)
     expected = any(p.match(text) for p in (*parts, rules.volatile_line))
     assert bool(rules.furniture_line.match(text)) == expected
+
+
+# The furniture patterns' own words, near misses, digits, dates, case changes and the
+# characters that match ASCII letters case-insensitively (long s, Kelvin sign, dotless i).
+FURNITURE_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(
+            [
+                "John says",
+                "said",
+                "WROTE",
+                "replied",
+                "posted by",
+                "By Ann",
+                "from",
+                " on ",
+                " at ",
+                "3 days ago",
+                "12:45",
+                "2019",
+                "1999",
+                "Reply",
+                "report abuse",
+                "Permalink",
+                "|",
+                "© 2024",
+                "(c) 2003",
+                "Copyright",
+                "All Rights Reserved",
+                "P.O. Box",
+                "Tel: +4",
+                "12 Main Street",
+                "(555) 123-4567",
+                "Privacy Policy",
+                "terms of use",
+                "cart",
+                "shopping basket is empty",
+                "checkout",
+                "CAPTCHA",
+                "your browser",
+                "stylesheet",
+                "enable JavaScript",
+                "javascript is disabled",
+                "About me",
+                "Disclaimer",
+                "I live",
+                "cookies we use",
+                "Cookie consent",
+                "the park",
+                "é",
+                "—",
+                "’",
+                "\u00a0",
+            ]
+        ),
+        st.sampled_from([*ASCII_LOOKALIKES, "ſays", "ſaid", "repKied", "lıke", "İ am a"]),
+        st.sampled_from([" ", "  ", "\n", ". "]),
+        st.text(max_size=8),
+    ),
+    max_size=14,
+).map("".join)
+
+
+_FURNITURE = tomllib.loads(
+    (Path(__file__).parents[1] / "scraper/extract/rules/noise.toml").read_text("utf-8")
+)["furniture"]
+# Each line test beside the one alternation of its patterns it stands for.
+_FURNITURE_TESTS = [
+    (
+        name,
+        getattr(furniture_rules(), name),
+        re.compile("|".join(f"(?:{p})" for p in patterns), re.I),
+    )
+    for name, patterns in _FURNITURE.items()
+]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(FURNITURE_PIECES)
+def test_furniture_line_tests_agree_with_one_search_of_their_patterns(text: str) -> None:
+    assert _FURNITURE_TESTS  # comment_meta, footer_line, notice
+    for name, test, alternation in _FURNITURE_TESTS:
+        assert test.found_in(text) == bool(alternation.search(text)), name
+
+
+def test_a_line_test_reads_the_words_its_patterns_need() -> None:
+    test = LineTest([r"\b(?:says|wrote)\b.{0,9}\d", r"^\s*reply\s*$", "©", r"(?:ab)+c?d"])
+    assert test.found_in("Ann wrote at 9") and test.found_in("  REPLY ")
+    assert test.found_in("© Gazette") and test.found_in("xABABDx") and test.found_in("ſays 1")
+    assert not test.found_in("Ann wrote nothing") and not test.found_in("replying")
+    assert not test.found_in("abc") and not test.found_in("writes 9 says")
+
+
+def test_the_ascii_lookalikes_are_all_there_are() -> None:
+    """Every character outside ASCII that a case-insensitive pattern of an ASCII
+    character matches: LineTest lower-cases lines without them, so none may be missing."""
+    others = "".join(chr(c) for c in range(128, 0x110000) if not 0xD800 <= c < 0xE000)
+    found = {c for a in range(128) for c in re.findall(re.escape(chr(a)), others, re.IGNORECASE)}
+    assert found == set(ASCII_LOOKALIKES)
 
 
 HINT_LISTS = {

@@ -114,8 +114,8 @@ def _first_verdict(segment: Segment, rules: FurnitureRules) -> int:
         return BAD
     if (
         length <= _MAX_NOTICE_CHARS
-        and (rules.footer_line.search(text) or rules.notice.search(text))
-    ) or (length <= _MAX_META_CHARS and rules.comment_meta.search(text)):
+        and (rules.footer_line.found_in(text) or rules.notice.found_in(text))
+    ) or (length <= _MAX_META_CHARS and rules.comment_meta.found_in(text)):
         segment.furniture = True
         return BAD
     if length < _LENGTH_LOW:
@@ -247,7 +247,9 @@ def grown_blocks(found: Sequence[Segment]) -> tuple[list[Block], list[Block]]:
 
 def comment_thread(paragraphs: Sequence[str], rules: FurnitureRules) -> bool:
     """Repeated lines naming who wrote when, or reply links: comments, not an article."""
-    meta = sum(1 for p in paragraphs if len(p) <= _MAX_META_CHARS and rules.comment_meta.search(p))
+    meta = sum(
+        1 for p in paragraphs if len(p) <= _MAX_META_CHARS and rules.comment_meta.found_in(p)
+    )
     return meta >= 3 and meta * 8 >= len(paragraphs)
 
 
@@ -260,7 +262,7 @@ def furniture(paragraphs: Sequence[str], rules: FurnitureRules) -> bool:
     total = sum(map(len, paragraphs))
     if total > _MAX_NOTICE_CHARS * 2:
         return False
-    marked = sum(1 for p in paragraphs if rules.footer_line.search(p) or rules.notice.search(p))
+    marked = sum(1 for p in paragraphs if rules.footer_line.found_in(p) or rules.notice.found_in(p))
     return marked >= 2 and marked * 2 >= len(paragraphs)
 
 

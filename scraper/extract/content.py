@@ -20,6 +20,7 @@ from scraper.extract.ruleset import (
     HINT_POSITIVE,
     HINT_UNLIKELY,
     HintCache,
+    LineTest,
     NoiseRules,
     furniture_rules,
 )
@@ -392,13 +393,13 @@ def _kind(node: Node) -> str:
 _MAX_NOTICE_HEADING_CHARS = 40
 
 
-def _headed_as_notice(node: Node, notice: re.Pattern[str]) -> bool:
+def _headed_as_notice(node: Node, notice: LineTest) -> bool:
     """Whether the block's first heading names a site notice ("About me")."""
     heading = node if node.tag in _HEADINGS else node.select_first(_HEADINGS_CSS)
     if heading is None:
         return False
     text = heading.text().strip()
-    return len(text) <= _MAX_NOTICE_HEADING_CHARS and notice.search(text) is not None
+    return len(text) <= _MAX_NOTICE_HEADING_CHARS and notice.found_in(text)
 
 
 def _is_text_div(node: Node) -> bool:
