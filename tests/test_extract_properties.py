@@ -280,6 +280,29 @@ def test_hint_words_match_plain_words_anywhere_and_marked_words_as_whole_tokens(
     assert HintWords(HINT_LISTS).flags(hints) == expected
 
 
+LAYOUT_PREFIXES = ["elementor-widget-", "elementor-", "et_pb_", "et-", "vc_"]
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            HINT_STRINGS,
+            st.sampled_from(
+                [*LAYOUT_PREFIXES, "widget-", "x-et-", "\u3000", " et-share", " vc_ad"]
+            ),
+        ),
+        max_size=6,
+    ).map("".join)
+)
+def test_hint_words_are_read_after_the_layout_prefixes_that_start_a_token(hints: str) -> None:
+    """As if each prefix at the start of a token were cut first, by a regular expression."""
+    alternation = "|".join(map(re.escape, LAYOUT_PREFIXES))
+    cut = re.sub(rf"(?:^|(?<=\s))(?:{alternation})", "", hints)
+    expected = HintWords(HINT_LISTS).flags(cut)
+    assert HintWords(HINT_LISTS, LAYOUT_PREFIXES).flags(hints) == expected
+
+
 LINK_PIECES = st.lists(
     st.one_of(
         st.sampled_from(["http://", "https://", "HTTP://", "//", "/", "../", "./", "mailto:"]),

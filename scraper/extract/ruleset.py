@@ -227,14 +227,24 @@ _HINT_LISTS = {
 }
 
 
+# HintWords' automaton values: the list bits above, and a mark for a word that is also a
+# whole-token word, or a layout prefix (then its length from bit 10 up).
+_LIST_BITS = 0xFF
+_TOKEN_MARK = 1 << 8
+_PREFIX_MARK = 1 << 9
+_PREFIX_LENGTH_SHIFT = 10
+
+
 class HintWords:
     """Which word lists an element's lower-cased ``class id`` string matches.
 
     Plain words match anywhere (``comment`` in ``article-comments``), ``^word$``
-    only a whole class or id token. All plain words of all lists go into one
+    only a whole class or id token. All words of all lists go into one
     Aho-Corasick automaton, each with the bits of the lists it is in: one pass over
     the string answers every list (a regular expression would try every word at
-    every position, and this runs for every element with a class).
+    every position, and this runs for every element with a class). The layout
+    prefixes are in it too, so the string is rewritten without them only when one
+    starts a token, and split into tokens only when a whole-token word is in it.
     """
 
     __slots__ = ("_automaton", "_layout", "_tokens")
@@ -249,37 +259,52 @@ class HintWords:
             if prefixes
             else None
         )
-        plain: dict[str, int] = {}
+        values: dict[str, int] = {}
         self._tokens: dict[str, int] = {}
         for bit, words in lists.items():
             for word in (w.lower() for w in words):
                 if word.startswith("^") or word.endswith("$"):
                     token = word.strip("^$")
                     self._tokens[token] = self._tokens.get(token, 0) | bit
+                    values[token] = values.get(token, 0) | _TOKEN_MARK
                 else:
-                    plain[word] = plain.get(word, 0) | bit
+                    values[word] = values.get(word, 0) | bit
+        for prefix in prefixes:
+            if prefix:
+                mark = _PREFIX_MARK | len(prefix) << _PREFIX_LENGTH_SHIFT
+                values[prefix] = values.get(prefix, 0) & ~(-1 << _PREFIX_LENGTH_SHIFT) | mark
         self._automaton: Any = None
-        if plain:
+        if values:
             automaton = ahocorasick.Automaton()
-            for word, bits in plain.items():
-                automaton.add_word(word, bits)
+            for word, value in values.items():
+                automaton.add_word(word, value)
             automaton.make_automaton()
             self._automaton = automaton
 
     def flags(self, hints: str) -> int:
         """The bits of every list with a word in ``hints`` (0 for none)."""
-        layout = self._layout
-        if layout is not None:
-            hints = layout.sub("", hints)  # one scan; most strings hold no prefix
-        found = 0
-        if self._automaton is not None:
-            for _end, bits in self._automaton.iter(hints):
-                found |= bits
-        # A whole-token word is a substring first: most strings hold none, and need no split.
-        if any(token in hints for token in self._tokens):
+        if self._automaton is None:
+            return 0
+        found, prefixed = self._scan(hints)
+        if prefixed and self._layout is not None:
+            hints = self._layout.sub("", hints)
+            found, _ = self._scan(hints)
+        if found & _TOKEN_MARK:
             for token in hints.split():
                 found |= self._tokens.get(token, 0)
-        return found
+        return found & _LIST_BITS
+
+    def _scan(self, hints: str) -> tuple[int, bool]:
+        """The list bits and marks of the words in ``hints``, and whether a layout
+        prefix starts a token (where the prefix pattern would match)."""
+        found = 0
+        prefixed = False
+        for end, value in self._automaton.iter(hints):
+            found |= value
+            if value & _PREFIX_MARK and not prefixed:
+                start = end + 1 - (value >> _PREFIX_LENGTH_SHIFT)
+                prefixed = start == 0 or hints[start - 1].isspace()
+        return found & (_LIST_BITS | _TOKEN_MARK), prefixed
 
 
 @final
