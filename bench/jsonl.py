@@ -2,13 +2,17 @@
 
 The pages go to a real `scraper extract --jsonl` subprocess on its standard input, one
 ``{"id", "url", "html"}`` line each, and its article lines are read from standard output:
-the clock runs from starting the process to its exit, so start-up, imports, JSON decoding
-and encoding are all counted. trafilatura and our extractor run in this process on the same
-pages (warm, as bench/extract.py runs them). Passes are interleaved and the fastest of each
-kept, so the ratios stay fair on a shared machine::
+the clock runs from starting the process to its exit, so start-up, imports, worker
+processes, JSON decoding and encoding are all counted. The stream runs twice a pass: with
+``--workers 1`` (one process, as a library caller would) and with its default (a worker
+process a core). trafilatura and our extractor run in this process on the same pages
+(warm, as bench/extract.py runs them). A row per set, and one for the union of the sets:
+there the stream reads every set's pages in one process, and the in-process times are the
+sums of the sets' (nothing starts twice in-process). Passes are interleaved and the fastest
+of each kept, so the ratios stay fair on a shared machine::
 
-    python bench/jsonl.py                      # readability-pages, 3 passes
-    python bench/jsonl.py --set dragnet --set cleaneval --repeat 5
+    python bench/jsonl.py                      # every shared set and their union, 3 passes
+    python bench/jsonl.py --set readability-pages --repeat 5
 
 Measure a compiled install (``pip install .`` without NEWSARCHIVE_PURE_PYTHON), and run the
 script from outside the source tree's root, so that the installed modules are the ones used.
@@ -24,11 +28,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from extract import DATA, DEFAULT_PAGES, WARM_UP_PAGE, Page, extractors, load_pages
+from extract import DATA, SETS, WARM_UP_PAGE, Page, extractors, load_pages
 
 from scraper.compiled import compiled_modules
+
+# The stream's two ways: one process, and the default (a worker a core).
+MODES: dict[str, list[str]] = {"--workers 1": ["--workers", "1"], "default": []}
 
 
 def jsonl_input(pages: list[Page]) -> bytes:
@@ -36,15 +44,15 @@ def jsonl_input(pages: list[Page]) -> bytes:
         json.dumps({"id": index, "url": page.url, "html": page.html}, ensure_ascii=False)
         for index, page in enumerate(pages)
     ]
-    return ("\n".join(lines) + "\n").encode("utf-8")
+    return ("\n".join(lines) + "\n").encode("utf-8") if lines else b""
 
 
-def cli_pass(command: list[str], data: bytes, expected_lines: int) -> float:
-    """Seconds for one `scraper extract --jsonl` process over ``data``, start to exit."""
+def cli_pass(command: list[str], flags: list[str], data: bytes, expected_lines: int) -> float:
+    """Seconds for one `scraper extract --jsonl FLAGS` process over ``data``, start to exit."""
     with tempfile.TemporaryDirectory() as empty:  # no source tree on the module path
         started = time.perf_counter()
         result = subprocess.run(
-            [*command, "extract", "--jsonl"],
+            [*command, "extract", "--jsonl", *flags],
             input=data,
             capture_output=True,
             cwd=empty,
@@ -57,6 +65,9 @@ def cli_pass(command: list[str], data: bytes, expected_lines: int) -> float:
     errors = [line for line in lines if b'"error"' in line[:200]]
     if len(lines) != expected_lines or errors:
         raise SystemExit(f"{len(lines)} lines for {expected_lines} pages, {len(errors)} errors")
+    ids = [json.loads(line)["id"] for line in lines]
+    if ids != list(range(expected_lines)):
+        raise SystemExit("the article lines are not in the order of the pages")
     return seconds
 
 
@@ -65,6 +76,26 @@ def in_process_pass(extract: Callable[[str], object], pages: list[Page]) -> floa
     for page in pages:
         extract(page.html)
     return time.perf_counter() - started
+
+
+@dataclass
+class Timings:
+    """The fastest seconds seen for each way of reading one group of pages."""
+
+    pages: int
+    best: dict[str, float] = field(default_factory=dict)
+
+    def keep(self, name: str, seconds: float) -> None:
+        self.best[name] = min(self.best.get(name, seconds), seconds)
+
+
+def _rates(label: str, timings: Timings) -> str:
+    reference = timings.pages / timings.best["trafilatura"]
+    cells = [f"{label:18} {timings.pages:>6} {reference:>12.1f}"]
+    for name in ("ours", *MODES):
+        rate = timings.pages / timings.best[name]
+        cells.append(f"{rate:>9.1f} {rate / reference:>5.1f}x")
+    return " ".join(cells)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,43 +109,60 @@ def main(argv: list[str] | None = None) -> int:
         help="the command that runs scraper (default: this Python's)",
     )
     args = parser.parse_args(argv)
-    folders = [args.data / name for name in args.set] if args.set else [DEFAULT_PAGES]
-    missing = [str(folder) for folder in folders if not folder.is_dir()]
-    if missing:
-        print(f"error: no page set at {', '.join(missing)}", file=sys.stderr)
+    names = args.set or [name for name in SETS if (args.data / name).is_dir()]
+    missing = [name for name in names if not (args.data / name).is_dir()]
+    if missing or not names:
+        print(
+            f"error: no page set {', '.join(missing) or 'at all'} in {args.data}", file=sys.stderr
+        )
         return 2
-    pages = [page for folder in folders for page in load_pages(folder, folder.name)]
-    data = jsonl_input(pages)
+    groups = {name: load_pages(args.data / name, name) for name in names}
+    inputs = {name: jsonl_input(pages) for name, pages in groups.items()}
+    union = [page for pages in groups.values() for page in pages]
     command = args.scraper.split()
     chosen = extractors(["ours", "trafilatura"])
     for extract in chosen.values():
-        extract(pages[0].html)
+        extract(union[0].html)
         extract(WARM_UP_PAGE)
-    startup = min(cli_pass(command, b"", 0) for _ in range(3))
-    best: dict[str, float] = {}
+    startup = {
+        mode: min(cli_pass(command, flags, b"", 0) for _ in range(3))
+        for mode, flags in MODES.items()
+    }
+    timings = {name: Timings(len(pages)) for name, pages in groups.items()}
+    union_timings = Timings(len(union))
     for _ in range(args.repeat):
-        seconds = cli_pass(command, data, len(pages))
-        best["jsonl"] = min(best.get("jsonl", seconds), seconds)
-        for name, extract in chosen.items():
-            seconds = in_process_pass(extract, pages)
-            best[name] = min(best.get(name, seconds), seconds)
+        for name, pages in groups.items():
+            for mode, flags in MODES.items():
+                timings[name].keep(mode, cli_pass(command, flags, inputs[name], len(pages)))
+            for extractor, extract in chosen.items():
+                timings[name].keep(extractor, in_process_pass(extract, pages))
+        if len(groups) > 1:
+            everything = jsonl_input(union)
+            for mode, flags in MODES.items():
+                union_timings.keep(mode, cli_pass(command, flags, everything, len(union)))
+    for extractor in chosen:
+        union_timings.best[extractor] = sum(t.best[extractor] for t in timings.values())
     compiled = compiled_modules()
     print(
-        f"{len(pages)} pages ({', '.join(f.name for f in folders)}), {len(data) / 1e6:.1f} MB "
+        f"{len(union)} pages ({', '.join(names)}), {sum(map(len, inputs.values())) / 1e6:.1f} MB "
         f"of JSON lines, fastest of {args.repeat} passes; core "
-        f"{'compiled' if compiled else 'pure Python'}; cpu count {os.cpu_count()}"
+        f"{'compiled' if compiled else 'pure Python'}; {len(os.sched_getaffinity(0))} cores "
+        f"(the default --workers), load average {os.getloadavg()[0]:.1f} at the end"
     )
-    reference = len(pages) / best["trafilatura"]
-    rows = [
-        ("scraper extract --jsonl (subprocess, end to end)", best["jsonl"]),
-        ("ours in-process (extract_html)", best["ours"]),
-        ("trafilatura in-process", best["trafilatura"]),
-    ]
-    print(f"{'':50} {'seconds':>8} {'pages/s':>8} {'x trafilatura':>14}")
-    for label, seconds in rows:
-        rate = len(pages) / seconds
-        print(f"{label:50} {seconds:8.2f} {rate:8.1f} {rate / reference:13.1f}x")
-    print(f"(the process's start-up on empty input: {startup:.2f} s, counted above)")
+    header = " ".join(
+        f"{label:>15}" for label in ("ours in-process", *(f"--jsonl {m}" for m in MODES))
+    )
+    print(f"{'':18} {'':>6} {'trafilatura':>12} {header}")
+    print(f"{'set':18} {'pages':>6} {'pages/s':>12}" + " pages/s  ratio" * (1 + len(MODES)))
+    for name, set_timings in timings.items():
+        print(_rates(name, set_timings))
+    if len(groups) > 1:
+        print(_rates("union", union_timings))
+    print(
+        "(the stream's start-up on empty input, counted above: "
+        + ", ".join(f"{mode} {seconds:.2f} s" for mode, seconds in startup.items())
+        + ")"
+    )
     return 0
 
 

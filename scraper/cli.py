@@ -6,8 +6,10 @@ one clear line and an exit status.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -374,19 +376,47 @@ def revisit(config_path: Path, sources: tuple[str, ...], everything: bool) -> No
     is_flag=True,
     help='Read {"id", "url", "html"} lines on standard input, write one result line each.',
 )
-def extract(target: str, base_url: str | None, jsonl: bool) -> None:
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Processes that read the --jsonl pages (default: one a core; 1: this process only).",
+)
+def extract(target: str, base_url: str | None, jsonl: bool, workers: int | None) -> None:
     """Print the article in TARGET (a file, a URL or - for standard input) as JSON.
 
     TARGET may be HTML, plain text or Markdown.
     """
     from scraper.extract import article_to_json, extract_document, extract_jsonl
 
+    if workers is not None and not jsonl:
+        raise click.UsageError("--workers applies to --jsonl only")
     if jsonl:
-        extract_jsonl(sys.stdin.buffer, sys.stdout.buffer)
+        count = workers or len(os.sched_getaffinity(0))
+        if count == 1:
+            extract_jsonl(sys.stdin.buffer, sys.stdout.buffer)
+        else:
+            _extract_jsonl_in_workers(count)
         return
     text, url = _read_target(target, base_url)
     article = extract_document(text, url)
     click.echo(json.dumps(article_to_json(article), ensure_ascii=False, indent=2))
+
+
+def _extract_jsonl_in_workers(workers: int) -> None:
+    from scraper.jsonl_workers import extract_jsonl_parallel
+
+    try:
+        descriptors = sys.stdin.fileno(), sys.stdout.fileno()
+    except io.UnsupportedOperation:  # in-memory streams (a test's): nothing shared to guard
+        extract_jsonl_parallel(sys.stdin.buffer, sys.stdout.buffer, workers)
+        return
+    # Own file objects on the standard descriptors, not sys.stdin and sys.stdout (see
+    # extract_jsonl_parallel); a large input buffer reads a page in few system calls.
+    with (
+        open(descriptors[0], "rb", buffering=1 << 20, closefd=False) as lines,
+        open(descriptors[1], "wb", buffering=1 << 16, closefd=False) as out,
+    ):
+        extract_jsonl_parallel(lines, out, workers, exiting=True)
 
 
 def _read_target(target: str, base_url: str | None) -> tuple[str, str | None]:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import random
+import select
+import signal
 import struct
 import subprocess
 import sys
+import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -159,3 +164,131 @@ def test_extract_jsonl_through_the_real_cli_writes_utf8_lines() -> None:
     second = json.loads(out[1])  # what orjson refuses still gets its article
     assert second["id"] == 18446744073709551616123 and second["text"].endswith("Rest.")
     assert "error" in json.loads(out[2])
+
+
+def _story_line(number: int, paragraphs: int = 2) -> str:
+    story = [f"Paragraph {i} of story {number}: the river rose again overnight." for i in range(1)]
+    story += STORY * paragraphs
+    page = article_page(f"Story {number}", story)
+    return json.dumps({"id": number, "url": f"https://a.test/{number}", "html": page})
+
+
+def test_extract_jsonl_in_workers_keeps_the_input_order() -> None:
+    # A long page first: the short ones after it finish first in the other workers.
+    lines = [_story_line(1, paragraphs=4000), _story_line(2), "not json", ""]
+    lines += [_story_line(number) for number in range(5, 12)]
+    result = _scraper("extract", "--jsonl", "--workers", "3", stdin="\n".join(lines).encode())
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [answer["id"] for answer in out] == [1, 2, None, *range(5, 12)]
+    assert out[2]["error"].startswith("line 3: ") and "title" not in out[2]
+    assert [answer["title"] for answer in out if "title" in answer] == [
+        f"Story {number}" for number in (1, 2, *range(5, 12))
+    ]
+
+
+def _start_stream(*flags: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "scraper", "extract", "--jsonl", *flags],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _ask(stream: subprocess.Popen[bytes], line: str) -> dict[str, Any]:
+    """Send one line and wait for its answer, with the input left open."""
+    assert stream.stdin is not None and stream.stdout is not None
+    stream.stdin.write(line.encode() + b"\n")
+    stream.stdin.flush()
+    ready, _, _ = select.select([stream.stdout], [], [], 60)
+    assert ready, "no answer while the caller waits"
+    answer: dict[str, Any] = json.loads(stream.stdout.readline())
+    return answer
+
+
+def _finish(stream: subprocess.Popen[bytes]) -> bytes:
+    """Close the input; what the stream still wrote, once it exited."""
+    rest, errors = stream.communicate(timeout=60)
+    assert stream.returncode == 0, errors
+    return rest
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_extract_jsonl_answers_a_line_before_the_next_is_sent(workers: str) -> None:
+    stream = _start_stream("--workers", workers)
+    try:
+        assert _ask(stream, _story_line(1))["title"] == "Story 1"
+        assert _ask(stream, "[1, 2]")["error"].startswith("line 2: ")
+        assert _ask(stream, _story_line(3))["title"] == "Story 3"
+    finally:
+        rest = _finish(stream)
+    assert rest == b""
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def test_extract_jsonl_a_worker_that_dies_fails_its_page_and_the_stream_goes_on() -> None:
+    if not Path("/proc/self/stat").exists():
+        pytest.skip("needs /proc to find the worker processes")
+    stream = _start_stream("--workers", "2")
+    try:
+        assert _ask(stream, _story_line(1))["title"] == "Story 1"
+        workers = _children(stream.pid)
+        assert len(workers) == 2
+        before = {pid: _cpu_ticks(pid) for pid in workers}
+        assert stream.stdin is not None
+        # A page of a second's work or more; the worker that reads it is killed mid-page,
+        # once it has spent 0.15 s on it (long after taking the page from the pool).
+        stream.stdin.write(_story_line(2, paragraphs=40_000).encode() + b"\n")
+        stream.stdin.flush()
+        busy = None
+        while busy is None:
+            time.sleep(0.01)
+            busy = next((pid for pid in workers if _cpu_ticks(pid) >= before[pid] + 15), None)
+        os.kill(busy, signal.SIGKILL)
+        assert stream.stdout is not None
+        died = json.loads(stream.stdout.readline())
+        assert died["id"] == 2 and died["error"].startswith("line 2: ")
+        assert "died" in died["error"] and "text" not in died
+        assert _ask(stream, _story_line(3))["title"] == "Story 3"
+    finally:
+        rest = _finish(stream)
+    assert rest == b""
+
+
+def test_extract_jsonl_in_workers_writes_what_one_process_writes_on_the_golden_pages() -> None:
+    pages = sorted(Path(__file__).parent.glob("golden/*/page.html"))
+    assert len(pages) > 10
+    lines = [
+        json.dumps({"id": page.parent.name, "html": page.read_text(encoding="utf-8")})
+        for page in pages
+    ]
+    data = ("\n".join(lines) + "\n").encode()
+    alone = _scraper("extract", "--jsonl", "--workers", "1", stdin=data)
+    shared = _scraper("extract", "--jsonl", "--workers", "2", stdin=data)
+    assert alone.returncode == 0 and shared.returncode == 0, alone.stderr + shared.stderr
+    assert len(alone.stdout.splitlines()) == len(pages)
+    assert b'"error"' not in alone.stdout
+    assert shared.stdout == alone.stdout
+
+
+def test_extract_workers_without_jsonl_is_a_usage_error() -> None:
+    result = CliRunner().invoke(main, ["extract", "--workers", "2", "-"], input="<p>x</p>")
+    assert result.exit_code == 2
+    assert "--workers applies to --jsonl only" in result.output

@@ -229,3 +229,29 @@ every = "1h"
     assert_on_time(quick_fetches(db))
     # The feed was parsed in a worker, streamed, and its links fetched in bounded batches.
     assert peak < 150, f"the daemon peaked at {peak:.0f} MiB"
+
+
+def _die_at_once() -> None:
+    os._exit(3)  # as a worker killed mid-task, or crashed in C code, ends
+
+
+def test_a_worker_that_dies_fails_its_task_and_the_pool_goes_on() -> None:
+    from scraper.workers import WorkerError, Workers
+
+    pool = Workers(2, budget=None, warm=())
+    try:
+        future = pool.submit(_die_at_once)
+        try:
+            pool.result(future)
+        except WorkerError as error:
+            assert "stopped:" in str(error)
+        else:
+            raise AssertionError("a task whose worker died gave a result")
+        assert pool.result(pool.submit(os.getpid)) != os.getpid()  # the next one runs
+        # A worker killed while it waits for work (say by the OOM killer) leaves pebble's
+        # pool broken, failing every task after it: the next task gets a new pool.
+        os.kill(pool.result(pool.submit(os.getpid)), signal.SIGKILL)
+        time.sleep(0.5)  # pebble looks at its workers every 0.1 s
+        assert pool.result(pool.submit(os.getpid)) != os.getpid()
+    finally:
+        pool.close()

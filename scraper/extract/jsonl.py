@@ -31,6 +31,15 @@ def _dumps(result: dict[str, Any]) -> bytes:
         return json.dumps(result).encode("ascii") + b"\n"
 
 
+def _record_id(line: bytes) -> Any:
+    """The ``id`` of a line, or None when it has none (or is not a JSON object)."""
+    try:
+        record = _loads(line)
+    except Exception:  # not JSON: its error line says so already
+        return None
+    return record.get("id") if isinstance(record, dict) else None
+
+
 def _answer(number: int, line: bytes) -> dict[str, Any]:
     record_id: Any = None
     try:
@@ -50,6 +59,16 @@ def _answer(number: int, line: bytes) -> dict[str, Any]:
         return {"id": record_id, "error": f"line {number}: {type(error).__name__}: {error}"}
 
 
+def answer_line(number: int, line: bytes) -> bytes:
+    """The encoded answer to input line ``number``: what a worker process sends back."""
+    return _dumps(_answer(number, line))
+
+
+def failure_line(number: int, line: bytes, reason: str) -> bytes:
+    """The error line for a page whose reading did not finish (its worker died)."""
+    return _dumps({"id": _record_id(line), "error": f"line {number}: {reason}"})
+
+
 def extract_jsonl(lines: Iterable[bytes], out: IO[bytes]) -> None:
     """One JSON object in per line (``{"id", "url", "html"}``), one out, in order.
 
@@ -60,5 +79,5 @@ def extract_jsonl(lines: Iterable[bytes], out: IO[bytes]) -> None:
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        out.write(_dumps(_answer(number, line)))
+        out.write(answer_line(number, line))
         out.flush()
