@@ -149,11 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{'compiled' if compiled else 'pure Python'}; {len(os.sched_getaffinity(0))} cores "
         f"(the default --workers), load average {os.getloadavg()[0]:.1f} at the end"
     )
-    header = " ".join(
-        f"{label:>15}" for label in ("ours in-process", *(f"--jsonl {m}" for m in MODES))
+    columns = ("ours in-process", *(f"--jsonl {mode}" for mode in MODES))
+    print(f"{'':18} {'':>6} {'trafilatura':>12}" + "".join(f" {label:>16}" for label in columns))
+    print(
+        f"{'set':18} {'pages':>6} {'pages/s':>12}"
+        + "".join(f" {'pages/s':>9} {'ratio':>6}" for _ in columns)
     )
-    print(f"{'':18} {'':>6} {'trafilatura':>12} {header}")
-    print(f"{'set':18} {'pages':>6} {'pages/s':>12}" + " pages/s  ratio" * (1 + len(MODES)))
     for name, set_timings in timings.items():
         print(_rates(name, set_timings))
     if len(groups) > 1:
