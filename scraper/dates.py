@@ -22,6 +22,9 @@ _EPOCH = re.compile(r"^\d{10}(\d{3})?$")
 _MIN_YEAR = 1900
 _NUMERIC_DATE = re.compile(r"(?<![\d.])(\d{1,2})([/.])(\d{1,2})[/.](\d{2,4})(?![\d.])")
 _CLOCK = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:h](\d\d)(?!\d)")
+# What every _CLOCK match holds: found from its first digit on, where _CLOCK's lookbehind
+# is tried at every position of the line.
+_CLOCK_DIGITS = re.compile(r"\d[:h]\d\d")
 # 2025年3月4日 (zh, ja), 2025년 3월 4일 (ko): year, month, day spelled with characters.
 _CJK_DATE = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]?")
 # "4 tháng 3, 2025" / "ngày 4 tháng 3 năm 2025" (vi).
@@ -204,4 +207,4 @@ def to_iso(value: str | None) -> str | None:
 
 def has_time(text: str) -> bool:
     """Whether the text states a time of day (``12:46``, French ``12h46``)."""
-    return _CLOCK.search(text) is not None
+    return _CLOCK_DIGITS.search(text) is not None and _CLOCK.search(text) is not None

@@ -10,6 +10,7 @@ from urllib.parse import urljoin
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from scraper.dates import has_time
 from scraper.extract import extract_document, extract_html, extract_text
 from scraper.extract.blocks import normalise_space
 from scraper.extract.clean import clean_paragraphs, without_cell_end
@@ -357,3 +358,20 @@ def test_the_quick_comment_counter_test_agrees_with_the_full_pattern(text: str) 
 )
 def test_a_trailing_cell_separator_is_cut_as_the_pattern_cuts_it(text: str) -> None:
     assert without_cell_end(text) == re.sub(r"\s*\|\s*$", "", text)
+
+
+CLOCK_PIECES = st.lists(
+    st.one_of(
+        st.sampled_from(["12:46", "9h30", "24:00", "123:45", "1:2", "0", "7", ":", "h", "٣"]),
+        st.sampled_from([" ", "Updated ", "08.04.2015 ", "at "]),
+        st.text(max_size=4),
+    ),
+    max_size=8,
+).map("".join)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(CLOCK_PIECES)
+def test_the_quick_time_of_day_test_agrees_with_the_full_pattern(text: str) -> None:
+    full = re.search(r"(?<!\d)([01]?\d|2[0-3])[:h](\d\d)(?!\d)", text)
+    assert has_time(text) == (full is not None)

@@ -141,9 +141,9 @@ class LineTest:
     ``\\b(?:says|said)\\b.{0,60}...``), and a search of an alternation tries every
     pattern at every position. So the words each pattern must contain are read off it
     once, and one Aho-Corasick pass over the lower-cased line tells which patterns can
-    match at all; the alternation of those is searched only when one can. Lines with a
-    character outside ASCII are searched as before: case-insensitive matching pairs
-    some of those with ASCII letters, which lower-casing does not.
+    match at all; only those are searched. A line holding one of the few characters that
+    case-insensitive matching pairs with an ASCII letter (ASCII_LOOKALIKES), which
+    lower-casing does not, is searched with every pattern.
     """
 
     __slots__ = ("_always", "_automaton", "_masks", "_maybe")
@@ -168,7 +168,7 @@ class LineTest:
                 bit <<= 1
             self._masks.append(mask)
         self._always = _alternation_of(always, flags)
-        self._maybe = _alternation_of(maybe, flags)
+        self._maybe = [re.compile(pattern, flags) for pattern in maybe]
         self._automaton: Any = None
         if words:
             automaton = ahocorasick.Automaton()
@@ -181,15 +181,19 @@ class LineTest:
         """``re.search("|".join(patterns), text, flags) is not None``."""
         if self._always is not None and self._always.search(text) is not None:
             return True
-        if self._maybe is None:
+        if not self._maybe:
             return False
-        if text.isascii() or not any(char in text for char in ASCII_LOOKALIKES):
-            hits = 0
-            for _end, bits in self._automaton.iter(text.lower()):
-                hits |= bits
-            if not any(hits & mask == mask for mask in self._masks):
-                return False
-        return self._maybe.search(text) is not None
+        if not text.isascii() and any(char in text for char in ASCII_LOOKALIKES):
+            return any(pattern.search(text) is not None for pattern in self._maybe)
+        hits = 0
+        for _end, bits in self._automaton.iter(text.lower()):
+            hits |= bits
+        # Only the patterns whose words are all there are searched, each on its own: one
+        # that can match is often cheap (anchored), the others' alternation costly.
+        return any(
+            hits & mask == mask and pattern.search(text) is not None
+            for pattern, mask in zip(self._maybe, self._masks, strict=True)
+        )
 
 
 def _alternation_of(patterns: Sequence[str], flags: int) -> re.Pattern[str] | None:
