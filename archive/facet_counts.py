@@ -16,6 +16,7 @@ as Datasette's array facet), ``date`` (the day of an ISO-8601 time).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from dataclasses import dataclass
 from typing import Literal
@@ -123,13 +124,19 @@ def _triggers() -> tuple[SqlObject, ...]:
                 _remove(c, "old", _changed(c)) + " " + _add(c, "new", _changed(c)) for c in items
             ),
         }
+        # An update counts again only when a column the counted values read changes (the
+        # daemon updates every article's schedule on each fetch).
+        read = sorted(
+            {c for i in items for c in re.findall(r"\{row\}\.(\w+)", f"{i.value} {i.when}")}
+        )
+        events = {"insert": "INSERT", "delete": "DELETE", "update": f"UPDATE OF {', '.join(read)}"}
         for event, body in bodies.items():
             name = f"{TABLE}_{table}_{event}"
             triggers.append(
                 SqlObject(
                     "trigger",
                     name,
-                    f"CREATE TRIGGER {name} AFTER {event.upper()} ON {table} BEGIN {body} END",
+                    f"CREATE TRIGGER {name} AFTER {events[event]} ON {table} BEGIN {body} END",
                 )
             )
     return tuple(triggers)

@@ -64,6 +64,18 @@ def _refresh(article: str) -> str:
     )
 
 
+# The columns of versions a row is computed from: an update of another one (versions.source,
+# set by archive.change_source) leaves the row as it is.
+_READ_FROM_VERSIONS = (
+    "id",
+    "article_id",
+    "version",
+    "state",
+    "captured_at",
+    *columns.CONTENT_COLUMNS,
+)
+
+
 def _triggers() -> tuple[SqlObject, ...]:
     new_values = ", ".join(
         (
@@ -88,7 +100,8 @@ def _triggers() -> tuple[SqlObject, ...]:
         SqlObject(
             "trigger",
             "latest_versions_after_update",
-            "CREATE TRIGGER latest_versions_after_update AFTER UPDATE ON versions BEGIN "
+            "CREATE TRIGGER latest_versions_after_update AFTER UPDATE OF"
+            f" {', '.join(_READ_FROM_VERSIONS)} ON versions BEGIN "
             f"{_refresh('old.article_id')} {_refresh('new.article_id')} END",
         ),
         SqlObject(

@@ -22,7 +22,7 @@ import importlib
 import sqlite3
 from collections.abc import Callable
 
-from archive import columns, facet_counts, fetch_stats, latest, received
+from archive import change_source, columns, facet_counts, fetch_stats, latest, received
 
 # The article's columns as the first schema had them, in versions and in extractions. Frozen
 # history: a field declared since gets its column from archive.columns.ensure, not here.
@@ -218,12 +218,27 @@ def _v7_fetch_stats(conn: sqlite3.Connection) -> None:
 _V8_RECEIVED = received.TABLE_SQL
 
 
+# The failed and refused fetches in time order, with what "fetch errors by host" shows of
+# them: that query reads the failures of its days, not every fetch of them.
+_V9_FAILURES_INDEX = (
+    "CREATE INDEX IF NOT EXISTS fetches_failures ON fetches"
+    f" (started_at, outcome, url, status, error) WHERE outcome IN {fetch_stats.FAILED}"
+)
+
+
+def _v9_change_source(conn: sqlite3.Connection) -> None:
+    """Each version's source (archive.change_source), filled from the articles and indexed
+    for recent_changes?source=; and the index of the fetch failures."""
+    change_source.migrate(conn)
+    conn.execute(_V9_FAILURES_INDEX)
+
+
 # Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1: a DDL script, or a
 # function of the connection for one that fills what it creates.
 Migration = str | Callable[[sqlite3.Connection], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT, _V5_RENDER, _v6_latest,
-    _v7_fetch_stats, _V8_RECEIVED,
+    _v7_fetch_stats, _V8_RECEIVED, _v9_change_source,
 )  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -231,8 +246,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # (the search index and the facet counts read latest_versions; the failure views read
 # fetch_stats' tables).
 _INSTALLERS = (
-    "archive.latest", "archive.facet_counts", "archive.fetch_stats", "archive.search",
-    "archive.views", "archive.health",
+    "archive.latest", "archive.facet_counts", "archive.fetch_stats", "archive.change_source",
+    "archive.search", "archive.views", "archive.health",
 )  # fmt: skip
 
 

@@ -5,7 +5,8 @@
   ``article_id``, the table's rowid) by the page's ``sort_desc``.
 - ``recent_changes``: every edit, disappearance and return, with a summary (the pages add
   the changed passage), newest first by the page's ``sort_desc`` on ``captured_at``. Few,
-  short columns: it fits a laptop screen.
+  short columns: it fits a laptop screen. Its source is the version's own copy
+  (``archive.change_source``), indexed with the time, so a source's page is an index range.
 
 The two views a reader opens first have no ORDER BY and read the articles' columns through
 subqueries: SQLite then flattens a ``count(*)`` or a facet's ``GROUP BY`` over the view into
@@ -58,7 +59,7 @@ RECENT_CHANGES = SqlObject(
     f"""CREATE VIEW recent_changes AS
 SELECT v.captured_at, {CHANGE_SQL.format(row="v")} AS change,
   coalesce(v.title, {_article("title", "v.article_id")}) AS title, v.summary, v.version,
-  {_article("source", "v.article_id")} AS source, {_article("url", "v.article_id")} AS url,
+  v.source, {_article("url", "v.article_id")} AS url,
   v.article_id
 FROM versions v
 WHERE {IS_CHANGE.format(row="v")}""",

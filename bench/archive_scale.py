@@ -40,6 +40,8 @@ from archive.store import Archive
 from contract.clock import SystemClock, iso
 
 COMMON_WORD = "harbour"
+# The canned queries of the database page (archive/datasette_metadata.json).
+CANNED = ("changed_today", "most_edited", "disappeared", "fetch_errors_by_host")
 SIZES = (1_000, 10_000, 100_000, 1_000_000)
 FETCHES_PER_ARTICLE = 10
 _WORDS = [
@@ -103,9 +105,12 @@ def pages(database: str, source: str) -> dict[str, str]:
         "latest_articles search": f"/{database}/latest_articles?_search={COMMON_WORD}",
         "recent_changes": f"/{database}/recent_changes",
         "recent_changes, came back": f"/{database}/recent_changes?change=came+back",
+        "recent_changes, one source": f"/{database}/recent_changes?source={source}",
         "failing_hosts": f"/{database}/failing_hosts",
         "failing_sources": f"/{database}/failing_sources",
         "articles": f"/{database}/articles",
+        "articles search": f"/{database}/articles?_search={COMMON_WORD}",
+        **{f"canned: {q}": f"/{database}/{q}" for q in CANNED},
     }
 
 
@@ -223,10 +228,10 @@ def build(path: Path, articles: int, seed: int = 18) -> None:
             article_rows,
         )
         conn.executemany(
-            "INSERT INTO versions (id, article_id, version, captured_at, state, url, title,"
-            " byline, published, language, site_name, section, tags, images, text,"
+            "INSERT INTO versions (id, article_id, source, version, captured_at, state, url,"
+            " title, byline, published, language, site_name, section, tags, images, text,"
             " content_hash, changed_fields, summary, words_added, words_removed,"
-            " extractor_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?,"
+            " extractor_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '[]', ?, ?,"
             " ?, ?, ?, ?, 'bench')",
             version_rows,
         )
@@ -260,7 +265,7 @@ def build(path: Path, articles: int, seed: int = 18) -> None:
             state = "gone" if gone and number == len(captures) else "live"
             text = "\n\n".join(rng.sample(paragraphs, 3)) if state == "live" else None
             version_rows.append((
-                version_id, article_id, number, iso(captured), state, url,
+                version_id, article_id, f"s{source}", number, iso(captured), state, url,
                 None if state == "gone" else title, '["A. Writer"]', iso(first), language,
                 f"News {source}", section, tags, text, f"{version_id:064x}",
                 '["text"]' if number > 1 else "[]",
