@@ -218,19 +218,25 @@ def _v7_fetch_stats(conn: sqlite3.Connection) -> None:
 _V8_RECEIVED = received.TABLE_SQL
 
 
-# The failed and refused fetches in time order, with what "fetch errors by host" shows of
-# them: that query reads the failures of its days, not every fetch of them.
-_V9_FAILURES_INDEX = (
-    "CREATE INDEX IF NOT EXISTS fetches_failures ON fetches"
-    f" (started_at, outcome, url, status, error) WHERE outcome IN {fetch_stats.FAILED}"
-)
+# The canned queries of the database page: "fetch errors by host" reads the failed and
+# refused fetches of its days (with what it shows of them), not every fetch of those days;
+# "most edited" the edited articles in its order, up to its 100; "articles that
+# disappeared" the gone articles, not every article.
+_V9_CANNED_INDEXES = f"""
+CREATE INDEX IF NOT EXISTS fetches_failures ON fetches
+    (started_at, outcome, url, status, error) WHERE outcome IN {fetch_stats.FAILED};
+CREATE INDEX IF NOT EXISTS articles_changes ON articles (changes, last_changed)
+    WHERE changes > 0;
+CREATE INDEX IF NOT EXISTS articles_gone ON articles (current_version) WHERE state = 'gone';
+"""
 
 
 def _v9_change_source(conn: sqlite3.Connection) -> None:
     """Each version's source (archive.change_source), filled from the articles and indexed
-    for recent_changes?source=; and the index of the fetch failures."""
+    for recent_changes?source=; and the indexes of the canned queries."""
     change_source.migrate(conn)
-    conn.execute(_V9_FAILURES_INDEX)
+    for statement in _statements(_V9_CANNED_INDEXES):
+        conn.execute(statement)
 
 
 # Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1: a DDL script, or a

@@ -41,7 +41,12 @@ def test_an_archive_of_schema_8_is_migrated_to_the_same_rows(tmp_path: Path) -> 
     # Back to what a schema-8 program left: no column, no index, no trigger; the update
     # triggers that followed every column.
     conn = sqlite3.connect(archive.path, isolation_level=None)
-    for index in ("versions_source_changes", "fetches_failures"):
+    for index in (
+        "versions_source_changes",
+        "fetches_failures",
+        "articles_changes",
+        "articles_gone",
+    ):
         conn.execute(f"DROP INDEX {index}")
     conn.execute("DROP TRIGGER versions_source_after_insert")
     conn.execute("DROP VIEW recent_changes")
@@ -67,6 +72,9 @@ def test_an_archive_of_schema_8_is_migrated_to_the_same_rows(tmp_path: Path) -> 
         )
     ]
     conn.close()
-    assert {"versions_source_changes", "fetches_failures", "versions_source_after_insert"} <= names
+    assert {
+        "versions_source_changes", "fetches_failures", "articles_changes", "articles_gone",
+        "versions_source_after_insert",
+    } <= names  # fmt: skip
     assert all("AFTER UPDATE OF" in sql for sql in updates), updates
     assert read_queries(archive.path, READS) == expected
