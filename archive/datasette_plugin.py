@@ -103,8 +103,14 @@ def _single(base: Any) -> Any:
 
     class Single(base):  # type: ignore[misc]
         def __init__(self, parent: Any, config: dict[str, Any]) -> None:
+            # The page's rows, only the facet's column, behind a LIMIT: SQLite does not
+            # flatten them into the facet's GROUP BY, which could then walk an index in the
+            # grouped column's order and test the page's filter on every row (the source
+            # facet of recent_changes?change=came+back: 1.9 s at a million articles, 0 rows).
+            column = escape_sqlite(config["config"]["simple"])
+            rows = f"select {column} from ({parent.sql}) limit -1"
             super().__init__(
-                parent.ds, parent.request, parent.database, sql=parent.sql, table=parent.table,
+                parent.ds, parent.request, parent.database, sql=rows, table=parent.table,
                 params=parent.params, metadata=parent.metadata, row_count=parent.row_count,
             )  # fmt: skip
             self._config = config

@@ -35,7 +35,7 @@ BOOKKEEPING = {
     "versions": {
         "id", "article_id", "version", "captured_at", "state", "url", "content_hash",
         "changed_fields", "summary", "words_added", "words_removed", "body_hash", "fetch_id",
-        "extractor_version",
+        "extractor_version", "source",
     },
     "extractions": {
         "id", "version_id", "article_id", "version", "extractor_version",

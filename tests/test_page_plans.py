@@ -29,7 +29,8 @@ _HISTORY = {
 }  # fmt: skip
 PAGES = (
     "latest_articles", "latest_articles?source=znews", "latest_articles?_search=Haushalt",
-    "recent_changes", "recent_changes?change=edited", "recent_changes?source=zeitung",
+    "recent_changes", "recent_changes?change=edited", "recent_changes?change=came+back",
+    "recent_changes?source=zeitung",
     "failing_hosts", "failing_sources", "articles", "articles?_search=Haushalt",
 )  # fmt: skip
 # Pages that must not read a table at all, whatever the plan: the failure pages read the
@@ -37,9 +38,38 @@ PAGES = (
 _NEVER_READ = {"failing_hosts": {"fetches"}, "failing_sources": {"fetches"}}
 
 
+# ANALYZE's statistics of the bench archive of a million articles (bench/archive_scale.py):
+# the small archive is planned as that one is. Its few rows would make any plan look good
+# (a filter on a rare change could walk the source index in the facet's order).
+STATS_AT_A_MILLION = (
+    ("articles", "articles_due_checked", "1000000 1"),
+    ("articles", "articles_first_seen", "1000000 1"),
+    ("articles", "articles_next_check_at", "1000000 1"),
+    ("articles", "articles_source", "1000000 100"),
+    ("articles", "sqlite_autoindex_articles_1", "1000000 1"),
+    ("latest_versions", "latest_versions_language", "1000000 250000"),
+    ("latest_versions", "latest_versions_section", "1000000 200000"),
+    ("latest_versions", "latest_versions_site_name", "1000000 100"),
+    ("latest_versions", "latest_versions_source", "1000000 100"),
+    ("versions", "sqlite_autoindex_versions_1", "1270372 2 1"),
+    ("versions", "versions_captured_at", "1270372 1"),
+    ("versions", "versions_change", "270372 135186 1"),
+    ("versions", "versions_changes", "270372 1"),
+)
+
+
 @pytest.fixture(scope="module")
 def archive(tmp_path_factory: pytest.TempPathFactory) -> known.KnownArchive:
-    return known.build(tmp_path_factory.mktemp("plans") / f"{DB}.db")
+    built = known.build(tmp_path_factory.mktemp("plans") / f"{DB}.db")
+    conn = sqlite3.connect(built.path)
+    with conn:
+        conn.execute("ANALYZE")
+        conn.execute("DELETE FROM sqlite_stat1")
+        conn.executemany(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", STATS_AT_A_MILLION
+        )
+    conn.close()
+    return built
 
 
 @pytest.fixture(scope="module")
@@ -65,20 +95,28 @@ def _traced(server: Server, page: str) -> list[tuple[str, Any]]:
     return found
 
 
-def _bad_steps(sql: str, plan: list[str], filtered: bool) -> list[str]:
+def _bad_steps(sql: str, plan: list[str], filtered: bool, partial: set[str]) -> list[str]:
     """Scans of history a page may not make. On a filtered page (a column's value in the
     query string) even an ordered scan that stops at the page is one: the rows it skips
     to find a rare value are the whole history."""
     lowered = sql.lower()
     bad = []
     for step in plan:
-        scan = re.match(r"SCAN (\w+)( USING (COVERING )?INDEX)?", step)
+        # On a filtered page "col>?" is "col IS NOT NULL": every row, in the index's order.
+        every_row = re.match(r"SEARCH (\w+) USING .*INDEX \w+ \(\w+>\?\)$", step)
+        if filtered and every_row and every_row.group(1) in _HISTORY:
+            bad.append(step)
+            continue
+        scan = re.match(r"SCAN (\w+)( USING (COVERING )?INDEX (\w+))?", step)
         if scan is None or scan.group(1) not in _HISTORY:
             continue
         stops_at_page = (
             " limit " in lowered and not any("TEMP B-TREE" in s for s in plan) and not filtered
         )
-        counts = lowered.lstrip().startswith("select count(*) from") and scan.group(3)
+        # A count of every row of an index: a covering one, or a partial one of the rows.
+        counts = lowered.lstrip().startswith("select count(*) from") and (
+            scan.group(3) or scan.group(4) in partial
+        )
         if not (stops_at_page or counts):
             bad.append(step)
     return bad
@@ -111,11 +149,12 @@ def test_a_page_reads_the_history_through_its_indexes(
             read.add(table)
         return sqlite3.SQLITE_OK
 
+    partial = _partial_indexes(conn)
     conn.set_authorizer(reads)  # every table a statement reads, through the views too
     bad = {}
     for sql, params in statements:
         plan = [str(row[3]) for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", params)]
-        if _bad_steps(sql, plan, filtered) or _reads_every_match(sql):
+        if _bad_steps(sql, plan, filtered, partial) or _reads_every_match(sql):
             bad[sql] = plan
     conn.close()
     assert not bad, "\n".join(f"{s}\n    {p}" for s, p in bad.items())
