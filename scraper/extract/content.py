@@ -79,12 +79,18 @@ class _Candidate:
     """A scored ancestor of paragraphs (a plain class, built natively when compiled;
     a dataclass's generated ``__init__`` stays interpreted Python)."""
 
-    __slots__ = ("depth", "node", "score")
+    __slots__ = ("depth", "node", "score", "text")
 
     def __init__(self, node: Node, score: float, depth: int) -> None:
         self.node = node
         self.score = score
         self.depth = depth
+        self.text: str | None = None  # the node's text, once read (the tree is not changed)
+
+    def read_text(self) -> str:
+        if self.text is None:
+            self.text = self.node.text()
+        return self.text
 
 
 def hints_weight(hints: str, hint_cache: HintCache) -> float:
@@ -288,7 +294,8 @@ def _best(candidates: dict[int, _Candidate]) -> list[_Candidate]:
         # matter (a rival at 3/4 of the best), the rest need no link counting.
         if candidate.score < best * 0.75:
             break
-        candidate.score *= 1.0 - link_density(candidate.node, large=True)
+        text = candidate.read_text()  # _promote reads it again
+        candidate.score *= 1.0 - link_density(candidate.node, len(text), large=True)
         best = max(best, candidate.score)
         ranked.append(candidate)
     ranked.sort(key=lambda c: c.score, reverse=True)
@@ -303,11 +310,11 @@ def _promote(top: _Candidate, ranked: list[_Candidate], candidates: dict[int, _C
     node = top.node
     # A rival is strong by its text: a block whose score is its class name alone (an
     # empty "post-title" module beside the text) is not another part of the article.
-    least = min(_MIN_RIVAL_CHARS, len(node.text()) // 2)
+    least = min(_MIN_RIVAL_CHARS, len(top.read_text()) // 2)
     strong = [
         c.node
         for c in ranked[1:]
-        if c.score >= top.score * 0.75 and len(c.node.text().strip()) >= least
+        if c.score >= top.score * 0.75 and len(c.read_text().strip()) >= least
     ]
     # Three strong rivals (readability's rule), or two where one is another chunk of
     # the same kind (Wired's body__inner-container): a teaser page's strong rivals
