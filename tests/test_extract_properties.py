@@ -375,3 +375,19 @@ CLOCK_PIECES = st.lists(
 def test_the_quick_time_of_day_test_agrees_with_the_full_pattern(text: str) -> None:
     full = re.search(r"(?<!\d)([01]?\d|2[0-3])[:h](\d\d)(?!\d)", text)
     assert has_time(text) == (full is not None)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.sampled_from([" ", "  ", "\t", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1f", "word"]),
+            st.sampled_from(["\u00a0", "\u200b", "\u00ad", "\u2003", "é"]),
+            st.text(max_size=5),
+        ),
+        max_size=12,
+    ).map("".join)
+)
+def test_space_is_normalised_as_split_and_join_make_it(text: str) -> None:
+    invisible = "".join(c for c in text if c not in "\u200b\u200c\u200d\u2060\ufeff\u00ad")
+    assert normalise_space(text) == " ".join(invisible.split())

@@ -66,9 +66,31 @@ class Block:
 
 def normalise_space(text: str) -> str:
     """One space between words (line breaks included), none at the ends, no invisible characters."""
-    if not text.isascii() and _has_invisible(text):
+    if text.isascii():
+        if _is_spaced(text):
+            return text  # a quarter of the text handed here is so already: no split and join
+    elif _has_invisible(text):
         text = _INVISIBLE.sub("", text)
     return " ".join(text.split())
+
+
+def _is_spaced(text: str) -> bool:
+    """Whether ASCII ``text`` is what normalise_space makes of it: each substring test is
+    one fast scan, where splitting makes a string of every word."""
+    return not (
+        "\n" in text
+        or "  " in text
+        or text.startswith(" ")
+        or text.endswith(" ")
+        or "\t" in text
+        or "\r" in text
+        or "\x0b" in text
+        or "\x0c" in text
+        or "\x1c" in text
+        or "\x1d" in text
+        or "\x1e" in text
+        or "\x1f" in text
+    )
 
 
 def _has_invisible(text: str) -> bool:
