@@ -403,20 +403,16 @@ def extract(target: str, base_url: str | None, jsonl: bool, workers: int | None)
 
 
 def _extract_jsonl_in_workers(workers: int) -> None:
-    from scraper.jsonl_workers import extract_jsonl_parallel
+    from scraper.jsonl_workers import extract_jsonl_parallel, read_lines
 
     try:
         descriptors = sys.stdin.fileno(), sys.stdout.fileno()
     except io.UnsupportedOperation:  # in-memory streams (a test's): nothing shared to guard
         extract_jsonl_parallel(sys.stdin.buffer, sys.stdout.buffer, workers)
         return
-    # Own file objects on the standard descriptors, not sys.stdin and sys.stdout (see
-    # extract_jsonl_parallel); a large input buffer reads a page in few system calls.
-    with (
-        open(descriptors[0], "rb", buffering=1 << 20, closefd=False) as lines,
-        open(descriptors[1], "wb", buffering=1 << 16, closefd=False) as out,
-    ):
-        extract_jsonl_parallel(lines, out, workers, exiting=True)
+    # The standard descriptors, not sys.stdin and sys.stdout (see extract_jsonl_parallel).
+    with open(descriptors[1], "wb", buffering=1 << 16, closefd=False) as out:
+        extract_jsonl_parallel(read_lines(descriptors[0]), out, workers, exiting=True)
 
 
 def _read_target(target: str, base_url: str | None) -> tuple[str, str | None]:

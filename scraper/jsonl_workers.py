@@ -11,9 +11,10 @@ its page, a fresh worker takes its place and the stream goes on.
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import IO
@@ -26,6 +27,27 @@ from scraper.workers import PoolBroken, Workers
 IN_FLIGHT_PER_WORKER = 4
 # The worker runs only what the parent has imported before forking it.
 _WORKER_MODULES = ("scraper.extract.jsonl",)
+
+
+def read_lines(descriptor: int, chunk: int = 1 << 20) -> Iterator[bytes]:
+    """The lines of a file descriptor, each with its newline (the last may lack one).
+
+    Read with os.read, not through a file object: a buffered reader holds its lock while
+    it waits for input, so closing it on the way out (Ctrl-C, a closed output) would wait
+    forever on the reader thread.
+    """
+    parts: list[bytes] = []
+    while data := os.read(descriptor, chunk):
+        start = 0
+        while (end := data.find(b"\n", start)) >= 0:
+            parts.append(data[start : end + 1])
+            yield b"".join(parts)
+            parts.clear()
+            start = end + 1
+        if start < len(data):
+            parts.append(data[start:])
+    if parts:
+        yield b"".join(parts)
 
 
 @dataclass(frozen=True)
@@ -70,7 +92,8 @@ def extract_jsonl_parallel(
     The same lines out, in the same order. ``lines`` and ``out`` must not be
     ``sys.stdin``/``sys.stdout`` themselves: a worker forked while a thread holds their
     lock, or while output waits in ``sys.stdout``'s buffer, would hang on it or write it
-    again as it exits (a worker flushes ``sys.stdout``). Open the descriptors anew.
+    again as it exits (a worker flushes ``sys.stdout``). Read the input descriptor with
+    :func:`read_lines` and open the output one anew.
     ``exiting``: the process exits next, so the workers are not waited for here.
     """
     pool = Workers(workers, budget=None, warm=_WORKER_MODULES)

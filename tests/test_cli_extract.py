@@ -272,6 +272,29 @@ def test_extract_jsonl_a_worker_that_dies_fails_its_page_and_the_stream_goes_on(
     assert rest == b""
 
 
+def test_extract_jsonl_in_workers_stops_on_ctrl_c_with_its_workers() -> None:
+    stream = _start_stream("--workers", "2")
+    try:
+        assert _ask(stream, _story_line(1))["title"] == "Story 1"
+        workers = _children(stream.pid)
+        stream.send_signal(signal.SIGINT)  # while its reader waits for the next line
+        stream.wait(timeout=20)
+    finally:
+        stream.kill()
+        stream.communicate()
+    assert stream.returncode == 1
+    time.sleep(0.5)
+    assert not [pid for pid in workers if _alive(pid)]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def test_extract_jsonl_in_workers_writes_what_one_process_writes_on_the_golden_pages() -> None:
     pages = sorted(Path(__file__).parent.glob("golden/*/page.html"))
     assert len(pages) > 10
