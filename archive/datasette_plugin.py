@@ -298,23 +298,10 @@ def _version_link(row: Any, value: int, table: str, database: str, datasette: An
 
 
 async def _changed_passage(database: Database, article_id: Any, version: Any) -> str | None:
-    """HTML of the changed passages of one version (None for a disappearance)."""
-    this = (
-        await database.execute(
-            "SELECT state, text FROM versions WHERE article_id = ? AND version = ?",
-            [article_id, version],
-        )
-    ).first()
-    if this is None or this["state"] == "gone":
-        return None
-    before = (
-        await database.execute(
-            "SELECT text FROM versions WHERE article_id = ? AND version < ? AND state != 'gone'"
-            " ORDER BY version DESC LIMIT 1",
-            [article_id, version],
-        )
-    ).first()
-    return render_excerpt(before["text"] if before is not None else None, this["text"])
+    """HTML of the changed passages of one version (None for a disappearance): one query for
+    the version's text and the one before it, as each row of a page of changes asks."""
+    before, text = await _texts_before_and_at(database, article_id, version)
+    return None if text is None else render_excerpt(before, text)
 
 
 def _summary_with_passage(
