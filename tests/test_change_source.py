@@ -46,6 +46,7 @@ def test_an_archive_of_schema_8_is_migrated_to_the_same_rows(tmp_path: Path) -> 
         "fetches_failures",
         "articles_changes",
         "articles_gone",
+        "versions_gone",
     ):
         conn.execute(f"DROP INDEX {index}")
     conn.execute("DROP TRIGGER versions_source_after_insert")
@@ -74,7 +75,7 @@ def test_an_archive_of_schema_8_is_migrated_to_the_same_rows(tmp_path: Path) -> 
     conn.close()
     assert {
         "versions_source_changes", "fetches_failures", "articles_changes", "articles_gone",
-        "versions_source_after_insert",
+        "versions_gone", "versions_source_after_insert",
     } <= names  # fmt: skip
     assert all("AFTER UPDATE OF" in sql for sql in updates), updates
     assert read_queries(archive.path, READS) == expected
