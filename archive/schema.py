@@ -240,7 +240,7 @@ def _v9_change_source(conn: sqlite3.Connection) -> None:
 
 
 # "Articles that disappeared", newest first: the gone markers in time order, so the query
-# reads its 1,000 newest, not every gone article before a sort.
+# reads its 100 newest, not every gone article before a sort.
 _V10_GONE_INDEX = """
 CREATE INDEX IF NOT EXISTS versions_gone ON versions (captured_at) WHERE state = 'gone';
 """
