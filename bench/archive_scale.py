@@ -101,6 +101,9 @@ def pages(database: str, source: str) -> dict[str, str]:
     return {
         "latest_articles": f"/{database}/latest_articles",
         "latest_articles, one source": f"/{database}/latest_articles?source={source}",
+        # Facet values a reader clicks: a language of 60 % of the articles, a tag of 4 %.
+        "latest_articles, one language": f"/{database}/latest_articles?language=en",
+        "latest_articles, one tag": f"/{database}/latest_articles?tags__arraycontains=budget",
         "search page (/-/search)": f"/-/search?db={database}&q={COMMON_WORD}",
         "latest_articles search": f"/{database}/latest_articles?_search={COMMON_WORD}",
         "recent_changes": f"/{database}/recent_changes",
