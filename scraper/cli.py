@@ -184,6 +184,16 @@ def _run_role(config_path: Path, verbose: bool, log_format: str, role: str) -> N
         except SecretError as exc:
             _stop(f"error: {config_path}: {exc}", EXIT_USAGE, log_format)
         job = run_worker(config, clock, secrets)
+    import signal
+
+    def no_reload(signum: int, frame: object) -> None:
+        # `scraper reload` signals the archive's lock holder, the archiver: SIGHUP's default
+        # would end it.
+        logging.getLogger("scraper").warning(
+            "SIGHUP: the cluster's roles do not reload their configuration; restart them"
+        )
+
+    signal.signal(signal.SIGHUP, no_reload)
     try:
         asyncio.run(job)
     except QueueError as exc:

@@ -44,6 +44,7 @@ CREATE TABLE IF NOT EXISTS newsarchive_host_gaps (
 # A handler failing unexpectedly (the database gone for a moment) is tried again, later
 # each time, rather than lost.
 _RETRY = RetryStrategy(max_attempts=8, exponential_wait=2)
+POLL_S = 0.2  # a worker's longest wait before it looks for jobs again
 CONNECT_WAIT_S = 15.0  # a role that cannot reach the database at start says so
 LOG = logging.getLogger("scraper.cluster")
 
@@ -175,6 +176,10 @@ class Queue:
             update_heartbeat_interval=self.settings.heartbeat,
             stalled_worker_timeout=self.settings.stalled_after,
             delete_jobs="successful",  # the queue stays small; the archive keeps the history
+            # A job freed by the end of its host's lock is announced by no notification: a
+            # worker finds it at its next poll (Procrastinate's 5 s made 10 pages of one host
+            # take 50 s).
+            fetch_job_polling_interval=POLL_S,
             install_signal_handlers=True,
         )
 
