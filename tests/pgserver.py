@@ -3,7 +3,7 @@
 ``initdb`` into a temporary folder, then ``postgres -k FOLDER -h 127.0.0.1 -p PORT``
 (no durability: a test database lives for one test run). PostgreSQL refuses to run as
 root, so as root both run as the ``postgres`` user (Debian's package creates it), else
-as ``nobody``, through ``runuser``. Each test gets a database of its own (``createdb``).
+as ``nobody``. Each test gets a database of its own (``createdb``).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from datasette_server import free_port
 
@@ -54,16 +55,17 @@ def _version(folder: str) -> int:
     return int(name) if name.isdigit() else 0
 
 
-def _run_as() -> list[str]:
-    """The prefix that runs a server program as a user PostgreSQL accepts."""
+def _run_as() -> dict[str, Any]:
+    """How to start a server program as a user PostgreSQL accepts: as root, that user's ids
+    (given to the process itself, so signals reach the server, not a runuser in between)."""
     if os.getuid() != 0:
-        return []
+        return {}
     for name in ("postgres", "nobody"):
         try:
-            pwd.getpwnam(name)
+            entry = pwd.getpwnam(name)
         except KeyError:
             continue
-        return ["runuser", "-u", name, "--"]
+        return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
     raise PostgresMissing("running as root with neither a postgres nor a nobody user")
 
 
@@ -89,27 +91,27 @@ class Server:
 @contextmanager
 def postgres_server() -> Iterator[Server]:
     folder = Path(tempfile.mkdtemp(prefix="newsarchive-pg-"))
-    prefix = _run_as()
+    who = _run_as()
     bin_dir = binaries()
-    if prefix:
-        shutil.chown(folder, user=prefix[2])
+    if who:
+        os.chown(folder, who["user"], who["group"])
     data = folder / "data"
     log = folder / "server.log"
     server: subprocess.Popen[bytes] | None = None
     try:
         subprocess.run(
-            [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "-A", "trust",
+            [str(bin_dir / "initdb"), "-D", str(data), "-U", USER, "-A", "trust",
              "-E", "UTF8", "--no-sync", "--no-instructions"],
-            check=True, capture_output=True, cwd=folder,
+            check=True, capture_output=True, cwd=folder, **who,
         )  # fmt: skip
         port = free_port()
         with open(log, "wb") as out:
             server = subprocess.Popen(
-                [*prefix, str(bin_dir / "postgres"), "-D", str(data), "-k", str(folder),
+                [str(bin_dir / "postgres"), "-D", str(data), "-k", str(folder),
                  "-h", "127.0.0.1", "-p", str(port), "-c", "fsync=off",
                  "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
                  "-c", "max_connections=200"],
-                stdout=out, stderr=subprocess.STDOUT, cwd=folder,
+                stdout=out, stderr=subprocess.STDOUT, cwd=folder, **who,
             )  # fmt: skip
         _wait_ready(server, port, log)
         yield Server(port, bin_dir)
