@@ -31,6 +31,7 @@ from threading import Event
 
 import pytest
 from newsserver import NewsSite, Served, article_page, rss_feed, serve_site
+from processes import stop
 
 from contract.clock import SystemClock, iso
 
@@ -169,16 +170,6 @@ def role(config: Path, name: str, logs: Path) -> subprocess.Popen[bytes]:
         stderr=subprocess.STDOUT,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 def socket_owner(port: int, pids: list[int]) -> int | None:

@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from newsserver import NewsSite, article_page, rss_feed, serve_site
+from processes import stop
 from test_first_hour import rows, wait_for
 
 NAMES = ("alpha", "bravo", "charlie")
@@ -138,13 +139,7 @@ def running(tmp_path: Path, text: str) -> Iterator[Daemon]:
     try:
         yield daemon
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
     assert process.returncode == 0, log.read_text(encoding="utf-8")[-3000:]
     assert "Traceback" not in log.read_text(encoding="utf-8")
 

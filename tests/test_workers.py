@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from newsserver import NewsSite, article_page, serve_site
+from processes import stop as stop_daemon
 
 QUICK = [
     "The ferry to the islands runs again after the storm damaged its landing stage last week.",
@@ -80,13 +81,7 @@ def daemon(config: Path, log: Path) -> Iterator[subprocess.Popen[bytes]]:
         try:
             yield process
         finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+            stop_daemon(process)
 
 
 def wait_for(
