@@ -89,6 +89,17 @@ class FurnitureRules:
     notice: LineTest  # cart, captcha, browser warning, "about me"
 
 
+def _automaton_of(values: Mapping[str, int]) -> Any:
+    """An Aho-Corasick automaton of the words, each found with its value (None for none)."""
+    if not values:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word, value in values.items():
+        automaton.add_word(word, value)
+    automaton.make_automaton()
+    return automaton
+
+
 # Python's own parser of regular expressions: what LineTest reads its words from.
 _REGEX_PARSER: Final[Any] = importlib.import_module("re._parser")
 _REPEATS = frozenset({"MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT"})
@@ -169,13 +180,7 @@ class LineTest:
             self._masks.append(mask)
         self._always = _alternation_of(always, flags)
         self._maybe = [re.compile(pattern, flags) for pattern in maybe]
-        self._automaton: Any = None
-        if words:
-            automaton = ahocorasick.Automaton()
-            for word, bits in words.items():
-                automaton.add_word(word, bits)
-            automaton.make_automaton()
-            self._automaton = automaton
+        self._automaton: Any = _automaton_of(words)
 
     def found_in(self, text: str) -> bool:
         """``re.search("|".join(patterns), text, flags) is not None``."""
@@ -277,13 +282,7 @@ class HintWords:
             if prefix:
                 mark = _PREFIX_MARK | len(prefix) << _PREFIX_LENGTH_SHIFT
                 values[prefix] = values.get(prefix, 0) & ~(-1 << _PREFIX_LENGTH_SHIFT) | mark
-        self._automaton: Any = None
-        if values:
-            automaton = ahocorasick.Automaton()
-            for word, value in values.items():
-                automaton.add_word(word, value)
-            automaton.make_automaton()
-            self._automaton = automaton
+        self._automaton: Any = _automaton_of(values)
 
     def flags(self, hints: str) -> int:
         """The bits of every list with a word in ``hints`` (0 for none)."""
