@@ -10,7 +10,7 @@ import pytest
 
 from archive.compress import BodyCodec
 from contract.model import Article, Fetch, Image, Outcome
-from scraper.cluster.payload import dump_article, dump_fetch, load_article, load_fetch
+from scraper.cluster.payload import LEVEL, Result, pack_result, unpack_result
 from scraper.cluster.queue import Queue, QueueError
 from scraper.config import ClusterSettings
 
@@ -58,18 +58,25 @@ def test_a_database_that_cannot_be_reached_is_one_clear_error() -> None:
 
 
 def test_fetches_and_articles_travel_whole_with_bodies_compressed() -> None:
-    body = ("<p>" + "The harbour at dawn. " * 400 + "</p>").encode()
+    body = ("<p>" + "The harbour at dawn. " * 4000 + "</p>").encode()
     fetch = Fetch(
         URL, "2026-12-06T10:00:00Z", Outcome.NOT_MODIFIED, status=304, body=body,
         headers=(("ETag", '"x"'), ("Vary", "a")), etag='"x"', source="news",
     )  # fmt: skip
+    rendered = Fetch(
+        URL + "/r", "2026-12-06T10:00:01Z", status=200, body=b"<p>DOM \xff</p>", via="render",
+        original_body=b"\x00raw\"'",
+    )  # fmt: skip
+    failed = Fetch(URL + "/f", "2026-12-06T10:00:02Z", Outcome.FAILED, error="refused")
     article = Article(
         title="Harbour", paragraphs=("One.", "Two."), byline=("Jane",), tags=("sea",),
         images=(Image(src="/i.jpg", caption="Dawn", credit="Daily"),), comment_count=3,
         extractor_version="v1",
     )  # fmt: skip
-    codec = BodyCodec()
-    packed = json.loads(json.dumps({"f": dump_fetch(fetch, codec), "a": dump_article(article)}))
-    assert load_fetch(packed["f"], codec) == fetch
-    assert load_article(packed["a"]) == article
-    assert len(packed["f"]["body"]) < len(body) / 10  # compressed, even as base64
+    result = Result(((fetch, article), (rendered, None), (failed, None)), ("/a", "/b"), "late")
+    codec = BodyCodec(LEVEL)
+    # Through JSON, as the job's arguments are kept.
+    packed = json.loads(json.dumps({"result": pack_result(result, codec)}))["result"]
+    assert unpack_result(packed, codec) == result
+    assert len(packed) < len(body) / 10  # compressed, even as base64
+    assert unpack_result(pack_result(Result(()), codec), codec) == Result(())

@@ -22,7 +22,7 @@ from archive.db import ArchiveStalled
 from archive.store import Archive, Recorded
 from contract.clock import Clock, iso
 from contract.model import Article, Fetch, Outcome
-from scraper.cluster.payload import load_article, load_fetch
+from scraper.cluster.payload import unpack_result
 from scraper.cluster.queue import ARCHIVE_QUEUE, Queue, Roles
 from scraper.cluster.worker import ARTICLE, SOURCE
 from scraper.config import Config, Source
@@ -78,21 +78,20 @@ class Archiver:
             return
         source = self._by_name.get(args.get("source") or "")
         own: Outcome | None = None
-        for item in args["recordings"]:
-            fetch = load_fetch(item["fetch"], self._codec)
-            article = load_article(item["article"])
+        result = unpack_result(args["result"], self._codec)
+        for fetch, article in result.recordings:
             recorded = self._record(fetch, article)
             if fetch.url == args["url"] and recorded is not None:
                 own = recorded.outcome
         fresh: list[str] = []
         if args["role"] == SOURCE and source is not None:
-            links: list[str] = args.get("links", [])
+            links = result.links
             for start in range(0, len(links), DISCOVER_BATCH):
                 batch = links[start : start + DISCOVER_BATCH]
                 fresh.extend(self._discover(batch, source))
             outcome = own or Outcome.FAILED
             self._write(
-                lambda: self.archive.record_source_result(source.name, outcome, args.get("error"))
+                lambda: self.archive.record_source_result(source.name, outcome, result.error)
             )
         self._write(lambda: self.archive.note_received(fetch_id))
         await self.committed()

@@ -23,7 +23,7 @@ from archive.compress import BodyCodec
 from archive.store import Recorded
 from contract.clock import Clock
 from contract.model import Article, Fetch, Outcome
-from scraper.cluster.payload import dump_article, dump_fetch
+from scraper.cluster.payload import LEVEL, Result, pack_result
 from scraper.cluster.queue import FETCH_QUEUE, Queue, Roles
 from scraper.config import Config
 from scraper.daemon import rendering_fetcher_for, trusted_origins
@@ -91,7 +91,7 @@ class ClusterWorker:
         )
         self.renderer = rendering_fetcher_for(config, self.fetcher)
         self._by_name = {s.name: s for s in config.sources}
-        self._codec = BodyCodec()
+        self._codec = BodyCodec(LEVEL)
         self._rng = random.Random()
 
     def _hold(self, host: str, until: datetime, reason: str) -> None:
@@ -133,12 +133,10 @@ class ClusterWorker:
                 "role": args["role"],
                 "url": url,
                 "source": name,
-                "recordings": [
-                    {"fetch": dump_fetch(f, self._codec), "article": dump_article(a)}
-                    for f, a in collected.recordings
-                ],
-                "links": collected.links,
-                "error": error,
+                "result": pack_result(
+                    Result(tuple(collected.recordings), tuple(collected.links), error),
+                    self._codec,
+                ),
             }
         )
         LOG.info("fetched %s: %d results to the archiver", url, len(collected.recordings))
