@@ -11,7 +11,7 @@ import pytest
 from archive.compress import BodyCodec
 from contract.model import Article, Fetch, Image, Outcome
 from scraper.cluster.payload import LEVEL, Result, pack_result, unpack_result
-from scraper.cluster.queue import Queue, QueueError
+from scraper.cluster.queue import FetchJob, Queue, QueueError
 from scraper.config import ClusterSettings
 
 URL = "http://127.0.0.1:9/a/1"
@@ -26,6 +26,21 @@ def test_one_waiting_fetch_per_url(postgres_url: str) -> None:
             return first, again, other, await queue.waiting()
 
     assert asyncio.run(scenario()) == (True, False, True, 2)
+
+
+def test_fetches_queued_together_skip_only_the_url_that_waits_already(postgres_url: str) -> None:
+    urls = [f"{URL}{n}" for n in range(4)]
+
+    async def scenario() -> tuple[int, int, int, int]:
+        async with Queue(ClusterSettings(database=postgres_url)) as queue:
+            await queue.defer_fetch({"url": urls[1]}, url=urls[1], host="127.0.0.1")
+            jobs = [FetchJob({"url": url}, url, "127.0.0.1") for url in urls]
+            mixed = await queue.defer_fetches(jobs)  # urls[1] waits already
+            fresh = [FetchJob({"url": url + "/new"}, url + "/new", "127.0.0.1") for url in urls]
+            together = await queue.defer_fetches(fresh)
+            return mixed, together, await queue.defer_fetches([]), await queue.waiting()
+
+    assert asyncio.run(scenario()) == (3, 4, 0, 1 + 3 + 4)
 
 
 def test_the_host_gap_holds_across_queues(postgres_url: str) -> None:

@@ -23,7 +23,7 @@ from archive.store import Archive, Recorded
 from contract.clock import Clock, iso
 from contract.model import Article, Fetch, Outcome
 from scraper.cluster.payload import unpack_result
-from scraper.cluster.queue import ARCHIVE_QUEUE, Queue, Roles
+from scraper.cluster.queue import ARCHIVE_QUEUE, FetchJob, Queue, Roles
 from scraper.cluster.worker import ARTICLE, SOURCE
 from scraper.config import Config, Source
 from scraper.daemon import PAUSE_RETRY_S
@@ -96,8 +96,7 @@ class Archiver:
         self._write(lambda: self.archive.note_received(fetch_id))
         await self.committed()
         found = iso(self.clock.now())  # a discovered article is due when it is found
-        for url in fresh:
-            await self._queue_fetch(url, ARTICLE, source, found)
+        await self.queue.defer_fetches([self._fetch(url, ARTICLE, source, found) for url in fresh])
 
     def _record(self, fetch: Fetch, article: Article | None) -> Recorded | None:
         return self._write(lambda: self.archive.record(fetch, article, then=_announce(fetch)))
@@ -113,7 +112,7 @@ class Archiver:
         if source is None:
             LOG.info("source %s is not configured here; its run is skipped", name)
             return
-        await self._queue_fetch(source.url, SOURCE, source, due_at)
+        await self.queue.defer_fetches([self._fetch(source.url, SOURCE, source, due_at)])
 
     async def revisits(self) -> None:
         """Claim the articles whose next check has come and queue their fetches."""
@@ -129,15 +128,16 @@ class Archiver:
             fresh = [d for d in due or () if d.url not in self._scheduled_urls]
             if not fresh:
                 return
-            for article in fresh:
-                await self._queue_fetch(
-                    article.url, ARTICLE, self._by_name.get(article.source or ""), article.due_at
-                )
+            await self.queue.defer_fetches(
+                [
+                    self._fetch(d.url, ARTICLE, self._by_name.get(d.source or ""), d.due_at)
+                    for d in fresh
+                ]
+            )
             handed += len(fresh)
 
-    async def _queue_fetch(
-        self, url: str, role: str, source: Source | None, due_at: str | None
-    ) -> None:
+    def _fetch(self, url: str, role: str, source: Source | None, due_at: str | None) -> FetchJob:
+        """The fetch job of ``url``, with the validators the archive holds for it."""
         etag, last_modified = self.archive.validators(url)
         host = (urlsplit(url).hostname or "").lower()
         args = {
@@ -149,7 +149,7 @@ class Archiver:
             "etag": etag,
             "last_modified": last_modified,
         }
-        await self.queue.defer_fetch(args, url=url, host=host)
+        return FetchJob(args, url, host)
 
     def _write(self, op: Callable[[], T]) -> T | None:
         """A write of the archive; while the disk is full it is held (and replayed on

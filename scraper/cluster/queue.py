@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from procrastinate import App, JobContext, PsycopgConnector, RetryStrategy
 from procrastinate.exceptions import AlreadyEnqueued, ProcrastinateException
-from procrastinate.jobs import Status
+from procrastinate.jobs import Job, Status
 
 from scraper.config import ClusterSettings
 
@@ -53,6 +53,15 @@ Handler = Callable[[dict[str, Any]], Awaitable[None]]
 
 class QueueError(Exception):
     """The queue's database cannot be used; the message says why (never the password)."""
+
+
+@dataclass(frozen=True)
+class FetchJob:
+    """A fetch to queue: its job's arguments, under the locks of its URL and host."""
+
+    args: Mapping[str, Any]
+    url: str
+    host: str
 
 
 @dataclass(frozen=True)
@@ -128,12 +137,30 @@ class Queue:
 
     async def defer_fetch(self, args: Mapping[str, Any], *, url: str, host: str) -> bool:
         """Queue a fetch of ``url``; False when one for ``url`` is waiting already."""
-        deferrer = self._app.configure_task(FETCH_TASK, lock=host, queueing_lock=url)
+        return await self.defer_fetches([FetchJob(args, url, host)]) == 1
+
+    async def defer_fetches(self, fetches: Sequence[FetchJob]) -> int:
+        """Queue these fetches in one query (a source's new links, the due revisits); a
+        URL whose fetch waits already is skipped. How many were queued."""
+        jobs = [self._fetch_job(fetch) for fetch in fetches]
+        if not jobs:
+            return 0
+        manager = self._app.job_manager
         try:
-            await deferrer.defer_async(**args)
+            await manager.batch_defer_jobs_async(jobs)
+            return len(jobs)
         except AlreadyEnqueued:
-            return False
-        return True
+            pass  # the one insert refused them all: one at a time, skipping those waiting
+        queued = 0
+        for job in jobs:
+            with contextlib.suppress(AlreadyEnqueued):
+                await manager.defer_job_async(job)
+                queued += 1
+        return queued
+
+    def _fetch_job(self, fetch: FetchJob) -> Job:
+        deferrer = self._app.configure_task(FETCH_TASK, lock=fetch.host, queueing_lock=fetch.url)
+        return deferrer.make_new_job(**fetch.args)
 
     async def defer_archive(self, args: Mapping[str, Any], *, once: str | None = None) -> bool:
         """Queue work for the archiver; with ``once``, not when such work waits already."""
