@@ -13,6 +13,9 @@
   recent_changes, read from the counts the archive keeps (``archive.facet_counts``) on a
   page without filters, computed by Datasette's own facet of the same kind on a filtered
   page of at most ``COMPUTED_FACET_ROWS`` rows, and listed as timed out beyond that.
+- ``indexed_array`` (``filters_from_request``): ``tags__arraycontains=X`` on latest_articles
+  also reads the articles with the tag from ``archive.article_tags``' index, so the page,
+  its count and its computed facets read those rows only, not every article's tags.
 - ``newest_search`` (``filters_from_request``): the search box of latest_articles and
   articles reads the newest ``SEARCH_WINDOW`` matches (by rowid, the page's own order) and
   says how many match in all, counted by FTS5 alone; filters and facets apply to those.
@@ -84,6 +87,15 @@ _Function = TypeVar("_Function", bound=Callable[..., Any])
 def _hook(function: _Function) -> _Function:
     """Datasette's ``hookimpl``, typed: it marks the function and returns it unchanged."""
     return cast(_Function, hookimpl(function))
+
+
+def _hook_for(specname: str) -> Callable[[_Function], _Function]:
+    """``hookimpl(specname=...)``, typed: a second implementation of a hook in this module."""
+
+    def mark(function: _Function) -> _Function:
+        return cast(_Function, hookimpl(specname=specname)(function))
+
+    return mark
 
 
 def _hook_last(function: _Function) -> _Function:
@@ -198,6 +210,28 @@ def register_facet_classes() -> list[type]:
 NEWEST_SEARCH = "newest_search"
 # How many of the newest matches a search reads: the table search, and /-/search's ranking.
 SEARCH_WINDOW = 2000
+
+
+# Table metadata key: {"column": ..., "table": ..., "key": ...}, a JSON array column whose
+# elements a table of (tag, key) pairs indexes (archive.article_tags): its __arraycontains
+# filter also asks for the keys of that index range, so SQLite reads only the rows with the
+# element (Datasette's own filter, still applied, is a json_each of every row's array).
+INDEXED_ARRAY = "indexed_array"
+
+
+@_hook_for("filters_from_request")
+def indexed_array_filter(request: Any, database: str, table: str, datasette: Any) -> Any:
+    config = datasette.table_metadata(database, table).get(INDEXED_ARRAY)
+    if not config:
+        return None
+    values = request.args.getlist(f"{config['column']}__arraycontains")
+    if not values:
+        return None
+    key, index = escape_sqlite(config["key"]), escape_sqlite(config["table"])
+    params = {f"{INDEXED_ARRAY}_{i}": value for i, value in enumerate(values)}
+    return FilterArguments(
+        [f"{key} IN (SELECT {key} FROM {index} WHERE tag = :{name})" for name in params], params
+    )
 
 
 # trylast: after Datasette's own search filter, which finds no fts_table here and says the

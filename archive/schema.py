@@ -22,7 +22,15 @@ import importlib
 import sqlite3
 from collections.abc import Callable
 
-from archive import change_source, columns, facet_counts, fetch_stats, latest, received
+from archive import (
+    article_tags,
+    change_source,
+    columns,
+    facet_counts,
+    fetch_stats,
+    latest,
+    received,
+)
 
 # The article's columns as the first schema had them, in versions and in extractions. Frozen
 # history: a field declared since gets its column from archive.columns.ensure, not here.
@@ -245,6 +253,10 @@ _V10_GONE_INDEX = """
 CREATE INDEX IF NOT EXISTS versions_gone ON versions (captured_at) WHERE state = 'gone';
 """
 
+# A tag chosen from latest_articles' tags facet: the articles with it from an index of the
+# latest versions' tags (archive.article_tags), not a json_each of every article's tags.
+_v11_article_tags = article_tags.migrate
+
 
 # Ordered: MIGRATIONS[n] takes a file from user_version n to n + 1: a DDL script, or a
 # function of the connection for one that fills what it creates.
@@ -252,15 +264,16 @@ Migration = str | Callable[[sqlite3.Connection], None]
 MIGRATIONS: tuple[Migration, ...] = (
     _V1_TABLES, _V2_DUE_INDEXES, _V3_SETTINGS, _V4_DUE_AT, _V5_RENDER, _v6_latest,
     _v7_fetch_stats, _V8_RECEIVED, _v9_change_source, _V10_GONE_INDEX,
+    _v11_article_tags,
 )  # fmt: skip
 SCHEMA_VERSION = len(MIGRATIONS)
 
 # Modules that add tables kept by triggers, FTS tables, views and indexes, in this order
-# (the search index and the facet counts read latest_versions; the failure views read
+# (the search index, the facet counts and the tags read latest_versions; the failure views read
 # fetch_stats' tables).
 _INSTALLERS = (
-    "archive.latest", "archive.facet_counts", "archive.fetch_stats", "archive.change_source",
-    "archive.search", "archive.views", "archive.health",
+    "archive.latest", "archive.facet_counts", "archive.article_tags", "archive.fetch_stats",
+    "archive.change_source", "archive.search", "archive.views", "archive.health",
 )  # fmt: skip
 
 

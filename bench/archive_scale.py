@@ -35,7 +35,7 @@ from pathlib import Path
 
 import httpx
 
-from archive import facet_counts, fetch_stats, latest
+from archive import article_tags, facet_counts, fetch_stats, latest
 from archive.store import Archive
 from contract.clock import SystemClock, iso
 
@@ -295,6 +295,7 @@ def build(path: Path, articles: int, seed: int = 18) -> None:
     flush()
     latest.fill(conn)
     facet_counts.fill(conn)
+    article_tags.fill(conn)
     fetch_stats.fill(conn)
     for index in ("versions_fts", "articles_fts"):
         conn.execute(f"INSERT INTO {index} ({index}) VALUES ('rebuild')")

@@ -7,6 +7,7 @@ checks of the same pages (what is visible) are in test_browser.py.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from urllib.parse import urlencode
@@ -56,6 +57,21 @@ def test_tags_and_bylines_read_as_plain_lists_and_stay_json_in_the_data(
     rows = server.json(f"/{DB}/latest_articles.json?_shape=array&article_id={archive.german_id}")
     assert rows[0]["tags"] == '["Haushalt", "Koalition", "Opposition"]'
     assert rows[0]["byline"] == '["Anna Schmidt"]'
+
+
+@pytest.mark.parametrize("tag", ["Koalition", "Cửu Long", "<script>tag</script>", "nowhere"])
+def test_a_tag_from_the_facet_shows_exactly_the_articles_with_it(server: Server, tag: str) -> None:
+    every = server.json(f"/{DB}/latest_articles.json?_shape=array&_size=max")
+    expected = sorted(r["article_id"] for r in every if tag in json.loads(r["tags"] or "[]"))
+    query = urlencode({"tags__arraycontains": tag})
+    shown = server.json(f"/{DB}/latest_articles.json?{query}&_shape=objects")
+    assert sorted(r["article_id"] for r in shown["rows"]) == expected
+    assert shown["filtered_table_rows_count"] == len(expected)
+    if expected:  # the facets count the filtered rows
+        facet = shown["facet_results"]["tags"]["results"]
+        assert {v["value"]: v["count"] for v in facet}[tag] == len(expected)
+    html = server.text(f"/{DB}/latest_articles?{query}")
+    assert f"{len(expected)} row" in html
 
 
 def test_times_are_time_elements_and_iso_in_the_data(server: Server) -> None:

@@ -29,6 +29,7 @@ _HISTORY = {
 }  # fmt: skip
 PAGES = (
     "latest_articles", "latest_articles?source=znews", "latest_articles?_search=Haushalt",
+    "latest_articles?tags__arraycontains=Koalition",
     "recent_changes", "recent_changes?change=edited", "recent_changes?change=came+back",
     "recent_changes?source=zeitung",
     "failing_hosts", "failing_sources", "articles", "articles?_search=Haushalt",
@@ -42,6 +43,7 @@ _NEVER_READ = {"failing_hosts": {"fetches"}, "failing_sources": {"fetches"}}
 # the small archive is planned as that one is. Its few rows would make any plan look good
 # (a filter on a rare change could walk the source index in the facet's order).
 STATS_AT_A_MILLION = (
+    ("article_tags", "article_tags", "2000000 41667 1"),
     ("articles", "articles_due_checked", "1000000 1"),
     ("articles", "articles_first_seen", "1000000 1"),
     ("articles", "articles_next_check_at", "1000000 1"),
