@@ -188,6 +188,10 @@ class Daemon:
         # Article sources run on their own schedule; the revisit dispatcher leaves them alone.
         self._scheduled_urls = {s.url for s in config.sources}
         self._tasks: set[asyncio.Task[object]] = set()
+        # Sources fetched at once: the rest wait at the door, shallow, not deep inside the
+        # fetcher (10,000 sources due at a cold start were 10,000 half-made fetches, each
+        # with its deadline running while it queued for a connection).
+        self._source_runs = asyncio.Semaphore(config.fetch.concurrency * 4)
         self.articles_done = 0
         self.failed_sources = 0
         self.fault: ArchiveGone | None = None  # set when the archive vanished: stop, exit 1
@@ -316,23 +320,24 @@ class Daemon:
     async def source_job(self, source: Source, due: datetime | None = None) -> None:
         """Run a source that was due at ``due`` (now by default)."""
         await self.room()
-        try:
-            result = await run_source(source, self.stages, iso(due or self.clock.now()))
-        except ArchiveStalled:
-            return  # its fetch is held; what it lists is found again on its next run
-        except ArchiveFault:
-            raise
-        except Exception:  # a bug on one source's page must not stop the others
-            LOG.exception(
-                "source %s (%s) failed unexpectedly",
-                *(source.name, source.url),
-                extra={"source": source.name, "url": source.url},
-            )
-            self.failed_sources += 1
-            return
-        if result.error:
-            self.failed_sources += 1
-        await self.articles(result.fresh, source)
+        async with self._source_runs:
+            try:
+                result = await run_source(source, self.stages, iso(due or self.clock.now()))
+            except ArchiveStalled:
+                return  # its fetch is held; what it lists is found again on its next run
+            except ArchiveFault:
+                raise
+            except Exception:  # a bug on one source's page must not stop the others
+                LOG.exception(
+                    "source %s (%s) failed unexpectedly",
+                    *(source.name, source.url),
+                    extra={"source": source.name, "url": source.url},
+                )
+                self.failed_sources += 1
+                return
+            if result.error:
+                self.failed_sources += 1
+            await self.articles(result.fresh, source)
 
     async def articles(self, urls: Iterable[str], source: Source | None) -> None:
         """Archive articles concurrently; the fetcher keeps each host polite."""

@@ -391,35 +391,37 @@ class Fetcher:
         self, run: Run, url: str, headers: list[tuple[str, str]], plan: Plan
     ) -> Exchange:
         host = urlsplit(url).hostname or ""
-        async with self.slots.slot(host, max_wait=run.remaining()):
+        # The host's turn first, then one of the ``concurrency`` requests: waiting for
+        # either is not the server's fault, so the deadline starts after both.
+        slot = self.slots.slot(host, max_wait=run.remaining())
+        async with slot, self._in_flight, self._on_the_wire():
             run.start_deadline()
-            async with self._in_flight, self._on_the_wire():
-                request = self.client.build_request("GET", url, headers=headers)
-                # Straight to the transport: the client would parse Location (and raise on a
-                # malformed one) and keep a cookie jar across sites, neither of which we want.
-                response = await self._transport.handle_async_request(request)
-                response.request = request
-                try:
-                    body = None
-                    if 200 <= response.status_code < 300:
-                        body = await read_body(
-                            response.aiter_raw(),
-                            response.headers.get("content-encoding", ""),
-                            str(response.url),
-                            response.status_code,
-                            plan.limit,
-                            plan.truncate,
-                            run,
-                        )
-                    return Exchange(
-                        url=url,
-                        status=response.status_code,
-                        reason=response.reason_phrase,
-                        headers=tuple(response.headers.multi_items()),
-                        body=body,
+            request = self.client.build_request("GET", url, headers=headers)
+            # Straight to the transport: the client would parse Location (and raise on a
+            # malformed one) and keep a cookie jar across sites, neither of which we want.
+            response = await self._transport.handle_async_request(request)
+            response.request = request
+            try:
+                body = None
+                if 200 <= response.status_code < 300:
+                    body = await read_body(
+                        response.aiter_raw(),
+                        response.headers.get("content-encoding", ""),
+                        str(response.url),
+                        response.status_code,
+                        plan.limit,
+                        plan.truncate,
+                        run,
                     )
-                finally:
-                    await response.aclose()
+                return Exchange(
+                    url=url,
+                    status=response.status_code,
+                    reason=response.reason_phrase,
+                    headers=tuple(response.headers.multi_items()),
+                    body=body,
+                )
+            finally:
+                await response.aclose()
 
     def _finish(
         self, url: str, exchange: Exchange, validators: Validators | None, expect: Expect

@@ -292,3 +292,38 @@ def test_robots_can_be_switched_off_globally(server: FaultServer) -> None:
     server.route("/robots.txt", robots("User-agent: *\nDisallow: /\n"))
     (page,) = fetch_paths(server, ["/page"], robots=False)
     assert page.outcome_hint is None and server.paths() == ["/page"]
+
+
+def test_many_origins_keep_their_rules_not_their_parsers() -> None:
+    """10,000 hosts must not hold 10,000 protego parsers: the text stays (compressed),
+    the parser of an origin used long ago is made again from it, never fetched again."""
+    servers = [FaultServer(host=f"127.0.0.{2 + n}") for n in range(4)]
+    try:
+        for server in servers:
+            server.route("/robots.txt", robots("User-agent: *\nDisallow: /private\n"))
+            server.route("/page", html(PAGE))
+        config = fetch_settings(robots=True)
+
+        async def go() -> tuple[list[Fetch], int]:
+            hosts = {s.host for s in servers}
+            fetcher = Fetcher(config, ShiftedClock(), trusted_hosts=hosts)
+            fetcher.robots.parsed_kept = 2
+            results = []
+            try:
+                for _ in range(2):
+                    for server in servers:
+                        for path in ("/page", "/private/x"):
+                            results.append(await fetcher.fetch(server.url(path)))
+            finally:
+                await fetcher.aclose()
+            return results, fetcher.robots.parses
+
+        results, parses = asyncio.run(go())
+    finally:
+        for server in servers:
+            server.stop()
+    outcomes = [r.outcome_hint for r in results]
+    assert outcomes == [None, Outcome.REJECTED] * 8, "the rules hold in the second round too"
+    for server in servers:
+        assert server.paths().count("/robots.txt") == 1
+    assert parses == 8, "four origins, two parsers kept: each parsed again in round two"
