@@ -199,6 +199,11 @@ class CountedFacet(Facet):  # type: ignore[misc]
         }  # fmt: skip
 
 
+def hook_implementations() -> dict[str, Any]:
+    """This module's Datasette hook implementations by name, for the ``--plugins-dir`` loader."""
+    return {name: value for name, value in globals().items() if hasattr(value, "datasette_impl")}
+
+
 @_hook
 def register_facet_classes() -> list[type]:
     return [CountedFacet]

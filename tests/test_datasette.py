@@ -461,7 +461,17 @@ def test_plugin_loads_from_plugins_dir_without_the_entry_point(tmp_path: Path) -
     with running(command, port, tmp_path / "serve.log") as server:
         plugins = server.json("/-/plugins.json")
         assert [p["name"] for p in plugins] == ["newsarchive.py"]
+        # Every hook of the installed plugin, the search window and tag filter included.
+        assert set(plugins[0]["hooks"]) == set(entry_point_hooks())
         assert "<del>Mittwoch</del>" in server.text(f"/-/article/{archive.german_id}")
+
+
+def entry_point_hooks() -> list[str]:
+    """The hook names the installed plugin implements, as Datasette lists them."""
+    from archive import datasette_plugin
+
+    implementations = datasette_plugin.hook_implementations().items()
+    return [f.datasette_impl.get("specname") or n for n, f in implementations]
 
 
 def test_archive_serve_passes_plugins_dir_and_settings_to_datasette(tmp_path: Path) -> None:
